@@ -1,0 +1,45 @@
+# tusk: the README names `make run` and `make test`; the rest are for developers.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+ADDRESS ?= localhost:30650
+PYTEST_ARGS ?=
+
+.PHONY: install run test protos protos-check lint bench bench-tiny clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+protos: install
+	$(PY) scripts/gen_protos.py
+
+# Fails when the committed generated code differs from what `make protos` makes.
+protos-check: install
+	$(PY) scripts/gen_protos.py --check
+
+run: install protos
+	$(VENV)/bin/tusk serve --address $(ADDRESS)
+
+test: install protos
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check server client tests bench scripts
+	$(VENV)/bin/mypy
+
+bench: install protos
+	$(PY) bench/run.py
+
+bench-tiny: install protos
+	$(PY) bench/run.py --tiny
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""``python -m tusk`` runs the CLI."""
+
+from tusk.cli import main
+
+main()

@@ -1,0 +1,38 @@
+"""``tusk serve``: run the server in the foreground."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tusk.cli.root import cli
+
+
+@cli.command("serve")
+@click.option("--address", "listen", default="localhost:30650", show_default=True, help="host:port to listen on.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where repos, jobs and logs live. Default: $TUSK_DATA_DIR or ~/.local/share/tusk.",
+)
+@click.option("--datum-workers", type=click.IntRange(1, 1024), default=None, help="Server-wide cap on running datums.")
+@click.option("--no-reflection", is_flag=True, help="Turn off gRPC server reflection.")
+@click.option("--log-level", default="INFO", show_default=True)
+def serve_cmd(
+    listen: str, data_dir: Path | None, datum_workers: int | None, no_reflection: bool, log_level: str
+) -> None:
+    """Serve the tusk gRPC API until SIGTERM or Ctrl-C."""
+    from tuskd import logs
+    from tuskd.app import serve
+    from tuskd.config import ServerConfig, default_data_dir
+
+    logs.configure(log_level)
+    config = ServerConfig(
+        address=listen,
+        data_dir=data_dir or default_data_dir(),
+        reflection=not no_reflection,
+        **({"datum_workers": datum_workers} if datum_workers else {}),
+    )
+    serve(config)

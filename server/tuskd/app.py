@@ -1,0 +1,99 @@
+"""Builds the gRPC server from a config and already-constructed dependencies, and runs it.
+
+``build_server`` only assembles: it starts nothing. ``serve`` owns the lifecycle: start the
+dependencies, start the server, mark health SERVING, and on SIGTERM/SIGINT go NOT_SERVING,
+let in-flight calls drain for the grace period, stop, then stop the dependencies.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from types import FrameType
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from tuskd.config import ServerConfig
+from tuskd.domain.errors import InvalidArgument
+from tuskd.transport.errors import ErrorMappingInterceptor
+from tuskd.transport.registry import register_services
+from tuskd.wiring import Deps, open_deps
+
+log = logging.getLogger(__name__)
+
+HEALTH_SERVICE_NAMES = ("", "pfs_v2.API", "pps_v2.API", "versionpb_v2.API")
+
+
+def _channel_options(config: ServerConfig) -> list[tuple[str, int]]:
+    return [
+        ("grpc.max_receive_message_length", config.max_message_bytes),
+        ("grpc.max_send_message_length", config.max_message_bytes),
+        # Many long-lived streams (WaitJob) may open at once; do not refuse them early.
+        ("grpc.server.max_pending_requests", 100_000),
+        ("grpc.so_reuseport", 0),
+    ]
+
+
+def build_server(config: ServerConfig, deps: Deps) -> tuple[grpc.Server, int]:
+    """Assemble a server with every service, health and reflection; return it and its port."""
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=config.rpc_workers, thread_name_prefix="rpc"),
+        interceptors=[*deps.interceptors, ErrorMappingInterceptor()],
+        options=_channel_options(config),
+        maximum_concurrent_rpcs=None,
+    )
+    names = register_services(server, deps)
+    health_pb2_grpc.add_HealthServicer_to_server(deps.health, server)
+    if config.reflection:
+        reflection.enable_server_reflection(
+            (*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+            server,
+        )
+    credentials = deps.server_credentials
+    if credentials is not None:
+        port = server.add_secure_port(config.address, credentials)
+    else:
+        port = server.add_insecure_port(config.address)
+    if port == 0:
+        raise InvalidArgument(f"cannot listen on {config.address!r}: address invalid or already in use")
+    return server, port
+
+
+def set_serving(deps: Deps, serving: bool) -> None:
+    status = (
+        health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+    )
+    for name in HEALTH_SERVICE_NAMES:
+        deps.health.set(name, status)
+
+
+def serve(config: ServerConfig, ready: threading.Event | None = None) -> None:
+    """Run the server until SIGTERM or SIGINT, then shut down gracefully."""
+    deps = open_deps(config)
+    server, port = build_server(config, deps)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("signal received, shutting down", extra={"signal": signal.Signals(signum).name})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    deps.start()
+    server.start()
+    set_serving(deps, True)
+    log.info(
+        "tusk serving",
+        extra={"address": config.address, "port": port, "data_dir": str(config.data_dir)},
+    )
+    if ready is not None:
+        ready.set()
+    stop.wait()
+    set_serving(deps, False)
+    server.stop(config.shutdown_grace).wait()
+    deps.close()
+    log.info("tusk stopped")

@@ -1,0 +1,40 @@
+"""Server configuration: one immutable value built from flags and environment at start-up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_ADDRESS = "localhost:30650"
+# Pachyderm clients send file chunks of up to 19 MiB; leave generous headroom.
+DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+def default_data_dir() -> Path:
+    """``$TUSK_DATA_DIR``, else ``$XDG_DATA_HOME/tusk``, else ``~/.local/share/tusk``."""
+    env = os.environ.get("TUSK_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / "tusk"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    address: str = DEFAULT_ADDRESS
+    data_dir: Path = field(default_factory=default_data_dir)
+    # Threads serving RPCs. Each open server stream (WaitJob, SubscribeJob, follow logs) holds
+    # one, so this bounds concurrent streams; idle threads cost little.
+    rpc_workers: int = 1024
+    # Server-wide cap on concurrently running datums across all pipelines.
+    datum_workers: int = max(2, os.cpu_count() or 2)
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    shutdown_grace: float = 10.0
+    reflection: bool = True
+    # Default heartbeat period of WaitJob streams when the client does not ask for one.
+    heartbeat_seconds: float = 5.0
+    auth_token_file: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None

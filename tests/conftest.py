@@ -1,0 +1,155 @@
+"""Shared fixtures: a real tusk server on a real port, and real clients.
+
+Every test gets its own data directory (real SQLite file, real blob directory) and its own
+in-process server bound to 127.0.0.1 port 0, so tests never share state.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import grpc
+import pytest
+
+import tusk
+from tuskd.app import build_server, set_serving
+from tuskd.config import ServerConfig
+from tuskd.wiring import Deps, open_deps
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class RunningServer:
+    address: str
+    port: int
+    config: ServerConfig
+    deps: Deps
+    server: grpc.Server
+
+    def client(self, **kwargs: object) -> tusk.Client:
+        return tusk.Client(self.address, **kwargs)  # type: ignore[arg-type]
+
+
+def start_server(config: ServerConfig) -> RunningServer:
+    deps = open_deps(config)
+    server, port = build_server(config, deps)
+    deps.start()
+    server.start()
+    set_serving(deps, True)
+    return RunningServer(f"127.0.0.1:{port}", port, config, deps, server)
+
+
+def stop_server(running: RunningServer) -> None:
+    set_serving(running.deps, False)
+    running.server.stop(grace=2).wait()
+    running.deps.close()
+
+
+@pytest.fixture
+def server_config(tmp_path: Path) -> ServerConfig:
+    return ServerConfig(address="127.0.0.1:0", data_dir=tmp_path / "data", rpc_workers=64, datum_workers=2)
+
+
+@pytest.fixture
+def server(server_config: ServerConfig) -> Iterator[RunningServer]:
+    running = start_server(server_config)
+    try:
+        yield running
+    finally:
+        stop_server(running)
+
+
+@pytest.fixture
+def client(server: RunningServer) -> Iterator[tusk.Client]:
+    with server.client() as c:
+        yield c
+
+
+@pytest.fixture
+def make_server(tmp_path: Path) -> Iterator[object]:
+    """Factory for servers with custom config; all are stopped at the end of the test."""
+    started: list[RunningServer] = []
+
+    def factory(**overrides: object) -> RunningServer:
+        base = ServerConfig(address="127.0.0.1:0", data_dir=tmp_path / "data", rpc_workers=64, datum_workers=2)
+        running = start_server(replace(base, **overrides))  # type: ignore[arg-type]
+        started.append(running)
+        return running
+
+    yield factory
+    for running in started:
+        stop_server(running)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    """A tusk server in its own process (for crash and signal tests)."""
+
+    proc: subprocess.Popen[bytes]
+    address: str
+    data_dir: Path
+    log_path: Path
+
+    def client(self) -> tusk.Client:
+        return tusk.Client(self.address)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def spawn_server(data_dir: Path, log_path: Path, *extra: str, env: dict[str, str] | None = None) -> ServerProcess:
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    log_file = open(log_path, "ab")  # noqa: SIM115 - closed when the process is reaped
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tusk", "serve", "--address", address, "--data-dir", str(data_dir), *extra],
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+    )
+    log_file.close()
+    sp = ServerProcess(proc, address, data_dir, log_path)
+    deadline = time.monotonic() + 30
+    with sp.client() as c:
+        while True:
+            try:
+                if c.health(timeout=1) == "SERVING":
+                    break
+            except tusk.TuskError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start:\n{sp.log()}")
+            time.sleep(0.05)
+    return sp
+
+
+@pytest.fixture
+def server_process(tmp_path: Path) -> Iterator[object]:
+    """Factory that starts `tusk serve` subprocesses; all are killed at the end of the test."""
+    procs: list[ServerProcess] = []
+
+    def factory(*extra: str, data_dir: Path | None = None, env: dict[str, str] | None = None) -> ServerProcess:
+        sp = spawn_server(data_dir or tmp_path / "data", tmp_path / f"server{len(procs)}.log", *extra, env=env)
+        procs.append(sp)
+        return sp
+
+    yield factory
+    for sp in procs:
+        if sp.proc.poll() is None:
+            sp.proc.kill()
+        sp.proc.wait(timeout=30)
