@@ -117,6 +117,8 @@ def write_doc(path: Path, rows: list[Row], machine: Machine, notes: str = "") ->
         "Written by `make bench` (bench/run.py). Each row measures tusk and a real baseline side by "
         "side in the same run on the same machine; the ratio is what the goal is about.\n\n"
         f"Machine: {machine.describe()}\n\n"
-        f"Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n" + render(rows) + ("\n" + notes if notes else "")
+        f"Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n"
+        + render(rows)
+        + ("\n" + notes if notes else "")
     )
     path.write_text(text)

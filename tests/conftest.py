@@ -16,7 +16,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-
 import tusk
 from tuskd.app import build_server, set_serving
 from tuskd.config import ServerConfig

@@ -31,16 +31,16 @@ AUTH_HEADER = "authn-token"  # the metadata key Pachyderm's clients send their t
 
 
 class _AuthInterceptor(
-    grpc.UnaryUnaryClientInterceptor,  # type: ignore[misc]
-    grpc.UnaryStreamClientInterceptor,  # type: ignore[misc]
-    grpc.StreamUnaryClientInterceptor,  # type: ignore[misc]
-    grpc.StreamStreamClientInterceptor,  # type: ignore[misc]
+    grpc.UnaryUnaryClientInterceptor,
+    grpc.UnaryStreamClientInterceptor,
+    grpc.StreamUnaryClientInterceptor,
+    grpc.StreamStreamClientInterceptor,
 ):
     def __init__(self, token: str) -> None:
         self._token = token
 
     def _details(self, details: Any) -> Any:
-        metadata = list(details.metadata or []) + [(AUTH_HEADER, self._token)]
+        metadata = [*(details.metadata or []), (AUTH_HEADER, self._token)]
         return details._replace(metadata=metadata)
 
     def intercept_unary_unary(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:

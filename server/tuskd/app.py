@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from tuskd.config import ServerConfig

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import grpc
 import pytest
+import tusk
 from google.protobuf import empty_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-
-import tusk
 from tusk import errors
 from tusk.proto.pfs_v2 import pfs_pb2
 from tusk.proto.pps_v2 import pps_pb2, pps_pb2_grpc
@@ -62,9 +61,8 @@ def test_every_unary_rpc_answers_with_a_canonical_code(client: tusk.Client, serv
 
 
 def test_client_maps_errors_to_typed_exceptions(server: object) -> None:
-    with tusk.Client("127.0.0.1:1") as c:  # nothing listens on port 1
-        with pytest.raises(errors.Unavailable):
-            c.version(timeout=2)
+    with tusk.Client("127.0.0.1:1") as c, pytest.raises(errors.Unavailable):  # nothing listens on port 1
+        c.version(timeout=2)
 
 
 class _Boom(pps_pb2_grpc.APIServicer):

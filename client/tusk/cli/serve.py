@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -29,10 +30,7 @@ def serve_cmd(
     from tuskd.config import ServerConfig, default_data_dir
 
     logs.configure(log_level)
-    config = ServerConfig(
-        address=listen,
-        data_dir=data_dir or default_data_dir(),
-        reflection=not no_reflection,
-        **({"datum_workers": datum_workers} if datum_workers else {}),
-    )
+    config = ServerConfig(address=listen, data_dir=data_dir or default_data_dir(), reflection=not no_reflection)
+    if datum_workers:
+        config = replace(config, datum_workers=datum_workers)
     serve(config)

@@ -40,7 +40,7 @@ _CODES: dict[type[errors.TuskError], grpc.StatusCode] = {
 
 def status_code_for(exc: errors.TuskError) -> grpc.StatusCode:
     for cls in type(exc).__mro__:
-        code = _CODES.get(cls)  # type: ignore[call-overload]
+        code = _CODES.get(cls)
         if code is not None:
             return code
     return grpc.StatusCode.UNKNOWN
@@ -102,7 +102,7 @@ def _wrap_stream(fn: Callable[..., Iterator[Any]], method: str) -> Callable[...,
     return handler
 
 
-class ErrorMappingInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+class ErrorMappingInterceptor(grpc.ServerInterceptor):
     """Wraps every RPC handler so domain errors become statuses and bugs become INTERNAL."""
 
     def intercept_service(

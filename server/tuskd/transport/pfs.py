@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tusk.proto.pfs_v2 import pfs_pb2, pfs_pb2_grpc
+
 from tuskd.transport.unimplemented import complete_servicer
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tusk.proto.pps_v2 import pps_pb2, pps_pb2_grpc
+
 from tuskd.transport.unimplemented import complete_servicer
 
 
