@@ -1,0 +1,64 @@
+"""The blob store interface: immutable byte strings named by the sha256 of their content.
+
+A blob is written once, never changed, and shared by every file (in any repo or commit) with
+the same content. Implementations must make a blob visible under its name only when it is
+complete and durable, and must hold a stream of any length in bounded memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Final, Protocol, runtime_checkable
+
+__all__ = ["EMPTY_BLOB", "READ_CHUNK", "BlobRef", "BlobStore", "is_blob_hash"]
+
+READ_CHUNK: Final = 1 << 20
+_HASH = re.compile(r"^[0-9a-f]{64}$")
+
+
+def is_blob_hash(value: str) -> bool:
+    return bool(_HASH.match(value))
+
+
+@dataclass(frozen=True, slots=True)
+class BlobRef:
+    """A stored blob: lowercase hex sha256 of the content, and its length in bytes."""
+
+    hash: str
+    size: int
+
+
+EMPTY_BLOB: Final = BlobRef(hashlib.sha256(b"").hexdigest(), 0)
+
+
+@runtime_checkable
+class BlobStore(Protocol):
+    def put_stream(self, chunks: Iterable[bytes]) -> BlobRef:
+        """Store the concatenation of ``chunks``; if the iterable raises, nothing is stored."""
+        ...
+
+    def put_bytes(self, data: bytes) -> BlobRef:
+        """Store ``data`` (a convenience for small content)."""
+        ...
+
+    def open(self, blob: str) -> BinaryIO:
+        """A binary reader of the blob; NotFound if it is not stored."""
+        ...
+
+    def read_chunks(self, blob: str, offset: int = 0, chunk_size: int = READ_CHUNK) -> Iterator[bytes]:
+        """The blob's content from ``offset`` in chunks of at most ``chunk_size`` bytes."""
+        ...
+
+    def path(self, blob: str) -> Path:
+        """Where the blob lives on the local filesystem (read-only; hardlink it, never write)."""
+        ...
+
+    def exists(self, blob: str) -> bool: ...
+
+    def size(self, blob: str) -> int:
+        """Length in bytes; NotFound if it is not stored."""
+        ...

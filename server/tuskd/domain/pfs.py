@@ -1,0 +1,482 @@
+"""The PFS model, pure: names and keys, the infos the API returns, change events, and tree logic.
+
+Nothing here touches storage. The service builds these values from store rows; the transport
+turns them into pfs_v2 messages. Three groups of logic live here because they are pure and
+worth testing on their own:
+
+* names: repo/branch/project name rules, commit references with ancestry (``master^2``);
+* trees: turning a sorted stream of file entries into directories with sizes and hashes
+  (directories are implicit, derived from file paths, as in Pachyderm);
+* the layer compaction policy of the commit storage (see docs/pfs-storage.md).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final, NamedTuple
+
+from . import paths
+from .errors import InvalidArgument
+from .ids import is_global_id
+
+__all__ = [
+    "DEFAULT_BRANCH",
+    "DEFAULT_PROJECT",
+    "USER_REPO_TYPE",
+    "BranchInfo",
+    "BranchKey",
+    "CommitEvent",
+    "CommitEventKind",
+    "CommitInfo",
+    "CommitKey",
+    "CommitRef",
+    "CommitSetInfo",
+    "CommitState",
+    "FileDiff",
+    "FileEntry",
+    "FileInfo",
+    "FileType",
+    "OriginKind",
+    "PfsEvent",
+    "RefSpec",
+    "RepoEvent",
+    "RepoEventKind",
+    "RepoInfo",
+    "RepoKey",
+    "TreeNode",
+    "aggregate_tree",
+    "check_branch_name",
+    "check_name",
+    "layers_to_merge",
+    "parse_ref",
+    "walk_tree",
+]
+
+DEFAULT_PROJECT: Final = "default"
+USER_REPO_TYPE: Final = "user"
+DEFAULT_BRANCH: Final = "master"
+
+_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
+_MAX_NAME: Final = 256
+
+
+# --------------------------------------------------------------------------------------------
+# Names
+# --------------------------------------------------------------------------------------------
+
+
+def check_name(value: str, what: str) -> str:
+    """``value`` if it is a valid repo/project/branch-style name, else InvalidArgument."""
+    if not value:
+        raise InvalidArgument(f"{what} name is empty", reason="INVALID_NAME", field=what)
+    if len(value) > _MAX_NAME or not _NAME.match(value):
+        shown = value if len(value) <= 80 else value[:77] + "..."
+        raise InvalidArgument(
+            f"{what} name {shown!r} is invalid: only letters, digits, '_' and '-' are allowed",
+            reason="INVALID_NAME",
+            field=what,
+        )
+    return value
+
+
+def check_branch_name(value: str) -> str:
+    """A branch name: a valid name that cannot be mistaken for a commit ID."""
+    check_name(value, "branch")
+    if is_global_id(value):
+        raise InvalidArgument(
+            f"branch name {value!r} is invalid: it looks like a commit ID",
+            reason="INVALID_NAME",
+            field="branch",
+        )
+    return value
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class RepoKey:
+    """A repo's identity. Use :meth:`of` to apply Pachyderm's defaults and validate."""
+
+    project: str
+    name: str
+    type: str = USER_REPO_TYPE
+
+    @staticmethod
+    def of(name: str, project: str = "", type: str = "") -> RepoKey:
+        """Project defaults to ``default`` and type to ``user``, also when given empty."""
+        return RepoKey(
+            check_name(project or DEFAULT_PROJECT, "project"),
+            check_name(name, "repo"),
+            check_name(type or USER_REPO_TYPE, "repo type"),
+        )
+
+    def __str__(self) -> str:
+        text = self.name if self.type == USER_REPO_TYPE else f"{self.name}.{self.type}"
+        return text if self.project == DEFAULT_PROJECT else f"{self.project}/{text}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class BranchKey:
+    repo: RepoKey
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.repo}@{self.name}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class CommitKey:
+    """A resolved commit: its repo, its global ID, and the branch it was made on (if any)."""
+
+    repo: RepoKey
+    id: str
+    branch: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.repo}@{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class CommitRef:
+    """How a request names a commit: an ID, a branch (its head), either with ancestry (``^2``).
+
+    ``id`` may also hold a branch name (``images@master`` arrives that way from some clients).
+    """
+
+    repo: RepoKey
+    branch: str = ""
+    id: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.repo}@{self.id or self.branch}"
+
+
+@dataclass(frozen=True, slots=True)
+class RefSpec:
+    """A parsed :class:`CommitRef`: exactly one of ``commit_id`` / ``branch``, then ``ancestors``."""
+
+    commit_id: str | None
+    branch: str | None
+    ancestors: int
+
+
+_ANCESTRY = re.compile(r"([\^~])(\d*)")
+
+
+def _split_ancestry(text: str) -> tuple[str, int]:
+    cut = len(text)
+    for sep in "^~":
+        at = text.find(sep)
+        if at != -1:
+            cut = min(cut, at)
+    base, rest = text[:cut], text[cut:]
+    count = 0
+    pos = 0
+    while pos < len(rest):
+        m = _ANCESTRY.match(rest, pos)
+        if m is None:
+            raise InvalidArgument(f"invalid ancestry {rest!r} in commit {text!r}", reason="INVALID_COMMIT")
+        count += int(m.group(2)) if m.group(2) else 1
+        pos = m.end()
+    return base, count
+
+
+def parse_ref(ref: CommitRef) -> RefSpec:
+    """Interpret a commit reference the way Pachyderm does (ID, branch, ``^``/``~`` ancestry)."""
+    if ref.id:
+        base, n = _split_ancestry(ref.id)
+        if is_global_id(base):
+            return RefSpec(base, None, n)
+        if base:
+            if ref.branch and ref.branch != base:
+                raise InvalidArgument(
+                    f"invalid commit ID {ref.id!r} given with branch {ref.branch!r}",
+                    reason="INVALID_COMMIT",
+                )
+            return RefSpec(None, check_branch_name(base), n)
+        if not ref.branch:
+            raise InvalidArgument(f"commit {ref.id!r} names no ID or branch", reason="INVALID_COMMIT")
+        branch, m = _split_ancestry(ref.branch)
+        return RefSpec(None, check_branch_name(branch), n + m)
+    if ref.branch:
+        branch, n = _split_ancestry(ref.branch)
+        return RefSpec(None, check_branch_name(branch), n)
+    raise InvalidArgument(f"a commit in repo {ref.repo} needs an ID or a branch", reason="INVALID_COMMIT")
+
+
+# --------------------------------------------------------------------------------------------
+# Enums and infos
+# --------------------------------------------------------------------------------------------
+
+
+class OriginKind(enum.IntEnum):
+    UNKNOWN = 0
+    USER = 1
+    AUTO = 2
+    FSCK = 3
+
+
+class CommitState(enum.IntEnum):
+    """Each state implies the earlier ones; READY means every direct provenance commit finished."""
+
+    UNKNOWN = 0
+    STARTED = 1
+    READY = 2
+    FINISHING = 3
+    FINISHED = 4
+
+
+class FileType(enum.IntEnum):
+    RESERVED = 0
+    FILE = 1
+    DIR = 2
+
+
+@dataclass(frozen=True, slots=True)
+class RepoInfo:
+    repo: RepoKey
+    created: datetime
+    description: str
+    branches: tuple[BranchKey, ...]
+    # Size of the master head (Pachyderm's size_bytes_upper_bound); 0 without one.
+    size_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class BranchInfo:
+    branch: BranchKey
+    head: CommitKey | None
+    provenance: tuple[BranchKey, ...]
+    subvenance: tuple[BranchKey, ...]
+    direct_provenance: tuple[BranchKey, ...]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CommitInfo:
+    commit: CommitKey
+    origin: OriginKind
+    description: str
+    parent: CommitKey | None
+    children: tuple[CommitKey, ...]
+    started: datetime
+    finishing: datetime | None
+    finished: datetime | None
+    direct_provenance: tuple[CommitKey, ...]
+    direct_subvenance: tuple[CommitKey, ...]
+    error: str
+    size_bytes: int
+
+    @property
+    def state(self) -> CommitState:
+        """The furthest of STARTED / FINISHING / FINISHED reached (READY depends on provenance)."""
+        if self.finished is not None:
+            return CommitState.FINISHED
+        if self.finishing is not None:
+            return CommitState.FINISHING
+        return CommitState.STARTED
+
+
+@dataclass(frozen=True, slots=True)
+class CommitSetInfo:
+    id: str
+    commits: tuple[CommitInfo, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """A file or directory of a commit. Directory paths end in ``/`` (the root is ``/``).
+
+    ``hash`` is the sha256 of a file's content (also its blob name) or of a directory's listing.
+    """
+
+    commit: CommitKey
+    path: str
+    file_type: FileType
+    size_bytes: int
+    hash: str
+    committed: datetime | None
+
+    @property
+    def blob(self) -> str | None:
+        """The blob holding a file's content (None for a directory)."""
+        return self.hash if self.file_type is FileType.FILE else None
+
+
+@dataclass(frozen=True, slots=True)
+class FileDiff:
+    """One path that differs between two commits: only ``new`` = added, only ``old`` = deleted."""
+
+    old: FileInfo | None
+    new: FileInfo | None
+
+
+# --------------------------------------------------------------------------------------------
+# Change events (observers run inside the write transaction)
+# --------------------------------------------------------------------------------------------
+
+
+class CommitEventKind(enum.StrEnum):
+    STARTED = "commit_started"
+    FINISHING = "commit_finishing"
+    FINISHED = "commit_finished"
+    DELETED = "commit_deleted"
+
+
+class RepoEventKind(enum.StrEnum):
+    CREATED = "repo_created"
+    DELETING = "repo_deleting"
+
+
+@dataclass(frozen=True, slots=True)
+class CommitEvent:
+    """A commit reached a state. ``force`` carries FinishCommit's flag (observers may veto)."""
+
+    kind: CommitEventKind
+    commit: CommitInfo
+    force: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RepoEvent:
+    """A repo was created, or is about to be deleted (an observer may veto by raising)."""
+
+    kind: RepoEventKind
+    repo: RepoKey
+    force: bool = False
+
+
+PfsEvent = CommitEvent | RepoEvent
+
+
+# --------------------------------------------------------------------------------------------
+# Trees: directories derived from sorted file entries
+# --------------------------------------------------------------------------------------------
+
+
+class FileEntry(NamedTuple):
+    """A live file as the store keeps it: normalised path, content blob, size in bytes."""
+
+    path: str
+    blob: str
+    size: int
+
+
+class TreeNode(NamedTuple):
+    """A file or a derived directory; ``key`` is the listing spelling (``/dir/``, root ``/``)."""
+
+    key: str
+    is_dir: bool
+    size: int
+    hash: str
+
+    @property
+    def path(self) -> str:
+        """The normalised path (no trailing ``/``)."""
+        return self.key if self.key == paths.ROOT else self.key.rstrip("/")
+
+
+@dataclass(slots=True)
+class _OpenDir:
+    key: str
+    size: int = 0
+    hasher: hashlib._Hash = field(default_factory=hashlib.sha256)
+
+    def add(self, name: str, digest: str, size: int) -> None:
+        self.size += size
+        self.hasher.update(f"{name}\x00{digest}\n".encode())
+
+    def close(self) -> TreeNode:
+        return TreeNode(self.key, True, self.size, self.hasher.hexdigest())
+
+
+def aggregate_tree(files: Iterable[FileEntry], root: str) -> Iterator[TreeNode]:
+    """Post-order over the subtree at ``root``: each file, and each directory after its content.
+
+    ``files`` must be the live files strictly under ``root`` (or ``root`` itself if it is a
+    file), sorted by path. The last node yielded for a directory root is the root itself, with
+    the total size and a hash over its listing. Memory is O(depth).
+    """
+    root_key = paths.dir_key(root)
+    stack: list[_OpenDir] = []
+    for entry in files:
+        if entry.path == root:
+            yield TreeNode(entry.path, False, entry.size, entry.blob)
+            return
+        if not stack:
+            stack.append(_OpenDir(root_key))
+        # Close directories the entry is not in.
+        while len(stack) > 1 and not entry.path.startswith(stack[-1].key):
+            done = stack.pop().close()
+            stack[-1].add(paths.base_name(done.path) + "/", done.hash, done.size)
+            yield done
+        # Open the directories between the innermost open one and the entry.
+        rel = entry.path[len(stack[-1].key) :]
+        cut = rel.find("/")
+        while cut != -1:
+            stack.append(_OpenDir(stack[-1].key + rel[: cut + 1]))
+            rel = rel[cut + 1 :]
+            cut = rel.find("/")
+        yield TreeNode(entry.path, False, entry.size, entry.blob)
+        stack[-1].add(rel, entry.blob, entry.size)
+    if not stack:
+        stack.append(_OpenDir(root_key))
+    while len(stack) > 1:
+        done = stack.pop().close()
+        stack[-1].add(paths.base_name(done.path) + "/", done.hash, done.size)
+        yield done
+    yield stack[0].close()
+
+
+def walk_tree(files: Iterable[FileEntry], root: str, dirs: dict[str, TreeNode]) -> Iterator[TreeNode]:
+    """Pre-order over the subtree at ``root`` (directory before its content, sorted).
+
+    ``dirs`` maps each directory key to its node, as collected from :func:`aggregate_tree` over
+    the same files (a first pass); ``files`` is a second pass over them.
+    """
+    root_key = paths.dir_key(root)
+    if root_key in dirs:
+        yield dirs[root_key]
+    stack = [root_key]
+    for entry in files:
+        if entry.path == root:
+            yield TreeNode(entry.path, False, entry.size, entry.blob)
+            return
+        while len(stack) > 1 and not entry.path.startswith(stack[-1]):
+            stack.pop()
+        cut = entry.path.find("/", len(stack[-1]))
+        while cut != -1:
+            key = entry.path[: cut + 1]
+            yield dirs[key]
+            stack.append(key)
+            cut = entry.path.find("/", cut + 1)
+        yield TreeNode(entry.path, False, entry.size, entry.blob)
+
+
+# --------------------------------------------------------------------------------------------
+# Storage policy: when to merge the layers of a commit's tree (docs/pfs-storage.md)
+# --------------------------------------------------------------------------------------------
+
+LAYER_RATIO: Final = 2
+MAX_LAYERS: Final = 24
+
+
+def layers_to_merge(sizes: Sequence[int], ratio: int = LAYER_RATIO, max_layers: int = MAX_LAYERS) -> int:
+    """How many of the top layers to merge into one (0: none) so sizes keep falling geometrically.
+
+    ``sizes`` are entry counts, bottom (oldest, largest) first. A layer must be more than
+    ``ratio`` times the size of the one above it; the top layers are merged until that holds
+    (and until at most ``max_layers`` remain). Every entry therefore takes part in O(log n)
+    merges over its life, and a read consults O(log n) layers.
+    """
+    stack = list(sizes)
+    merged = 1
+    while len(stack) >= 2 and (stack[-2] <= ratio * stack[-1] or len(stack) > max_layers):
+        top = stack.pop()
+        stack[-1] += top
+        merged += 1
+    return merged if merged >= 2 else 0
