@@ -1,0 +1,177 @@
+"""Run one datum to its end: attempts, retries, err_cmd recovery and cancellation.
+
+Pachyderm's rules (reference: "Datums"): ``datum_tries`` attempts in total, each bounded by
+``datum_timeout``; an exit code of 0 or one listed in ``accept_return_code`` is a success. When the
+last attempt failed and an ``err_cmd`` is set, it runs in the same layout with ``err_stdin``; if it
+exits 0 the datum is RECOVERED (it writes no output), otherwise it FAILED.
+
+The out dir is emptied before every attempt, so a failed attempt's partial output never reaches
+the next one, and emptied again whenever the datum does not end in SUCCESS: the out dir holds
+files if and only if the datum succeeded.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import shutil
+import stat
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from tuskd.engine.sandbox import AttemptResult, AttemptSpec, run_attempt
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DatumPolicy:
+    """The pipeline spec's settings that govern one datum."""
+
+    tries: int = 3
+    timeout: float | None = None
+    """Bounds each attempt (and err_cmd); None leaves the spec's own timeout."""
+    accept_return_code: frozenset[int] = frozenset()
+    err_cmd: Sequence[str] = ()
+    err_stdin: Sequence[str] = ()
+
+
+class DatumOutcome(enum.Enum):
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    RECOVERED = "RECOVERED"
+    CANCELLED = "CANCELLED"
+
+
+@dataclass(frozen=True)
+class DatumResult:
+    """How a datum ended.
+
+    ``log`` holds every attempt's output in order (and err_cmd's); when there is more than one
+    part, each starts with a ``--- attempt k of n: <how it ended> ---`` line.
+    """
+
+    outcome: DatumOutcome
+    attempts: int
+    reason: str
+    log: bytes
+    duration: float
+    attempt_results: tuple[AttemptResult, ...]
+    err_result: AttemptResult | None = None
+
+
+def _accepted(result: AttemptResult, accept: frozenset[int]) -> bool:
+    if result.timed_out or result.cancelled or result.exit_code is None:
+        return False
+    return result.exit_code == 0 or result.exit_code in accept
+
+
+def _make_writable(func: Callable[..., Any], path: str, exc_info: object) -> None:
+    """rmtree error hook (onexc or onerror): user code may leave read-only directories behind."""
+    del exc_info
+    for target in (os.path.dirname(path), path):
+        if os.path.isdir(target) and not os.path.islink(target):
+            os.chmod(target, os.stat(target).st_mode | stat.S_IRWXU)
+    func(path)
+
+
+def clear_dir(path: Path) -> None:
+    """Empty ``path`` (creating it when missing) without replacing the directory itself."""
+    if not path.exists():
+        path.mkdir(parents=True)
+        return
+    with os.scandir(path) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if sys.version_info >= (3, 12):
+                    shutil.rmtree(entry.path, onexc=_make_writable)
+                else:
+                    shutil.rmtree(entry.path, onerror=_make_writable)
+            else:
+                os.unlink(entry.path)
+
+
+def _joined_log(parts: Sequence[tuple[str, bytes]]) -> bytes:
+    if len(parts) == 1:
+        return parts[0][1]
+    chunks = []
+    for header, body in parts:
+        chunks.append(f"--- {header} ---\n".encode())
+        chunks.append(body)
+        if body and not body.endswith(b"\n"):
+            chunks.append(b"\n")
+    return b"".join(chunks)
+
+
+def run_datum(
+    make_spec: Callable[[int], AttemptSpec],
+    policy: DatumPolicy,
+    cancel: threading.Event,
+    on_attempt: Callable[[int, AttemptResult], None] | None = None,
+) -> DatumResult:
+    """Run a datum's attempts (numbered from 1) until one succeeds, they run out, or ``cancel``.
+
+    ``make_spec(n)`` builds attempt n's spec; ``on_attempt(n, result)`` is told about each
+    finished attempt of the user's cmd (not err_cmd). Exceptions from either propagate.
+    """
+    if policy.tries < 1:
+        raise ValueError(f"a datum needs at least one try, got {policy.tries}")
+    tries = policy.tries
+    started = time.monotonic()
+    results: list[AttemptResult] = []
+    parts: list[tuple[str, bytes]] = []
+    spec: AttemptSpec | None = None
+
+    def finish(outcome: DatumOutcome, reason: str, err: AttemptResult | None = None) -> DatumResult:
+        if outcome is not DatumOutcome.SUCCESS and spec is not None:
+            clear_dir(spec.out_dir)
+        return DatumResult(
+            outcome=outcome,
+            attempts=len(results),
+            reason=reason,
+            log=_joined_log(parts),
+            duration=time.monotonic() - started,
+            attempt_results=tuple(results),
+            err_result=err,
+        )
+
+    for attempt in range(1, tries + 1):
+        if cancel.is_set():
+            return finish(DatumOutcome.CANCELLED, f"stopped before attempt {attempt} of {tries}")
+        spec = make_spec(attempt)
+        if policy.timeout is not None:
+            spec = replace(spec, timeout=policy.timeout)
+        clear_dir(spec.out_dir)
+        result = run_attempt(spec, cancel)
+        results.append(result)
+        where = f"attempt {attempt} of {tries}"
+        parts.append((f"{where}: {result.describe()}", result.log))
+        if on_attempt is not None:
+            on_attempt(attempt, result)
+        if result.cancelled:
+            return finish(DatumOutcome.CANCELLED, f"stopped ({where})")
+        if _accepted(result, policy.accept_return_code):
+            return finish(DatumOutcome.SUCCESS, "")
+        log.info("datum attempt %s failed: %s", where, result.describe())
+
+    assert spec is not None
+    failure = f"{results[-1].describe()} (attempt {tries} of {tries})"
+    if not policy.err_cmd:
+        return finish(DatumOutcome.FAILED, failure)
+    if cancel.is_set():
+        return finish(DatumOutcome.CANCELLED, f"stopped before err_cmd after {failure}")
+    clear_dir(spec.out_dir)
+    err = run_attempt(replace(spec, cmd=tuple(policy.err_cmd), stdin=tuple(policy.err_stdin)), cancel)
+    parts.append((f"err_cmd: {err.describe()}", err.log))
+    if err.cancelled:
+        return finish(DatumOutcome.CANCELLED, f"stopped (err_cmd after {failure})", err)
+    if err.succeeded:
+        return finish(DatumOutcome.RECOVERED, f"recovered by err_cmd after {failure}", err)
+    log.info("err_cmd did not recover the datum: %s", err.describe())
+    return finish(DatumOutcome.FAILED, failure, err)
