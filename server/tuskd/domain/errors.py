@@ -86,3 +86,9 @@ class Unimplemented(TuskError):
     """The RPC or option is part of the contract but not built yet."""
 
     reason = "UNIMPLEMENTED"
+
+
+class OutOfRange(TuskError):
+    """A position (a sequence number, an offset) lies past what exists."""
+
+    reason = "OUT_OF_RANGE"

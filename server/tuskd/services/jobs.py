@@ -1,0 +1,286 @@
+"""Jobs as a service: create, change, read, list and watch jobs, with a durable change history.
+
+Every change of a job is one write transaction that stores the job and appends a snapshot to
+its change history, numbered per job and per job set (``seq``). Watchers are woken after the
+commit through the event hub, then read what changed from the store, so a change is never
+seen before it is durable and never missed (subscribe first, then read).
+
+The engine (engine/) drives jobs through this service; the transport reads through it. The
+state rules live in domain.jobs / domain.states, not here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+
+from tuskd.domain.errors import NotFound
+from tuskd.domain.jobs import Counts, Job, JobKey, Stats, add_counts, job_from_dict, job_to_dict, transition
+from tuskd.domain.states import JobState, is_terminal
+from tuskd.store.base import Store, Tx
+from tuskd.store.pps import DatumRow, JobQuery, JobRow, OutputEntry, PpsTx
+
+from .events import CancelToken, EventHub
+
+PpsTables = Callable[[Tx], PpsTx]
+
+
+def job_topic(key: JobKey) -> str:
+    return f"job/{key.project}/{key.pipeline}@{key.id}"
+
+
+def set_topic(set_id: str) -> str:
+    return f"jobset/{set_id}"
+
+
+def pipeline_topic(project: str, pipeline: str) -> str:
+    return f"pipeline-jobs/{project}/{pipeline}"
+
+
+ANY_JOB_TOPIC = "jobs"
+
+
+def snapshot(job: Job) -> str:
+    return json.dumps(job_to_dict(job), separators=(",", ":"))
+
+
+def from_snapshot(text: str) -> Job:
+    return job_from_dict(json.loads(text))
+
+
+@dataclass(frozen=True)
+class WatchTarget:
+    """One job (``key``) or a whole job set (``set_id``)."""
+
+    key: JobKey | None = None
+    set_id: str | None = None
+
+    def __str__(self) -> str:
+        return str(self.key) if self.key else f"job set {self.set_id}"
+
+
+@dataclass(frozen=True)
+class WatchItem:
+    seq: int
+    job: Job | None  # None for a heartbeat
+
+
+class JobService:
+    def __init__(
+        self,
+        store: Store,
+        tables: PpsTables,
+        hub: EventHub,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._tables = tables
+        self._hub = hub
+        self._clock = clock
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _now_us(self) -> int:
+        return int(self._clock() * 1_000_000)
+
+    def _publish_after(self, tx: Tx, job: Job) -> None:
+        topics = (
+            job_topic(job.key),
+            set_topic(job.key.id),
+            pipeline_topic(job.key.project, job.key.pipeline),
+            ANY_JOB_TOPIC,
+        )
+        tx.after_commit(lambda: self._hub.publish(*topics))
+
+    def tables(self, tx: Tx) -> PpsTx:
+        return self._tables(tx)
+
+    # -- creation ---------------------------------------------------------------------------
+
+    def create_job(
+        self, tx: Tx, key: JobKey, pipeline_version: int, output_repo: str, output_branch: str
+    ) -> JobRow:
+        """Record a new CREATED job inside the caller's write transaction."""
+        now = self._clock()
+        job = Job(
+            key=key,
+            pipeline_version=pipeline_version,
+            output_repo=output_repo,
+            output_branch=output_branch,
+            state=JobState.JOB_CREATED,
+            created=now,
+        )
+        row = self._tables(tx).insert_job(job, snapshot(job), self._now_us())
+        self._publish_after(tx, job)
+        return row
+
+    # -- changes ----------------------------------------------------------------------------
+
+    def change(
+        self,
+        key: JobKey,
+        fn: Callable[[Job], Job],
+        *,
+        datums: Iterable[DatumRow] = (),
+        outputs: Iterable[OutputEntry] = (),
+        tx: Tx | None = None,
+    ) -> Job:
+        """Apply ``fn`` to the stored job and record the result as one change (one history entry).
+
+        Datum rows and outputs given here are written in the same transaction. When ``fn``
+        returns the job unchanged and there are no datums, nothing is recorded.
+        """
+        if tx is None:
+            with self._store.write() as own:
+                return self._change(own, key, fn, datums, outputs)
+        return self._change(tx, key, fn, datums, outputs)
+
+    def _change(
+        self,
+        tx: Tx,
+        key: JobKey,
+        fn: Callable[[Job], Job],
+        datums: Iterable[DatumRow],
+        outputs: Iterable[OutputEntry],
+    ) -> Job:
+        t = self._tables(tx)
+        row = t.get_job(key)
+        if row is None:
+            raise NotFound(f"job {key} not found", job=str(key))
+        new = fn(row.job)
+        now_us = self._now_us()
+        datum_list = list(datums)
+        if datum_list:
+            t.upsert_datums(row.row, datum_list, now_us)
+        t.put_datum_outputs(row.row, outputs)
+        if new != row.job:
+            t.save_job(row.row, new, snapshot(new), now_us)
+            self._publish_after(tx, new)
+        return new
+
+    def transition(self, key: JobKey, new: JobState, reason: str | None = None, *, tx: Tx | None = None) -> Job:
+        """Move the job to ``new`` (FailedPrecondition if the state table forbids it)."""
+        return self.change(key, lambda j: transition(j, new, self._clock(), reason), tx=tx)
+
+    def record_progress(
+        self,
+        key: JobKey,
+        counts: Counts,
+        stats: Stats,
+        datums: Iterable[DatumRow] = (),
+        outputs: Iterable[OutputEntry] = (),
+    ) -> Job:
+        """Add finished datums' counts and stats (never backwards) and store their rows."""
+        return self.change(key, lambda j: add_counts(j, counts, stats), datums=datums, outputs=outputs)
+
+    def set_total(self, key: JobKey, total: int) -> Job:
+        return self.change(key, lambda j: replace(j, total=total))
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def get(self, key: JobKey) -> JobRow:
+        with self._store.read() as tx:
+            row = self._tables(tx).get_job(key)
+        if row is None:
+            raise NotFound(f"job {key} not found", job=str(key))
+        return row
+
+    def job_set(self, set_id: str) -> list[JobRow]:
+        with self._store.read() as tx:
+            rows = self._tables(tx).jobs_in_set(set_id)
+        if not rows:
+            raise NotFound(f"job set {set_id} not found", job_set=set_id)
+        return rows
+
+    def list(self, query: JobQuery) -> list[JobRow]:
+        with self._store.read() as tx:
+            return self._tables(tx).list_jobs(query)
+
+    def unfinished(self) -> list[JobRow]:
+        with self._store.read() as tx:
+            return self._tables(tx).unfinished_jobs()
+
+    # -- waiting ----------------------------------------------------------------------------
+
+    def wait_terminal(self, key: JobKey, cancel: CancelToken | None = None, timeout: float | None = None) -> Job:
+        """Block until the job is terminal (registers before reading, so no change is missed)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._hub.subscribe(job_topic(key), cancel=cancel) as sub:
+            while True:
+                job = self.get(key).job
+                if is_terminal(job.state):
+                    return job
+                sub.check()
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return job
+                sub.wait(remaining)
+
+    def _history(self, target: WatchTarget, after_seq: int) -> tuple[list[tuple[int, Job]], bool]:
+        """Changes after ``after_seq`` (or the current state when 0) and whether all are terminal."""
+        with self._store.read() as tx:
+            t = self._tables(tx)
+            if target.key is not None:
+                row = t.get_job(target.key)
+                if row is None:
+                    raise NotFound(f"job {target.key} not found", job=str(target.key))
+                if after_seq == 0:
+                    return [(row.seq, row.job)], is_terminal(row.job.state)
+                events = t.job_events(row.row, after_seq)
+                return [(e.seq, from_snapshot(e.snapshot)) for e in events], is_terminal(row.job.state)
+            assert target.set_id is not None
+            rows = t.jobs_in_set(target.set_id)
+            if not rows:
+                raise NotFound(f"job set {target.set_id} not found", job_set=target.set_id)
+            done = all(is_terminal(r.job.state) for r in rows)
+            events = t.set_events(target.set_id, after_seq)
+        items = [(e.seq, from_snapshot(e.snapshot)) for e in events]
+        if after_seq == 0:
+            # Start with each job's latest change (the current state), in history order.
+            latest: dict[JobKey, tuple[int, Job]] = {}
+            for seq, job in items:
+                latest[job.key] = (seq, job)
+            items = sorted(latest.values(), key=lambda item: item[0])
+        return items, done
+
+    def current_seq(self, target: WatchTarget) -> int:
+        with self._store.read() as tx:
+            t = self._tables(tx)
+            if target.key is not None:
+                row = t.get_job(target.key)
+                if row is None:
+                    raise NotFound(f"job {target.key} not found", job=str(target.key))
+                return row.seq
+            assert target.set_id is not None
+            return t.set_seq(target.set_id)
+
+    def watch(
+        self,
+        target: WatchTarget,
+        after_seq: int = 0,
+        *,
+        heartbeat: float = 5.0,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[WatchItem]:
+        """Yield the current state (or every change after ``after_seq``), then each change as it is
+        recorded, with heartbeats in quiet periods; end after every covered job is terminal."""
+        topic = job_topic(target.key) if target.key is not None else set_topic(target.set_id or "")
+        with self._hub.subscribe(topic, cancel=cancel) as sub:
+            last = after_seq
+            while True:
+                items, done = self._history(target, last)
+                for seq, job in items:
+                    last = seq
+                    yield WatchItem(seq, job)
+                if done and (items or last >= self.current_seq(target)):
+                    return
+                sub.check()
+                if not sub.wait(heartbeat):
+                    yield WatchItem(last, None)
+                sub.check()
+
+
+def pipelines_of(rows: Sequence[JobRow]) -> list[str]:
+    return sorted({r.job.key.pipeline for r in rows})
