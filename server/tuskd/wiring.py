@@ -1,7 +1,8 @@
 """Constructs the default dependencies (store, blobs, executor, services) in one place.
 
-Constructors start no threads; ``Deps.start`` does, after the server is built, and
-``Deps.close`` stops them after the server has drained.
+This is the only module that names the concrete SQLite store, local blob store and thread-pool
+executor; everything else sees their Protocols. Constructors start no threads; ``Deps.start``
+does, after the server is built, and ``Deps.close`` stops them after the server has drained.
 """
 
 from __future__ import annotations
@@ -9,11 +10,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import grpc
 from grpc_health.v1 import health
 
+from tuskd.blobs.base import BlobStore
+from tuskd.blobs.local import LocalBlobStore
 from tuskd.config import ServerConfig
+from tuskd.services.events import EventHub
+from tuskd.services.jobs import JobService
+from tuskd.services.pfs import PfsService
+from tuskd.store.base import Store, Tx
+from tuskd.store.pps import PpsTx
+from tuskd.store.sqlite import SqliteStore, SqliteTx
+from tuskd.store.sqlite_pps import SqlitePpsTx
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +33,11 @@ log = logging.getLogger(__name__)
 class Deps:
     config: ServerConfig
     health: health.HealthServicer
+    store: Store
+    blobs: BlobStore
+    hub: EventHub
+    pfs: PfsService
+    jobs: JobService
     interceptors: list[grpc.ServerInterceptor] = field(default_factory=list)
     server_credentials: grpc.ServerCredentials | None = None
     _on_start: list[Callable[[], None]] = field(default_factory=list)
@@ -32,6 +48,7 @@ class Deps:
             fn()
 
     def close(self) -> None:
+        """Stop in reverse order of construction; one failing step does not skip the others."""
         for fn in reversed(self._on_close):
             try:
                 fn()
@@ -39,7 +56,28 @@ class Deps:
                 log.exception("error while closing a dependency")
 
 
+def _pps_tables(tx: Tx) -> PpsTx:
+    return SqlitePpsTx(cast(SqliteTx, tx))
+
+
 def open_deps(config: ServerConfig) -> Deps:
     """Create the data directory and every default dependency for ``config``."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    return Deps(config=config, health=health.HealthServicer(experimental_non_blocking=True))
+    store = SqliteStore(config.data_dir / "metadata.db")
+    blobs = LocalBlobStore(config.data_dir / "blobs")
+    hub = EventHub()
+    pfs = PfsService(store, blobs, hub)
+    jobs = JobService(store, _pps_tables, hub)
+    deps = Deps(
+        config=config,
+        health=health.HealthServicer(experimental_non_blocking=True),
+        store=store,
+        blobs=blobs,
+        hub=hub,
+        pfs=pfs,
+        jobs=jobs,
+    )
+    deps._on_close.append(store.close)
+    # Closed after the store in reverse order: waiters wake first (ServerShuttingDown).
+    deps._on_close.append(hub.shutdown)
+    return deps

@@ -13,7 +13,7 @@ import traceback
 import click
 
 from tusk import errors
-from tusk.cli import misc, serve  # noqa: F401 - importing registers the commands
+from tusk.cli import jobs, misc, pfs, pipelines, serve  # noqa: F401 - importing registers the commands
 from tusk.cli.root import cli
 
 EXIT_FAILED = 1

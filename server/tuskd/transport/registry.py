@@ -15,8 +15,8 @@ from tuskd.wiring import Deps
 
 def register_services(server: grpc.Server, deps: Deps) -> tuple[str, ...]:
     """Add the pfs, pps and version services; return their full names (for reflection)."""
-    pfs_pb2_grpc.add_APIServicer_to_server(PfsApi(), server)
-    pps_pb2_grpc.add_APIServicer_to_server(PpsApi(), server)
+    pfs_pb2_grpc.add_APIServicer_to_server(PfsApi(deps), server)
+    pps_pb2_grpc.add_APIServicer_to_server(PpsApi(deps), server)
     version_pb2_grpc.add_APIServicer_to_server(VersionApi(), server)
     return (
         pfs_pb2.DESCRIPTOR.services_by_name["API"].full_name,

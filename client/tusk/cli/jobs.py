@@ -1,0 +1,3 @@
+"""``tusk`` commands for jobs."""
+
+from __future__ import annotations

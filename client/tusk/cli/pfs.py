@@ -1,0 +1,3 @@
+"""``tusk`` commands for pfs."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""``tusk`` commands for pipelines."""
+
+from __future__ import annotations
