@@ -28,7 +28,15 @@ protos-check: install
 run: install protos
 	$(VENV)/bin/tusk serve --address $(ADDRESS)
 
-test: install protos
+NODE_DEPS := tests/compat/node/node_modules/.installed
+
+# The Node.js interop test needs @grpc/grpc-js; skipped (with a reason) where npm is missing.
+$(NODE_DEPS): tests/compat/node/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd tests/compat/node && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	else echo "npm not found: the Node.js interop test will be skipped"; fi
+
+test: install protos $(NODE_DEPS)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
