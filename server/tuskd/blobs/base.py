@@ -37,12 +37,20 @@ EMPTY_BLOB: Final = BlobRef(hashlib.sha256(b"").hexdigest(), 0)
 
 @runtime_checkable
 class BlobStore(Protocol):
-    def put_stream(self, chunks: Iterable[bytes]) -> BlobRef:
-        """Store the concatenation of ``chunks``; if the iterable raises, nothing is stored."""
+    def put_stream(self, chunks: Iterable[bytes], *, durable: bool = True) -> BlobRef:
+        """Store the concatenation of ``chunks``; if the iterable raises, nothing is stored.
+
+        The blob is complete whenever its name is visible. With ``durable=False`` the name may
+        still be lost in a power cut until :meth:`flush` returns.
+        """
         ...
 
-    def put_bytes(self, data: bytes) -> BlobRef:
+    def put_bytes(self, data: bytes, *, durable: bool = True) -> BlobRef:
         """Store ``data`` (a convenience for small content)."""
+        ...
+
+    def flush(self) -> None:
+        """Make every blob stored so far durable (call before committing metadata naming them)."""
         ...
 
     def open(self, blob: str) -> BinaryIO:

@@ -1,10 +1,15 @@
 """Content-addressed blobs in a local directory: ``<root>/objects/ab/cd/<sha256>``.
 
 Writes stream into a temp file under ``<root>/tmp`` (same filesystem), hashing as they go; the
-file is fsynced, made read-only and renamed into place, and the directory is fsynced. A name
-therefore only ever points at complete, durable content. Identical content is stored once: if
-the name already exists the temp file is simply removed. A stream that raises midway leaves
-neither a blob nor a temp file behind. Memory use is one chunk at a time, whatever the size.
+file is fsynced, made read-only and renamed into place. A name therefore only ever points at
+complete content, even after a crash. Identical content is stored once: if the name already
+exists the temp file is simply removed. A stream that raises midway leaves neither a blob nor a
+temp file behind. Memory use is one chunk at a time, whatever the size.
+
+The new directory entry is made durable either at once (fsync of the directory) or, with
+``durable=False``, by a later :meth:`LocalBlobStore.flush` that covers every such put with one
+``syncfs`` call: many small files then cost one fsync each instead of three. Callers flush
+before they commit metadata that refers to the blobs.
 
 Blobs are mode 0444 because the job engine hardlinks them into datum trees: a user process
 must not be able to rewrite a blob that other files and commits share.
@@ -13,12 +18,14 @@ must not be able to rewrite a blob that other files and commits share.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import logging
 import os
 import tempfile
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -41,6 +48,17 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _load_syncfs() -> Callable[[int], int] | None:
+    try:
+        fn: Callable[[int], int] | None = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
+    except OSError:
+        return None
+    return fn
+
+
+_SYNCFS = _load_syncfs()
+
+
 class LocalBlobStore:
     """The default :class:`~tuskd.blobs.base.BlobStore`: a directory on this machine."""
 
@@ -51,6 +69,10 @@ class LocalBlobStore:
         self._objects.mkdir(parents=True, exist_ok=True)
         self._tmp.mkdir(parents=True, exist_ok=True)
         self._remove_stale_temp_files()
+        # Directories holding renames not yet made durable (puts with durable=False).
+        self._dirty: set[Path] = set()
+        self._dirty_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
 
     def _remove_stale_temp_files(self) -> None:
         # Left by a crash mid-upload; young ones may belong to a live writer sharing the dir.
@@ -81,10 +103,10 @@ class LocalBlobStore:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def put_bytes(self, data: bytes) -> BlobRef:
-        return self.put_stream((data,))
+    def put_bytes(self, data: bytes, *, durable: bool = True) -> BlobRef:
+        return self.put_stream((data,), durable=durable)
 
-    def put_stream(self, chunks: Iterable[bytes]) -> BlobRef:
+    def put_stream(self, chunks: Iterable[bytes], *, durable: bool = True) -> BlobRef:
         fd, tmp_name = tempfile.mkstemp(prefix="put-", dir=self._tmp)
         tmp = Path(tmp_name)
         try:
@@ -104,26 +126,52 @@ class LocalBlobStore:
             if final.exists():
                 tmp.unlink()
                 return BlobRef(digest, size)
-            self._make_parent(final)
+            self._make_parent(final, durable)
             os.chmod(tmp, 0o444)
             os.replace(tmp, final)
-            _fsync_dir(final.parent)
+            if durable:
+                _fsync_dir(final.parent)
+            else:
+                with self._dirty_lock:
+                    self._dirty.add(final.parent)
             return BlobRef(digest, size)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
             raise
 
-    def _make_parent(self, final: Path) -> None:
+    def flush(self) -> None:
+        """Make every earlier ``durable=False`` put durable (one syncfs where available)."""
+        with self._flush_lock:
+            with self._dirty_lock:
+                dirty, self._dirty = self._dirty, set()
+            if not dirty:
+                return
+            if _SYNCFS is not None and len(dirty) > 4:
+                fd = os.open(self._objects, os.O_RDONLY | os.O_DIRECTORY)
+                try:
+                    if _SYNCFS(fd) == 0:
+                        return
+                    log.warning("syncfs failed (errno %d); syncing directories one by one", ctypes.get_errno())
+                finally:
+                    os.close(fd)
+            for directory in dirty:
+                _fsync_dir(directory)
+
+    def _make_parent(self, final: Path, durable: bool) -> None:
         fan_in, fan_out = final.parent.parent, final.parent
         if fan_out.is_dir():
             return
         created_outer = not fan_in.is_dir()
         fan_out.mkdir(parents=True, exist_ok=True)
         # A new directory entry is durable only once its parent directory is synced.
-        _fsync_dir(fan_in)
-        if created_outer:
-            _fsync_dir(self._objects)
+        touched = [fan_in, self._objects] if created_outer else [fan_in]
+        if durable:
+            for directory in touched:
+                _fsync_dir(directory)
+        else:
+            with self._dirty_lock:
+                self._dirty.update(touched)
 
     # -- reading ----------------------------------------------------------------------------
 

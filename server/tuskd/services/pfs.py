@@ -238,11 +238,11 @@ class ModifySession:
         path = paths.normalize_file_path(path)
         blobs = self._svc.blobs
         if not append:
-            ref = blobs.put_stream(chunks)
+            ref = blobs.put_stream(chunks, durable=False)
             self._ops.append(_Put(path, ref))
             self._staged[path] = ref
             return ref
-        suffix = blobs.put_stream(chunks)
+        suffix = blobs.put_stream(chunks, durable=False)
         if path in self._staged:
             current = self._staged[path]
             base = None if current is None else current.hash
@@ -1353,9 +1353,11 @@ class PfsService:
             yield from self.blobs.read_chunks(base)
             yield from self.blobs.read_chunks(suffix.hash)
 
-        return self.blobs.put_stream(chunks())
+        return self.blobs.put_stream(chunks(), durable=False)
 
     def _apply_session(self, target: CommitRef, ops: Sequence[_Op]) -> CommitInfo:
+        # Uploaded blobs become durable before any metadata naming them can commit.
+        self.blobs.flush()
         with self.store.write() as tx:
             names = _Names(tx)
             row, one_off = self._writable(tx, target, create=True)
@@ -1396,6 +1398,7 @@ class PfsService:
             self._publish_after(tx, repo_topic(names.repo(row.repo_id)), commit_set_topic(row.set_id))
             if one_off:
                 self._finish_tx(tx, row, "", None, False, names)
+            self.blobs.flush()  # blobs concatenated inside the transaction (rare appends)
             done = tx.get_commit(row.id)
             assert done is not None
             return self._commit_info(tx, done, names)
