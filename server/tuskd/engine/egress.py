@@ -1,0 +1,71 @@
+"""Egress: copy a job's output files to the pipeline's ``egress.URL`` (``file://`` only).
+
+Each output file ``/a/b.txt`` is copied to ``<directory>/a/b.txt`` (parents created) through a
+temporary file renamed into place, so a reader of the directory never sees half a file.
+Files already in the directory that the output does not name are left alone; files it names
+are replaced. The copy is a real copy, never a hard link: the directory belongs to the user,
+and a write there must not reach the blob store.
+
+Any problem (bad URL, unwritable directory, disk full) raises :class:`EgressError` with a
+message that names the URL and what went wrong; the job runner turns it into the FAILURE reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+__all__ = ["EgressError", "egress_directory", "egress_files"]
+
+
+class EgressError(RuntimeError):
+    """Egress failed; the message is the job's failure reason."""
+
+
+def egress_directory(url: str) -> Path:
+    """The local directory a ``file://`` URL names (EgressError for anything else)."""
+    parsed = urlparse(url)
+    if parsed.scheme.lower() != "file":
+        raise EgressError(f"egress to {url} failed: only file:// URLs are supported")
+    if parsed.netloc not in ("", "localhost"):
+        raise EgressError(f"egress to {url} failed: the URL names another host")
+    path = unquote(parsed.path)
+    if not path.startswith("/"):
+        raise EgressError(f"egress to {url} failed: the path must be absolute")
+    return Path(path)
+
+
+def egress_files(url: str, files: Iterable[tuple[str, Path]]) -> int:
+    """Copy ``(output path, host file)`` pairs under the URL's directory; returns bytes copied."""
+    root = egress_directory(url)
+    copied = 0
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        for path, source in files:
+            rel = path.lstrip("/")
+            if not rel or any(part in ("", ".", "..") for part in rel.split("/")):
+                raise EgressError(f"egress to {url} failed: output path {path!r} cannot be written safely")
+            target = root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tusk-egress-", dir=target.parent)
+            try:
+                with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+                    shutil.copyfileobj(src, out, 1 << 20)
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, target)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                raise
+            copied += os.path.getsize(target)
+    except EgressError:
+        raise
+    except OSError as exc:
+        where = exc.filename or root
+        raise EgressError(f"egress to {url} failed: {exc.strerror or exc}: {where}") from exc
+    return copied

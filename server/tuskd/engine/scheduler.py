@@ -1,0 +1,410 @@
+"""The job engine: picks up jobs, runs each on its own thread, stops them, resumes them at start.
+
+``JobEngine`` is the small interface the rest of the server sees (Deps starts and closes it;
+the PPS services call ``stop_job``, ``stop_job_set`` and ``on_pipeline_changed``; GetLogs reads
+``logs``). ``Engine`` is the embedded implementation. Constructing it starts nothing.
+
+Dispatching: one dispatcher thread wakes on every job change (and at least once a second) and
+starts, for every pipeline, its oldest unfinished job unless one of that pipeline's jobs is
+already running or the pipeline is stopped. Jobs of one pipeline therefore run one after the
+other, in creation order, as in Pachyderm (a job's skipping compares it with the job before).
+Each running job has a :class:`~tuskd.engine.job_runner.JobRunner` on its own thread; its
+datums run on the shared executor, which bounds the number of user processes server-wide.
+
+Start (``start``), before anything is dispatched:
+
+1. Processes a crashed earlier server left behind are killed. Every user process carries
+   ``TUSK_ENGINE_ID=<id of this data dir>`` in its environment; the engine scans ``/proc`` for
+   it and SIGKILLs those processes and their process groups. (A process that scrubbed its
+   environment and left its process group escapes this; see docs/jobs.md.)
+2. Datum work directories from before are removed.
+3. Unfinished jobs resume. A job that had reached RUNNING goes back to STARTING with
+   ``restart`` + 1 (it takes its inputs again; datums already recorded are not run again).
+   EGRESSING and FINISHING jobs get ``restart`` + 1 and redo that step (both are idempotent).
+   CREATED and STARTING jobs had done no work, so their ``restart`` stays as it was.
+
+Close (``close``): running user code is killed and nothing is recorded; the jobs stay as they
+are in the store and resume at the next start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import Protocol
+
+from tuskd.blobs.base import BlobStore
+from tuskd.domain.errors import NotFound
+from tuskd.domain.jobs import Job, JobKey, transition
+from tuskd.domain.pfs import CommitRef, RepoKey
+from tuskd.domain.states import TERMINAL_JOB_STATES, JobState, is_terminal
+from tuskd.engine.executor import Executor
+from tuskd.engine.job_runner import (
+    ENGINE_ID_ENV,
+    EngineContext,
+    JobControl,
+    JobRunner,
+    SpecLoader,
+    finish_output_with_error,
+    output_commit_error,
+)
+from tuskd.engine.logs import DatumLogs
+from tuskd.engine.sandbox import Isolation, detect_isolation
+from tuskd.engine.workspace import Workspace, remove_tree
+from tuskd.services.events import EventHub
+from tuskd.services.jobs import ANY_JOB_TOPIC, JobService
+from tuskd.services.pfs import PfsService
+from tuskd.services.pipelines import PipelineChange
+from tuskd.store.base import Store, Tx
+from tuskd.store.pps import JobQuery, JobRow
+
+__all__ = ["Engine", "JobEngine", "engine_id_for", "kill_leftover_processes"]
+
+log = logging.getLogger(__name__)
+
+_WAKE_TOPIC = "engine/wake"
+_RESCAN_SECONDS = 1.0
+_CLOSE_JOIN_SECONDS = 30.0
+_NON_TERMINAL = tuple(s for s in JobState if s not in TERMINAL_JOB_STATES and s != JobState.JOB_STATE_UNKNOWN)
+
+
+class JobEngine(Protocol):
+    """What the server needs from a job engine."""
+
+    logs: DatumLogs
+
+    def start(self) -> None:
+        """Kill leftovers of a crash, resume unfinished jobs, start dispatching."""
+        ...
+
+    def close(self) -> None:
+        """Kill running user code and stop; unfinished jobs resume at the next start."""
+        ...
+
+    def stop_job(self, key: JobKey, reason: str = "job stopped", grace: float = 0.0) -> Job:
+        """Stop one job; returns once it is durably KILLED (or was already terminal) and none
+        of its processes is alive. ``grace``: running datums may finish for that long first.
+        NotFound for an unknown job."""
+        ...
+
+    def stop_job_set(self, set_id: str, reason: str = "job stopped", grace: float = 0.0) -> list[Job]:
+        """Stop every job of a job set, like ``stop_job``; NotFound for an unknown set."""
+        ...
+
+    def on_pipeline_changed(self, project: str, name: str, killed: Iterable[JobKey] = ()) -> None:
+        """A pipeline was updated, stopped, started or deleted: stop the jobs that must not go
+        on (``killed``, older versions, every job of a stopped or deleted pipeline), then
+        dispatch. Returns once their processes are gone."""
+        ...
+
+
+def engine_id_for(data_dir: Path) -> str:
+    """The marker user processes of the server on ``data_dir`` carry in their environment."""
+    return hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:24]
+
+
+def kill_leftover_processes(engine_id: str, wait: float = 5.0) -> int:
+    """SIGKILL every process (and its process group) whose environment names ``engine_id``."""
+    marker = f"{ENGINE_ID_ENV}={engine_id}".encode()
+    own = {os.getpid()}
+    found: list[int] = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) in own:
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as fh:
+                env = fh.read()
+        except OSError:
+            continue
+        if marker in env.split(b"\0"):
+            found.append(int(name))
+    for pid in found:
+        with contextlib.suppress(OSError):
+            pgid = os.getpgid(pid)
+            if pgid != os.getpgid(0):
+                os.killpg(pgid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + wait
+    for pid in found:
+        while time.monotonic() < deadline:
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as fh:
+                    state = fh.read().rsplit(b")", 1)[1].split()[0]
+            except OSError:
+                break
+            if state in (b"Z", b"X"):
+                break
+            time.sleep(0.01)
+    if found:
+        log.warning("killed %d user process(es) left by an earlier server: %s", len(found), found)
+    return len(found)
+
+
+class Engine(JobEngine):
+    """The embedded job engine: a dispatcher thread, one thread per running job."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        jobs: JobService,
+        pfs: PfsService,
+        blobs: BlobStore,
+        hub: EventHub,
+        executor: Executor,
+        data_dir: Path,
+        load_spec: SpecLoader,
+        clock: Callable[[], float] = time.time,
+        isolation: Isolation | None = None,
+    ) -> None:
+        self._store = store
+        self._jobs = jobs
+        self._pfs = pfs
+        self._hub = hub
+        self._data_dir = data_dir
+        self._clock = clock
+        self._isolation = isolation
+        self.logs = DatumLogs(data_dir / "logs")
+        self._work_root = data_dir / "work"
+        self.engine_id = engine_id_for(data_dir)
+        self._ctx = EngineContext(
+            store=store,
+            jobs=jobs,
+            pfs=pfs,
+            blobs=blobs,
+            executor=executor,
+            workspace=Workspace(self._work_root, blobs),
+            logs=self.logs,
+            load_spec=load_spec,
+            engine_id=self.engine_id,
+            clock=clock,
+        )
+        self._lock = threading.Lock()
+        self._active: dict[JobKey, JobControl] = {}
+        self._threads: dict[JobKey, threading.Thread] = {}
+        self._killing: set[JobKey] = set()
+        self._dispatcher: threading.Thread | None = None
+        self._closing = False
+        self._started = False
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        with self._lock:
+            if self._started:
+                raise RuntimeError("engine already started")
+            self._started = True
+        isolation = self._isolation or detect_isolation()
+        # Hard links into blobs are safe only behind read-only mounts (see workspace.py).
+        self._ctx.workspace = Workspace(self._work_root, self._ctx.blobs, link=isolation is Isolation.NAMESPACE)
+        kill_leftover_processes(self.engine_id)
+        remove_tree(self._work_root)
+        self._work_root.mkdir(parents=True, exist_ok=True)
+        self._resume()
+        self._dispatcher = threading.Thread(target=self._dispatch_loop, name="tusk-dispatcher", daemon=True)
+        self._dispatcher.start()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closing = True
+            controls = list(self._active.values())
+            threads = list(self._threads.values())
+        for control in controls:
+            control.shutdown()
+        self._hub.publish(_WAKE_TOPIC)
+        if self._dispatcher is not None:
+            self._dispatcher.join(_CLOSE_JOIN_SECONDS)
+        deadline = time.monotonic() + _CLOSE_JOIN_SECONDS
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                log.warning("job thread %s did not stop in time", thread.name)
+
+    def _resume(self) -> None:
+        now = self._clock()
+        resumed = 0
+        for row in self._unfinished():
+            job = row.job
+
+            def bump(current: Job) -> Job:
+                if current.state == JobState.JOB_RUNNING:
+                    current = transition(current, JobState.JOB_STARTING, now)
+                elif current.state not in (JobState.JOB_EGRESSING, JobState.JOB_FINISHING):
+                    return current
+                return replace(current, restart=current.restart + 1)
+
+            if job.state in (JobState.JOB_RUNNING, JobState.JOB_EGRESSING, JobState.JOB_FINISHING):
+                self._jobs.change(job.key, bump)
+                resumed += 1
+        if resumed:
+            log.info("resuming %d interrupted job(s)", resumed)
+
+    def _unfinished(self) -> list[JobRow]:
+        with self._store.read() as tx:
+            return self._jobs.tables(tx).unfinished_jobs()
+
+    # -- dispatching ------------------------------------------------------------------------
+
+    def _dispatch_loop(self) -> None:
+        with self._hub.subscribe(ANY_JOB_TOPIC, _WAKE_TOPIC) as sub:
+            while not self._closing:
+                try:
+                    self._dispatch()
+                except Exception:
+                    log.exception("job dispatch failed; retrying")
+                if sub.cancelled:
+                    return
+                sub.wait(_RESCAN_SECONDS)
+
+    def _dispatch(self) -> None:
+        rows = self._unfinished()
+        if not rows:
+            return
+        with self._lock:
+            busy = {(k.project, k.pipeline) for k in self._active}
+        stopped: dict[tuple[str, str], bool] = {}
+        heads: dict[tuple[str, str], JobRow] = {}
+        for row in rows:  # oldest first
+            pipeline = (row.job.key.project, row.job.key.pipeline)
+            heads.setdefault(pipeline, row)
+        with self._store.read() as tx:
+            tables = self._jobs.tables(tx)
+            for pipeline in heads:
+                prow = tables.get_pipeline(*pipeline)
+                stopped[pipeline] = prow is not None and prow.stopped
+        for pipeline, row in heads.items():
+            if pipeline in busy or stopped[pipeline]:
+                continue
+            self._launch(row.job.key)
+
+    def _launch(self, key: JobKey) -> None:
+        with self._lock:
+            if self._closing or key in self._active or key in self._killing:
+                return
+            control = JobControl(key)
+            runner = JobRunner(self._ctx, key, control)
+            thread = threading.Thread(target=self._run, args=(runner,), name=f"job-{key}", daemon=True)
+            self._active[key] = control
+            self._threads[key] = thread
+        thread.start()
+
+    def _run(self, runner: JobRunner) -> None:
+        try:
+            runner.run()
+        finally:
+            with self._lock:
+                self._active.pop(runner.key, None)
+                self._threads.pop(runner.key, None)
+            if not self._closing:
+                self._hub.publish(_WAKE_TOPIC)
+
+    # -- stopping ---------------------------------------------------------------------------
+
+    def stop_job(self, key: JobKey, reason: str = "job stopped", grace: float = 0.0) -> Job:
+        return self._stop_many([key], reason, grace)[0]
+
+    def stop_job_set(self, set_id: str, reason: str = "job stopped", grace: float = 0.0) -> list[Job]:
+        keys = [row.job.key for row in self._jobs.job_set(set_id)]
+        return self._stop_many(keys, reason, grace)
+
+    def on_pipeline_changed(self, project: str, name: str, killed: Iterable[JobKey] = ()) -> None:
+        """Stop the work of jobs that must not go on, then dispatch.
+
+        Victims: ``killed`` (already recorded KILLED by the pipeline service), every unfinished
+        job of a deleted or stopped pipeline, the unfinished jobs of older versions, and running
+        jobs whose rows are gone or terminal. Returns once their processes are gone.
+        """
+        with self._store.read() as tx:
+            tables = self._jobs.tables(tx)
+            prow = tables.get_pipeline(project, name)
+            unfinished = tables.list_jobs(JobQuery(project=project, pipeline=name, states=_NON_TERMINAL))
+        versions: dict[JobKey, int | None] = {row.job.key: row.job.pipeline_version for row in unfinished}
+        with self._lock:
+            for key in self._active:  # running jobs whose rows went with the pipeline, or were killed
+                if (key.project, key.pipeline) == (project, name) and key not in versions:
+                    versions[key] = None
+        if prow is None:
+            reason = "pipeline deleted"
+            victims = list(versions)
+        elif prow.stopped:
+            reason = "pipeline stopped"
+            victims = list(versions)
+        else:
+            reason = f"pipeline updated to version {prow.version}"
+            victims = [k for k, v in versions.items() if v is None or v < prow.version]
+        victims.extend(k for k in killed if k not in versions)
+        if victims:
+            self._stop_many(victims, reason, 0.0, missing_ok=True)
+        self._hub.publish(_WAKE_TOPIC)
+
+    def pipeline_hook(self, tx: Tx, change: PipelineChange) -> None:
+        """``PipelineService`` hook: once the change commits, stop what it killed and dispatch."""
+        key = change.pipeline
+        killed = change.killed
+        tx.after_commit(lambda: self.on_pipeline_changed(key.project, key.name, killed))
+
+    def _stop_many(self, keys: Iterable[JobKey], reason: str, grace: float, *, missing_ok: bool = False) -> list[Job]:
+        waiting: list[JobControl] = []
+        direct: list[JobKey] = []
+        order = list(keys)
+        for key in order:
+            with self._lock:
+                control = self._active.get(key)
+                if control is None:
+                    self._killing.add(key)
+            if control is None:
+                direct.append(key)
+            else:
+                control.request_stop(reason, grace)
+                waiting.append(control)
+        results: dict[JobKey, Job] = {}
+        try:
+            for key in direct:
+                try:
+                    results[key] = self._kill_directly(key, reason)
+                except NotFound:
+                    if not missing_ok:
+                        raise
+        finally:
+            with self._lock:
+                self._killing.difference_update(direct)
+        for control in waiting:
+            control.done.wait()
+        for control in waiting:
+            try:
+                results[control.key] = self._jobs.get(control.key).job
+            except NotFound:
+                if not missing_ok:
+                    raise
+        if direct:
+            self._hub.publish(_WAKE_TOPIC)
+        return [results[k] for k in order if k in results]
+
+    def _kill_directly(self, key: JobKey, reason: str) -> Job:
+        """KILLED for a job no runner holds (nothing of it runs), with its commit, atomically."""
+        with self._store.write() as tx:
+            row = self._jobs.tables(tx).get_job(key)
+            if row is None:
+                raise NotFound(f"job {key} not found", job=str(key))
+            if is_terminal(row.job.state):
+                return row.job
+            job = self._jobs.transition(key, JobState.JOB_KILLED, reason, tx=tx)
+            out_ref = CommitRef(RepoKey(key.project, job.output_repo), id=key.id)
+            finish_output_with_error(self._pfs, out_ref, output_commit_error(key, job.state, reason))
+        log.info("job %s: killed: %s", key, reason)
+        return job
+
+    # -- introspection (tests, diagnostics) ---------------------------------------------------
+
+    def running(self) -> list[JobKey]:
+        with self._lock:
+            return list(self._active)
