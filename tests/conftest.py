@@ -104,14 +104,20 @@ class ServerProcess:
     data_dir: Path
     log_path: Path
 
+    tls_ca: Path | None = None
+
     def client(self) -> tusk.Client:
+        if self.tls_ca is not None:
+            return tusk.Client(f"grpcs://{self.address}", root_certificates=self.tls_ca)
         return tusk.Client(self.address)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
 
-def spawn_server(data_dir: Path, log_path: Path, *extra: str, env: dict[str, str] | None = None) -> ServerProcess:
+def spawn_server(
+    data_dir: Path, log_path: Path, *extra: str, env: dict[str, str] | None = None, tls_ca: Path | None = None
+) -> ServerProcess:
     port = free_port()
     address = f"127.0.0.1:{port}"
     log_file = open(log_path, "ab")  # noqa: SIM115 - closed when the process is reaped
@@ -122,7 +128,7 @@ def spawn_server(data_dir: Path, log_path: Path, *extra: str, env: dict[str, str
         env={**os.environ, **(env or {})},
     )
     log_file.close()
-    sp = ServerProcess(proc, address, data_dir, log_path)
+    sp = ServerProcess(proc, address, data_dir, log_path, tls_ca)
     deadline = time.monotonic() + 30
     with sp.client() as c:
         while True:
@@ -142,8 +148,11 @@ def server_process(tmp_path: Path) -> Iterator[object]:
     """Factory that starts `tusk serve` subprocesses; all are killed at the end of the test."""
     procs: list[ServerProcess] = []
 
-    def factory(*extra: str, data_dir: Path | None = None, env: dict[str, str] | None = None) -> ServerProcess:
-        sp = spawn_server(data_dir or tmp_path / "data", tmp_path / f"server{len(procs)}.log", *extra, env=env)
+    def factory(
+        *extra: str, data_dir: Path | None = None, env: dict[str, str] | None = None, tls_ca: Path | None = None
+    ) -> ServerProcess:
+        log_path = tmp_path / f"server{len(procs)}.log"
+        sp = spawn_server(data_dir or tmp_path / "data", log_path, *extra, env=env, tls_ca=tls_ca)
         procs.append(sp)
         return sp
 

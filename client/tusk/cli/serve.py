@@ -20,17 +20,43 @@ from tusk.cli.root import cli
 )
 @click.option("--datum-workers", type=click.IntRange(1, 1024), default=None, help="Server-wide cap on running datums.")
 @click.option("--no-reflection", is_flag=True, help="Turn off gRPC server reflection.")
+@click.option(
+    "--auth-token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Require the token in this file (metadata 'authn-token') on every RPC but health.",
+)
+@click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), default=None, help="PEM certificate.")
+@click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), default=None, help="PEM private key.")
 @click.option("--log-level", default="INFO", show_default=True)
 def serve_cmd(
-    listen: str, data_dir: Path | None, datum_workers: int | None, no_reflection: bool, log_level: str
+    listen: str,
+    data_dir: Path | None,
+    datum_workers: int | None,
+    no_reflection: bool,
+    auth_token_file: Path | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    log_level: str,
 ) -> None:
     """Serve the tusk gRPC API until SIGTERM or Ctrl-C."""
     from tuskd import logs
     from tuskd.app import serve
     from tuskd.config import ServerConfig, default_data_dir
+    from tuskd.domain.errors import TuskError
 
     logs.configure(log_level)
-    config = ServerConfig(address=listen, data_dir=data_dir or default_data_dir(), reflection=not no_reflection)
+    config = ServerConfig(
+        address=listen,
+        data_dir=data_dir or default_data_dir(),
+        reflection=not no_reflection,
+        auth_token_file=auth_token_file,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+    )
     if datum_workers:
         config = replace(config, datum_workers=datum_workers)
-    serve(config)
+    try:
+        serve(config)
+    except TuskError as exc:  # a bad flag or file: one clear line, no traceback
+        raise click.ClickException(exc.message) from None

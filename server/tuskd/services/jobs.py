@@ -11,6 +11,7 @@ state rules live in domain.jobs / domain.states, not here.
 
 from __future__ import annotations
 
+import builtins
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -187,18 +188,18 @@ class JobService:
             raise NotFound(f"job {key} not found", job=str(key))
         return row
 
-    def job_set(self, set_id: str) -> list[JobRow]:
+    def job_set(self, set_id: str) -> builtins.list[JobRow]:
         with self._store.read() as tx:
             rows = self._tables(tx).jobs_in_set(set_id)
         if not rows:
             raise NotFound(f"job set {set_id} not found", job_set=set_id)
         return rows
 
-    def list(self, query: JobQuery) -> list[JobRow]:
+    def list(self, query: JobQuery) -> builtins.list[JobRow]:
         with self._store.read() as tx:
             return self._tables(tx).list_jobs(query)
 
-    def unfinished(self) -> list[JobRow]:
+    def unfinished(self) -> builtins.list[JobRow]:
         with self._store.read() as tx:
             return self._tables(tx).unfinished_jobs()
 
@@ -218,7 +219,7 @@ class JobService:
                     return job
                 sub.wait(remaining)
 
-    def _history(self, target: WatchTarget, after_seq: int) -> tuple[list[tuple[int, Job]], bool]:
+    def _history(self, target: WatchTarget, after_seq: int) -> tuple[builtins.list[tuple[int, Job]], bool]:
         """Changes after ``after_seq`` (or the current state when 0) and whether all are terminal."""
         with self._store.read() as tx:
             t = self._tables(tx)

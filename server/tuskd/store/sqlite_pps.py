@@ -201,7 +201,8 @@ class SqlitePpsTx:
         ]
 
     def list_jobs(self, query: JobQuery) -> list[JobRow]:
-        where, params = ["1"], []  # type: ignore[var-annotated]
+        where: list[str] = ["1"]
+        params: list[Any] = []
         if query.project is not None:
             where.append("project = ?")
             params.append(query.project)
