@@ -21,6 +21,8 @@ from tuskd.config import ServerConfig
 from tuskd.services.events import EventHub
 from tuskd.services.jobs import JobService
 from tuskd.services.pfs import PfsService
+from tuskd.services.pipelines import PipelineService
+from tuskd.services.triggers import JobTrigger
 from tuskd.store.base import Store, Tx
 from tuskd.store.pps import PpsTx
 from tuskd.store.sqlite import SqliteStore, SqliteTx
@@ -38,6 +40,7 @@ class Deps:
     hub: EventHub
     pfs: PfsService
     jobs: JobService
+    pipelines: PipelineService
     interceptors: list[grpc.ServerInterceptor] = field(default_factory=list)
     server_credentials: grpc.ServerCredentials | None = None
     _on_start: list[Callable[[], None]] = field(default_factory=list)
@@ -68,6 +71,8 @@ def open_deps(config: ServerConfig) -> Deps:
     hub = EventHub()
     pfs = PfsService(store, blobs, hub)
     jobs = JobService(store, _pps_tables, hub)
+    pipelines = PipelineService(store, pfs, jobs)
+    pfs.add_observer(JobTrigger(jobs))  # a commit on a pipeline's output branch gets its job
     deps = Deps(
         config=config,
         health=health.HealthServicer(experimental_non_blocking=True),
@@ -76,6 +81,7 @@ def open_deps(config: ServerConfig) -> Deps:
         hub=hub,
         pfs=pfs,
         jobs=jobs,
+        pipelines=pipelines,
     )
     deps._on_close.append(store.close)
     # Closed after the store in reverse order: waiters wake first (ServerShuttingDown).

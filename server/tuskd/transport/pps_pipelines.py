@@ -2,8 +2,84 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
+import grpc
+from google.protobuf import empty_pb2, json_format
+from tusk.proto.pps_v2 import pps_pb2
+
+from tuskd.domain.errors import InvalidArgument
+from tuskd.domain.pfs import DEFAULT_PROJECT
+from tuskd.transport import pipeline_convert as convert
 from tuskd.transport.base import ServicerBase
 
 
 class PipelineRpcs(ServicerBase):
-    pass
+    def CreatePipeline(self, request: pps_pb2.CreatePipelineRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
+        self.deps.pipelines.create(
+            convert.spec_from_request(request),
+            user_spec_json=convert.user_spec_json(request),
+            update=request.update,
+            reprocess=request.reprocess,
+            dry_run=request.dry_run,
+        )
+        return empty_pb2.Empty()
+
+    def InspectPipeline(
+        self, request: pps_pb2.InspectPipelineRequest, context: grpc.ServicerContext
+    ) -> pps_pb2.PipelineInfo:
+        info = self.deps.pipelines.inspect(convert.pipeline_key(request.pipeline))
+        return convert.pipeline_info_proto(info, details=request.details)
+
+    def ListPipeline(
+        self, request: pps_pb2.ListPipelineRequest, context: grpc.ServicerContext
+    ) -> Iterator[pps_pb2.PipelineInfo]:
+        page_size, page_index = request.page.page_size, request.page.page_index
+        if page_size < 0 or page_index < 0:
+            raise InvalidArgument("page.page_size and page.page_index must not be negative", field="page")
+        keep = _jq_filter(request.jqFilter) if request.jqFilter else None
+        infos = self.deps.pipelines.list_pipelines(
+            pipeline=convert.pipeline_key(request.pipeline) if request.pipeline.name else None,
+            projects=[p.name or DEFAULT_PROJECT for p in request.projects],
+            history=request.history,
+            commit_set=request.commit_set.id,
+        )
+        messages: Iterator[pps_pb2.PipelineInfo] = (
+            convert.pipeline_info_proto(info, details=request.details) for info in infos
+        )
+        if keep is not None:
+            messages = (m for m in messages if keep(json_format.MessageToDict(m, preserving_proto_field_name=True)))
+        if page_size:
+            wanted = list(messages)[page_index * page_size : (page_index + 1) * page_size]
+            messages = iter(wanted)
+        yield from messages
+
+    def DeletePipeline(self, request: pps_pb2.DeletePipelineRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
+        if request.all:
+            if request.pipeline.name:
+                raise InvalidArgument("give either a pipeline or all, not both", field="all")
+            self.deps.pipelines.delete_all(force=request.force, keep_repo=request.keep_repo)
+        else:
+            self.deps.pipelines.delete(
+                convert.pipeline_key(request.pipeline),
+                force=request.force,
+                keep_repo=request.keep_repo,
+                must_exist=request.must_exist,
+            )
+        return empty_pb2.Empty()
+
+    def StartPipeline(self, request: pps_pb2.StartPipelineRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
+        self.deps.pipelines.start(convert.pipeline_key(request.pipeline))
+        return empty_pb2.Empty()
+
+    def StopPipeline(self, request: pps_pb2.StopPipelineRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
+        self.deps.pipelines.stop(convert.pipeline_key(request.pipeline), must_exist=request.must_exist)
+        return empty_pb2.Empty()
+
+    def RerunPipeline(self, request: pps_pb2.RerunPipelineRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
+        self.deps.pipelines.rerun(convert.pipeline_key(request.pipeline), reprocess=request.reprocess)
+        return empty_pb2.Empty()
+
+
+def _jq_filter(program: str) -> Callable[[object], bool]:
+    raise InvalidArgument("jqFilter is not supported by ListPipeline yet", reason="JQ_UNSUPPORTED", field="jqFilter")
