@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import importlib
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -48,6 +49,7 @@ __all__ = [
     "JobSetListing",
     "JobStopper",
     "Listed",
+    "compile_jq",
     "job_key",
 ]
 
@@ -67,9 +69,10 @@ def job_key(project: str, pipeline: str, job_id: str) -> JobKey:
 
 
 class JobStopper(Protocol):
-    """The engine's side of StopJob: returns once the job is KILLED and its processes are gone."""
+    """The engine's side of StopJob: returns once the jobs are KILLED and their processes gone."""
 
-    def stop_job(self, key: JobKey, reason: str, grace: float) -> Job: ...
+    def stop_job(self, key: JobKey, reason: str = ..., grace: float = ...) -> Job: ...
+    def stop_job_set(self, set_id: str, reason: str = ..., grace: float = ...) -> list[Job]: ...
 
 
 @dataclass(frozen=True)
@@ -252,10 +255,10 @@ class JobQueries:
         check_global_id(set_id, "job set")
         if grace < 0:
             raise InvalidArgument("grace_period must not be negative", field="grace_period")
-        stopped = []
-        for job in self.job_set(set_id):
-            stopped.append(self.stop(job.key, reason, grace))
-        return stopped
+        stopper = self._stopper()
+        if stopper is not None:
+            return stopper.stop_job_set(set_id, reason or DEFAULT_STOP_REASON, grace)
+        return [self.stop(job.key, reason, grace) for job in self.job_set(set_id)]
 
     # -- waiting ----------------------------------------------------------------------------
 
@@ -480,3 +483,31 @@ def _done(changes: list[tuple[int, int, Job]], row: int) -> bool:
 
 def _replace(query: JobQuery, **changes: Any) -> JobQuery:
     return replace(query, **changes)
+
+
+def compile_jq(program: str) -> Callable[[object], bool]:
+    """A predicate with pachctl's jqFilter semantics: a value is kept unless the program's first
+    output is ``false`` or ``null`` (or it has none). Programs that do not compile, and runtime
+    errors, are INVALID_ARGUMENT."""
+    try:
+        jq = importlib.import_module("jq")
+    except ImportError:
+        raise InvalidArgument(
+            "jqFilter is not supported by this server (its jq library is not installed); "
+            "filter with the state, pipeline and input_commit fields instead",
+            reason="JQ_UNSUPPORTED",
+        ) from None
+    try:
+        compiled = jq.compile(program)
+    except ValueError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "syntax error"
+        raise InvalidArgument(f"jqFilter {program!r} does not compile: {first}", reason="INVALID_JQ_FILTER") from None
+
+    def test(value: object) -> bool:
+        try:
+            first = next(iter(compiled.input_value(value)), None)
+        except ValueError as exc:
+            raise InvalidArgument(f"jqFilter {program!r} failed: {exc}", reason="JQ_RUNTIME_ERROR") from None
+        return first is not None and first is not False
+
+    return test

@@ -1,9 +1,216 @@
-"""pps_v2.API job RPCs: InspectJob, ListJob, WaitJob, StopJob, job sets, SubscribeJob, DeleteJob."""
+"""pps_v2.API job RPCs: InspectJob, ListJob, WaitJob, StopJob, job sets, SubscribeJob, DeleteJob.
+
+Thin: each RPC converts its request to domain terms, calls one JobQueries method and converts
+what comes back (job_convert). Blocking RPCs pass a cancel token tied to the call, so a client
+that hangs up or passes its deadline frees its server thread at once.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from functools import cached_property
+
+import grpc
+from google.protobuf import empty_pb2, json_format
+from tusk.proto.pfs_v2 import pfs_pb2
+from tusk.proto.pps_v2 import pps_pb2
+
+from tuskd.domain.errors import InvalidArgument, NotFound
+from tuskd.domain.ids import check_global_id
+from tuskd.domain.jobs import Job, JobKey
+from tuskd.domain.pfs import DEFAULT_PROJECT, CommitRef, RepoKey
+from tuskd.domain.states import JobState
+from tuskd.services.job_queries import JobListing, JobQueries, JobSetListing, JobStopper, compile_jq, job_key
+from tuskd.services.jobs import WatchTarget
 from tuskd.transport.base import ServicerBase
+from tuskd.transport.job_convert import (
+    details_from_spec_json,
+    fill_input_commits,
+    job_info,
+    seconds_of,
+    timestamp_us,
+)
+
+
+def key_of(job: pps_pb2.Job) -> JobKey:
+    """The JobKey a request names (project defaults to ``default``); INVALID_ARGUMENT if malformed."""
+    return job_key(job.pipeline.project.name, job.pipeline.name, job.id)
+
+
+def commit_ref(commit: pfs_pb2.Commit) -> CommitRef:
+    repo = commit.repo if commit.HasField("repo") else commit.branch.repo
+    if not repo.name:
+        raise InvalidArgument("input_commit needs a repo", field="input_commit")
+    return CommitRef(RepoKey.of(repo.name, repo.project.name, repo.type), commit.branch.name, commit.id)
+
+
+def _job_states(values: list[int]) -> list[JobState]:
+    try:
+        return [JobState(v) for v in values]
+    except ValueError:
+        raise InvalidArgument(f"unknown job state in {values}", field="state") from None
+
+
+def _to_json(message: object) -> object:
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)  # type: ignore[arg-type]
 
 
 class JobRpcs(ServicerBase):
-    pass
+    @cached_property
+    def job_queries(self) -> JobQueries:
+        deps = self.deps
+
+        def stopper() -> JobStopper | None:
+            # The job engine, once wired, stops user processes; until then a kill is only recorded.
+            return getattr(deps, "engine", None)
+
+        return JobQueries(deps.store, deps.jobs, deps.pfs, deps.hub, stopper)
+
+    # -- conversion helpers -----------------------------------------------------------------
+
+    def job_details(self, job: Job) -> pps_pb2.JobInfo.Details | None:
+        """The spec of the pipeline version the job runs under, with its input commits filled in."""
+        version = self.job_queries.pipeline_version(job)
+        if version is None:
+            return None  # the pipeline (or that version) is gone
+        details = self._details_of_version(job) or details_from_spec_json(version.spec_json)
+        if details is not None:
+            fill_input_commits(details, self.job_queries.input_commits(job))
+        return details
+
+    def _details_of_version(self, job: Job) -> pps_pb2.JobInfo.Details | None:
+        pipelines = getattr(self.deps, "pipelines", None)
+        if pipelines is None:
+            return None
+        # Imported here: the pipeline service is optional in Deps while it is being built.
+        from tuskd.domain.pipelines import PipelineKey
+        from tuskd.transport.pipeline_convert import details_proto
+
+        try:
+            spec = pipelines.spec(PipelineKey(job.key.project, job.key.pipeline), job.pipeline_version)
+        except NotFound:
+            return None
+        return details_proto(spec)
+
+    def job_info(self, job: Job, details: bool) -> pps_pb2.JobInfo:
+        return job_info(job, self.job_details(job) if details else None)
+
+    # -- RPCs -------------------------------------------------------------------------------
+
+    def InspectJob(self, request: pps_pb2.InspectJobRequest, context: grpc.ServicerContext) -> pps_pb2.JobInfo:
+        key = key_of(request.job)
+        cancel = self.cancel_token(context) if request.wait else None
+        return self.job_info(self.job_queries.inspect(key, request.wait, cancel), request.details)
+
+    def ListJob(self, request: pps_pb2.ListJobRequest, context: grpc.ServicerContext) -> Iterator[pps_pb2.JobInfo]:
+        pipeline = None
+        if request.pipeline.name:
+            pipeline = (request.pipeline.project.name or DEFAULT_PROJECT, request.pipeline.name)
+        listing = JobListing(
+            projects=[p.name for p in request.projects if p.name],
+            pipeline=pipeline,
+            input_commits=[commit_ref(c) for c in request.input_commit],
+            history=request.history,
+            marker_us=timestamp_us(request.paginationMarker) if request.HasField("paginationMarker") else None,
+            number=request.number,
+            reverse=request.reverse,
+            states=_job_states(list(request.state)),
+            page_size=request.page_size,
+            page_token=request.page_token,
+            jq=request.jqFilter,
+        )
+        keep: Callable[[Job], bool] | None = None
+        if request.jqFilter:
+            test = compile_jq(request.jqFilter)
+
+            def keep(job: Job) -> bool:
+                return test(_to_json(self.job_info(job, request.details)))
+
+        for item in self.job_queries.list_jobs(listing, keep):
+            info = self.job_info(item.job, request.details)
+            info.page_token = item.page_token
+            yield info
+
+    def WaitJob(
+        self, request: pps_pb2.WaitJobRequest, context: grpc.ServicerContext
+    ) -> Iterator[pps_pb2.WaitJobResponse]:
+        has_job, has_set = request.HasField("job"), request.HasField("job_set")
+        if has_job == has_set:
+            raise InvalidArgument(
+                "set exactly one of job (<pipeline>@<id>) and job_set (<id>)", reason="ONE_TARGET_REQUIRED"
+            )
+        target = (
+            WatchTarget(key=key_of(request.job))
+            if has_job
+            else WatchTarget(set_id=check_global_id(request.job_set.id, "job set"))
+        )
+        heartbeat = self.deps.config.heartbeat_seconds
+        if request.HasField("heartbeat_interval"):
+            asked = seconds_of(request.heartbeat_interval)
+            if asked < 0:
+                raise InvalidArgument("heartbeat_interval must not be negative", field="heartbeat_interval")
+            heartbeat = asked or heartbeat
+        items = self.job_queries.wait(target, request.after_seq, heartbeat, self.cancel_token(context))
+        for item in items:
+            if item.job is None:
+                yield pps_pb2.WaitJobResponse(seq=item.seq, heartbeat=True)
+            else:
+                yield pps_pb2.WaitJobResponse(seq=item.seq, job_info=self.job_info(item.job, request.details))
+
+    def StopJob(self, request: pps_pb2.StopJobRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
+        has_job, has_set = request.HasField("job"), request.HasField("job_set")
+        if has_job == has_set:
+            raise InvalidArgument(
+                "set exactly one of job (<pipeline>@<id>) and job_set (<id>)", reason="ONE_TARGET_REQUIRED"
+            )
+        grace = seconds_of(request.grace_period) if request.HasField("grace_period") else 0.0
+        if has_job:
+            self.job_queries.stop(key_of(request.job), request.reason, grace)
+        else:
+            self.job_queries.stop_set(request.job_set.id, request.reason, grace)
+        return empty_pb2.Empty()
+
+    def InspectJobSet(
+        self, request: pps_pb2.InspectJobSetRequest, context: grpc.ServicerContext
+    ) -> Iterator[pps_pb2.JobInfo]:
+        cancel = self.cancel_token(context) if request.wait else None
+        for job in self.job_queries.job_set(request.job_set.id, request.wait, cancel):
+            yield self.job_info(job, request.details)
+
+    def ListJobSet(
+        self, request: pps_pb2.ListJobSetRequest, context: grpc.ServicerContext
+    ) -> Iterator[pps_pb2.JobSetInfo]:
+        listing = JobSetListing(
+            projects=[p.name for p in request.projects if p.name],
+            marker_us=timestamp_us(request.paginationMarker) if request.HasField("paginationMarker") else None,
+            number=request.number,
+            reverse=request.reverse,
+        )
+
+        def info(jobs: list[Job]) -> pps_pb2.JobSetInfo:
+            return pps_pb2.JobSetInfo(
+                job_set=pps_pb2.JobSet(id=jobs[0].key.id), jobs=[self.job_info(j, request.details) for j in jobs]
+            )
+
+        keep: Callable[[list[Job]], bool] | None = None
+        if request.jqFilter:
+            test = compile_jq(request.jqFilter)
+
+            def keep(jobs: list[Job]) -> bool:
+                return test(_to_json(info(jobs)))
+
+        for jobs in self.job_queries.list_job_sets(listing, keep):
+            yield info(jobs)
+
+    def SubscribeJob(
+        self, request: pps_pb2.SubscribeJobRequest, context: grpc.ServicerContext
+    ) -> Iterator[pps_pb2.JobInfo]:
+        if not request.pipeline.name:
+            raise InvalidArgument("SubscribeJob needs a pipeline", field="pipeline")
+        project = request.pipeline.project.name or DEFAULT_PROJECT
+        for job in self.job_queries.subscribe(project, request.pipeline.name, self.cancel_token(context)):
+            yield self.job_info(job, request.details)
+
+    def DeleteJob(self, request: pps_pb2.DeleteJobRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
+        self.job_queries.delete(key_of(request.job))
+        return empty_pb2.Empty()
