@@ -18,6 +18,10 @@ from grpc_health.v1 import health
 from tuskd.blobs.base import BlobStore
 from tuskd.blobs.local import LocalBlobStore
 from tuskd.config import ServerConfig
+from tuskd.domain.jobs import Job
+from tuskd.domain.pipelines import PipelineKey, PipelineSpec
+from tuskd.engine.executor import ThreadPoolExecutor
+from tuskd.engine.scheduler import Engine, JobEngine
 from tuskd.services.events import EventHub
 from tuskd.services.jobs import JobService
 from tuskd.services.pfs import PfsService
@@ -41,6 +45,7 @@ class Deps:
     pfs: PfsService
     jobs: JobService
     pipelines: PipelineService
+    engine: JobEngine
     interceptors: list[grpc.ServerInterceptor] = field(default_factory=list)
     server_credentials: grpc.ServerCredentials | None = None
     _on_start: list[Callable[[], None]] = field(default_factory=list)
@@ -73,6 +78,22 @@ def open_deps(config: ServerConfig) -> Deps:
     jobs = JobService(store, _pps_tables, hub)
     pipelines = PipelineService(store, pfs, jobs)
     pfs.add_observer(JobTrigger(jobs))  # a commit on a pipeline's output branch gets its job
+    executor = ThreadPoolExecutor(config.datum_workers)
+
+    def load_spec(job: Job) -> PipelineSpec:
+        return pipelines.spec(PipelineKey(job.key.project, job.key.pipeline), job.pipeline_version)
+
+    engine = Engine(
+        store=store,
+        jobs=jobs,
+        pfs=pfs,
+        blobs=blobs,
+        hub=hub,
+        executor=executor,
+        data_dir=config.data_dir,
+        load_spec=load_spec,
+    )
+    pipelines.add_hook(engine.pipeline_hook)  # stop the processes of jobs a pipeline change killed
     deps = Deps(
         config=config,
         health=health.HealthServicer(experimental_non_blocking=True),
@@ -82,8 +103,13 @@ def open_deps(config: ServerConfig) -> Deps:
         pfs=pfs,
         jobs=jobs,
         pipelines=pipelines,
+        engine=engine,
     )
     deps._on_close.append(store.close)
     # Closed after the store in reverse order: waiters wake first (ServerShuttingDown).
     deps._on_close.append(hub.shutdown)
+    # The engine starts after the executor and closes first (before the executor, the hub and
+    # the store): its jobs stop cleanly while everything they use still works.
+    deps._on_start.extend((executor.start, engine.start))
+    deps._on_close.extend((executor.stop, engine.close))
     return deps

@@ -126,6 +126,7 @@ class JobControl:
     stop_reason: str | None = None
     closing: bool = False
     committing: bool = False
+    orphan: bool = False  # the job has no output commit: the engine does not touch it
     no_more: threading.Event = field(default_factory=threading.Event)  # schedule no new datum
     kill: threading.Event = field(default_factory=threading.Event)  # kill running user code
     token: CancelToken = field(default_factory=CancelToken)  # interrupts blocking waits
@@ -256,6 +257,8 @@ class JobRunner:
                 except Exception as exc:
                     if self.control.stop_reason is not None or self.control.closing:
                         self.control.check()
+                    if is_terminal(self._job().state):
+                        return  # ended elsewhere meanwhile (e.g. killed by a pipeline change)
                     log.exception("job %s: internal error (try %d)", self.key, attempt + 1)
                     if attempt == _INTERNAL_RETRIES:
                         self._fail_internal(exc)
@@ -282,8 +285,16 @@ class JobRunner:
         if is_terminal(job.state):
             return
         self.control.check()
-        spec = self.ctx.load_spec(job)
         out_ref = CommitRef(RepoKey(self.key.project, job.output_repo), id=self.key.id)
+        try:
+            self.ctx.pfs.inspect_commit(out_ref)
+        except NotFound:
+            # Not a job the engine can run (recorded without its output commit, e.g. by a tool
+            # or a test): leave it exactly as it is.
+            log.warning("job %s has no output commit %s; the engine leaves it alone", self.key, out_ref)
+            self.control.orphan = True
+            return
+        spec = self.ctx.load_spec(job)
         if job.state == JobState.JOB_CREATED:
             job = self._advance(JobState.JOB_STARTING)
         if job.state in (JobState.JOB_STARTING, JobState.JOB_RUNNING):

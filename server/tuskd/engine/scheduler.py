@@ -192,6 +192,7 @@ class Engine(JobEngine):
         self._active: dict[JobKey, JobControl] = {}
         self._threads: dict[JobKey, threading.Thread] = {}
         self._killing: set[JobKey] = set()
+        self._orphans: set[JobKey] = set()  # unfinished jobs without an output commit
         self._dispatcher: threading.Thread | None = None
         self._closing = False
         self._started = False
@@ -267,13 +268,15 @@ class Engine(JobEngine):
 
     def _dispatch(self) -> None:
         rows = self._unfinished()
-        if not rows:
-            return
         with self._lock:
             busy = {(k.project, k.pipeline) for k in self._active}
+            self._orphans.intersection_update(row.job.key for row in rows)
+            orphans = set(self._orphans)
         stopped: dict[tuple[str, str], bool] = {}
         heads: dict[tuple[str, str], JobRow] = {}
         for row in rows:  # oldest first
+            if row.job.key in orphans:
+                continue
             pipeline = (row.job.key.project, row.job.key.pipeline)
             heads.setdefault(pipeline, row)
         with self._store.read() as tx:
@@ -304,6 +307,8 @@ class Engine(JobEngine):
             with self._lock:
                 self._active.pop(runner.key, None)
                 self._threads.pop(runner.key, None)
+                if runner.control.orphan:
+                    self._orphans.add(runner.key)
             if not self._closing:
                 self._hub.publish(_WAKE_TOPIC)
 
