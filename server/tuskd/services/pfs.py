@@ -253,7 +253,7 @@ class ModifySession:
         self._staged[path] = blob
         return blob
 
-    def add_file_url(self, path: str, url: str, recursive: bool = False) -> list[BlobRef]:
+    def add_file_url(self, path: str, url: str, recursive: bool = False, append: bool = False) -> list[BlobRef]:
         """Stage content fetched from ``file://`` or ``http(s)://`` (``recursive`` for directories)."""
         self._check_open()
         path = paths.normalize_path(path)
@@ -271,13 +271,13 @@ class ModifySession:
                 refs: list[BlobRef] = []
                 for file in sorted(p for p in local.rglob("*") if p.is_file()):
                     rel = file.relative_to(local).as_posix()
-                    refs.append(self.add_file(paths.join(path, rel), _read_local(file)))
+                    refs.append(self.add_file(paths.join(path, rel), _read_local(file), append))
                 return refs
             if not local.is_file():
                 raise NotFound(f"cannot add {url}: no such file")
-            return [self.add_file(paths.normalize_file_path(path), _read_local(local))]
+            return [self.add_file(paths.normalize_file_path(path), _read_local(local), append)]
         if scheme in ("http", "https"):
-            return [self.add_file(paths.normalize_file_path(path), _read_http(url))]
+            return [self.add_file(paths.normalize_file_path(path), _read_http(url), append)]
         raise InvalidArgument(f"unsupported URL scheme {parsed.scheme!r} in {url!r}: use file://, http:// or https://")
 
     def delete_file(self, path: str) -> None:
