@@ -47,8 +47,22 @@ def status_code_for(exc: errors.TuskError) -> grpc.StatusCode:
     return grpc.StatusCode.UNKNOWN
 
 
+MAX_MESSAGE_CHARS = 1024
+MAX_METADATA_CHARS = 256
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def build_status(code: grpc.StatusCode, message: str, reason: str, metadata: dict[str, str]) -> Any:
-    """A grpc.Status carrying a google.rpc.Status with one ErrorInfo detail."""
+    """A grpc.Status carrying a google.rpc.Status with one ErrorInfo detail.
+
+    Messages and metadata values are clipped: they often quote what the client sent (a name,
+    a path), and status travels in HTTP/2 trailers, which have a hard size limit.
+    """
+    message = _clip(message, MAX_MESSAGE_CHARS)
+    metadata = {_clip(k, 64): _clip(v, MAX_METADATA_CHARS) for k, v in list(metadata.items())[:16]}
     info = error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN, metadata=metadata)
     detail = any_pb2.Any()
     detail.Pack(info)
@@ -78,10 +92,50 @@ def _is_abort(exc: BaseException, context: grpc.ServicerContext) -> bool:
     return type(exc) is Exception and context.code() is not None  # type: ignore[attr-defined]
 
 
-def _wrap_unary(fn: Callable[..., Any], method: str) -> Callable[..., Any]:
+class _Undecodable:
+    """Stands in for a request whose bytes are not a valid message (bad UTF-8, truncated, ...).
+
+    grpc answers INTERNAL when a deserializer raises; a client's malformed bytes are its own
+    mistake, so parsing never raises here and the handler refuses with INVALID_ARGUMENT.
+    """
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+
+    def parse(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception as exc:
+            return _Undecodable(exc)
+
+    return parse
+
+
+def _checked(request: Any, method: str) -> Any:
+    if isinstance(request, _Undecodable):
+        raise errors.InvalidArgument(
+            f"the request to {method} is not a valid protobuf message (for example a string field that is "
+            "not UTF-8); check the client's message definitions",
+            reason="MALFORMED_REQUEST",
+        )
+    return request
+
+
+def _checked_stream(requests: Iterator[Any], method: str) -> Iterator[Any]:
+    for request in requests:
+        yield _checked(request, method)
+
+
+def _wrap_unary(fn: Callable[..., Any], method: str, client_streaming: bool) -> Callable[..., Any]:
     def handler(request: Any, context: grpc.ServicerContext) -> Any:
         try:
-            return fn(request, context)
+            checked = _checked_stream(request, method) if client_streaming else _checked(request, method)
+            return fn(checked, context)
         except Exception as exc:
             if _is_abort(exc, context):
                 raise
@@ -91,10 +145,11 @@ def _wrap_unary(fn: Callable[..., Any], method: str) -> Callable[..., Any]:
     return handler
 
 
-def _wrap_stream(fn: Callable[..., Iterator[Any]], method: str) -> Callable[..., Iterator[Any]]:
+def _wrap_stream(fn: Callable[..., Iterator[Any]], method: str, client_streaming: bool) -> Callable[..., Iterator[Any]]:
     def handler(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         try:
-            yield from fn(request, context)
+            checked = _checked_stream(request, method) if client_streaming else _checked(request, method)
+            yield from fn(checked, context)
         except Exception as exc:
             if _is_abort(exc, context):
                 raise
@@ -115,24 +170,24 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
         method = handler_call_details.method
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                _wrap_unary(handler.unary_unary, method),
-                handler.request_deserializer,
+                _wrap_unary(handler.unary_unary, method, False),
+                _tolerant(handler.request_deserializer),
                 handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(handler.unary_stream, method),
-                handler.request_deserializer,
+                _wrap_stream(handler.unary_stream, method, False),
+                _tolerant(handler.request_deserializer),
                 handler.response_serializer,
             )
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
-                _wrap_unary(handler.stream_unary, method),
-                handler.request_deserializer,
+                _wrap_unary(handler.stream_unary, method, True),
+                _tolerant(handler.request_deserializer),
                 handler.response_serializer,
             )
         return grpc.stream_stream_rpc_method_handler(
-            _wrap_stream(handler.stream_stream, method),
-            handler.request_deserializer,
+            _wrap_stream(handler.stream_stream, method, True),
+            _tolerant(handler.request_deserializer),
             handler.response_serializer,
         )
