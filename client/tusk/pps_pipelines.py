@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from google.protobuf import json_format
+
 from tusk.errors import InvalidArgument, translated, translated_stream
 from tusk.proto.pfs_v2 import pfs_pb2
 from tusk.proto.pps_v2 import pps_pb2, pps_pb2_grpc
@@ -49,7 +50,8 @@ def parse_pipeline_spec(spec: Mapping[str, Any]) -> pps_pb2.CreatePipelineReques
     try:
         json_format.ParseDict(data, request)
     except json_format.ParseError as err:
-        raise InvalidArgument(f"invalid pipeline spec: {err}") from None
+        first = (str(err).strip().splitlines() or ["cannot parse it"])[0]
+        raise InvalidArgument(f"invalid pipeline spec: {first}") from None
     return request
 
 
