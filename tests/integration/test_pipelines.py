@@ -104,7 +104,7 @@ def test_inspect_pipeline(server: RunningServer, client: tusk.Client) -> None:
     assert info.version == 1
     assert info.type == pps_pb2.PipelineInfo.PIPELINE_TYPE_TRANSFORM
     assert not info.stopped
-    assert info.state in (pps_pb2.PIPELINE_RUNNING, pps_pb2.PIPELINE_STANDBY)
+    assert info.state == pps_pb2.PIPELINE_RUNNING
     assert info.last_job_state != pps_pb2.JOB_STATE_UNKNOWN  # the creation job
     d = info.details
     assert list(d.transform.cmd) == ["python3", "/edges.py"]
@@ -121,6 +121,18 @@ def test_inspect_pipeline(server: RunningServer, client: tusk.Client) -> None:
     assert json.loads(info.effective_spec_json)["salt"] == d.salt
     # Without details, no details (as Pachyderm).
     assert not client.pps.inspect_pipeline("edges", details=False).HasField("details")
+
+
+def test_idle_autoscaling_pipeline_is_standby(server: RunningServer, client: tusk.Client) -> None:
+    make_repo(server)
+    client.pps.create_pipeline(spec("edges", cmd=["sleep", "30"], autoscaling=True))
+    put(server, "images", "/a")
+    assert client.pps.inspect_pipeline("edges").state == pps_pb2.PIPELINE_RUNNING  # a job is unfinished
+    client.pps.stop_pipeline("edges")
+    client.pps.start_pipeline("edges")  # the killed job stays killed: nothing left to do
+    info = client.pps.inspect_pipeline("edges")
+    assert info.state == pps_pb2.PIPELINE_STANDBY and info.details.autoscaling
+    assert info.last_job_state == pps_pb2.JOB_KILLED
 
 
 def test_output_repo_and_spec_repo_are_created(server: RunningServer, client: tusk.Client) -> None:

@@ -154,6 +154,7 @@ def full_spec() -> PipelineSpec:
             salt="abc",
             reprocess_spec="every_job",
             output_branch="out",
+            autoscaling=True,
             annotations=(("k", "v"),),
             labels=(("l", "w"),),
         )
@@ -197,7 +198,10 @@ def test_unknown_input_fields_in_stored_json_are_refused() -> None:
 def test_pipeline_state() -> None:
     assert pipeline_state(stopped=True, busy=True) is PipelineState.PIPELINE_PAUSED
     assert pipeline_state(stopped=False, busy=True) is PipelineState.PIPELINE_RUNNING
-    assert pipeline_state(stopped=False, busy=False) is PipelineState.PIPELINE_STANDBY
+    assert pipeline_state(stopped=False, busy=False) is PipelineState.PIPELINE_RUNNING
+    assert pipeline_state(stopped=False, busy=False, autoscaling=True) is PipelineState.PIPELINE_STANDBY
+    assert pipeline_state(stopped=False, busy=True, autoscaling=True) is PipelineState.PIPELINE_RUNNING
+    assert pipeline_state(stopped=True, busy=False, autoscaling=True) is PipelineState.PIPELINE_PAUSED
 
 
 # -- proto conversions ----------------------------------------------------------------------
@@ -255,6 +259,7 @@ def test_request_without_pipeline_is_refused() -> None:
 
 
 def test_kubernetes_knobs_are_accepted_and_ignored() -> None:
+    """Resource requests and pod patches mean nothing on one machine; autoscaling is kept."""
     request = json_format.ParseDict(
         {
             "pipeline": {"name": "p"},
@@ -266,7 +271,8 @@ def test_kubernetes_knobs_are_accepted_and_ignored() -> None:
         },
         pps_pb2.CreatePipelineRequest(),
     )
-    assert validate_pipeline_spec(convert.spec_from_request(request)).name == "p"
+    got = validate_pipeline_spec(convert.spec_from_request(request))
+    assert (got.name, got.autoscaling) == ("p", True)
 
 
 def test_user_spec_json_leaves_out_the_action_flags() -> None:

@@ -68,14 +68,14 @@ class PipelineState(enum.IntEnum):
     PIPELINE_CRASHING = 7
 
 
-def pipeline_state(stopped: bool, busy: bool) -> PipelineState:
-    """PAUSED when stopped; RUNNING while it has an unfinished job; STANDBY when idle.
-
-    tusk keeps no idle workers, so an idle pipeline is what Pachyderm calls standby.
-    """
+def pipeline_state(stopped: bool, busy: bool, autoscaling: bool = False) -> PipelineState:
+    """PAUSED when stopped; otherwise RUNNING, except an idle ``autoscaling`` pipeline, which
+    is STANDBY (Pachyderm's states: only autoscaling pipelines scale down to standby)."""
     if stopped:
         return PipelineState.PIPELINE_PAUSED
-    return PipelineState.PIPELINE_RUNNING if busy else PipelineState.PIPELINE_STANDBY
+    if autoscaling and not busy:
+        return PipelineState.PIPELINE_STANDBY
+    return PipelineState.PIPELINE_RUNNING
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,7 @@ class PipelineSpec:
     salt: str = ""  # empty until the service assigns one
     reprocess_spec: str = REPROCESS_UNTIL_SUCCESS
     output_branch: str = "master"
+    autoscaling: bool = False  # only changes the state shown while idle (standby vs running)
     annotations: tuple[tuple[str, str], ...] = field(default=())  # metadata.annotations, sorted
     labels: tuple[tuple[str, str], ...] = field(default=())  # metadata.labels, sorted
 
@@ -342,6 +343,8 @@ def spec_to_dict(spec: PipelineSpec) -> dict[str, Any]:
         out["salt"] = spec.salt
     out["reprocess_spec"] = spec.reprocess_spec
     out["output_branch"] = spec.output_branch
+    if spec.autoscaling:
+        out["autoscaling"] = True
     if spec.annotations or spec.labels:
         metadata: dict[str, Any] = {}
         if spec.annotations:
@@ -384,6 +387,7 @@ def spec_from_dict(data: Mapping[str, Any]) -> PipelineSpec:
         salt=str(data.get("salt", "")),
         reprocess_spec=str(data.get("reprocess_spec", REPROCESS_UNTIL_SUCCESS)),
         output_branch=str(data.get("output_branch", "master")),
+        autoscaling=bool(data.get("autoscaling", False)),
         annotations=tuple(sorted((metadata.get("annotations") or {}).items())),
         labels=tuple(sorted((metadata.get("labels") or {}).items())),
     )

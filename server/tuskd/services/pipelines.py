@@ -342,11 +342,12 @@ class PipelineService:
                 spec_commit = self._pfs.inspect_branch(BranchKey(spec_repo(key), SPEC_BRANCH)).head
             except NotFound:
                 spec_commit = None
+        spec = spec_from_dict(json.loads(vrow.spec_json))
         return PipelineInfo(
             key=key,
             version=vrow.version,
-            spec=spec_from_dict(json.loads(vrow.spec_json)),
-            state=pipeline_state(row.stopped, bool(busy)),
+            spec=spec,
+            state=pipeline_state(row.stopped, bool(busy), spec.autoscaling),
             stopped=row.stopped,
             reason=row.reason,
             last_job_state=last[0].job.state if last else JobState.JOB_STATE_UNKNOWN,

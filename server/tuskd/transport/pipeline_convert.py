@@ -2,7 +2,8 @@
 
 CreatePipelineRequest -> PipelineSpec (refusing, with a clear INVALID_ARGUMENT, the Pachyderm
 features tusk cannot honour on one machine: services, spouts, cron and S3 inputs, secrets...;
-Kubernetes-only knobs such as resource requests or pod patches are accepted and ignored),
+Kubernetes-only knobs such as resource requests or pod patches are accepted and ignored;
+``autoscaling`` is kept and only decides whether an idle pipeline shows as standby),
 Input and Transform both ways, PipelineInfo, and :func:`details_proto`, the JobInfo.Details of a
 pipeline version that InspectJob shows.
 """
@@ -216,6 +217,7 @@ def spec_from_request(req: pps_pb2.CreatePipelineRequest) -> PipelineSpec:
         salt=req.salt,
         reprocess_spec=req.reprocess_spec,
         output_branch=req.output_branch,
+        autoscaling=req.autoscaling,
         annotations=tuple(sorted(req.metadata.annotations.items())),
         labels=tuple(sorted(req.metadata.labels.items())),
     )
@@ -268,6 +270,7 @@ def _pipeline_details(info: PipelineInfo) -> pps_pb2.PipelineInfo.Details:
         datum_tries=spec.datum_tries,
         reprocess_spec=spec.reprocess_spec,
         workers_requested=spec.parallelism,
+        autoscaling=spec.autoscaling,
     )
     out.parallelism_spec.constant = spec.parallelism
     if spec.egress_url:
