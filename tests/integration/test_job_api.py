@@ -509,3 +509,88 @@ def test_job_info_omits_default_project_but_names_others(server: RunningServer, 
     assert info.output_commit.branch.repo.project.name == "team"
     plain = client.pps.inspect_job(name(add_job(server, "p")))
     assert not plain.job.pipeline.HasField("project")
+
+
+# --------------------------------------------------------------------------------------------
+# Datums and logs (a real pipeline run by the server's engine)
+# --------------------------------------------------------------------------------------------
+
+SCRIPT = 'for f in /pfs/images/*; do echo "saw $f"; case "$f" in *bad*) exit 3;; esac; cp "$f" /pfs/out/; done'
+
+
+@pytest.fixture
+def failed_run(server: RunningServer, client: tusk.Client) -> pps_pb2.JobInfo:
+    """``edges`` over images {a, b, bad}: two datums succeed, ``/bad.txt`` fails (exit 3)."""
+    pfs = server.deps.pfs
+    pfs.create_repo(RepoKey.of("images"))
+    with pfs.begin_modify(CommitRef(RepoKey.of("images"), "master")) as session:
+        for name_ in ("a", "b", "bad"):
+            session.add_file(f"/{name_}.txt", [name_.encode()])
+    client.pps.create_pipeline(
+        {
+            "pipeline": {"name": "edges"},
+            "transform": {"cmd": ["sh", "-c", SCRIPT]},
+            "input": {"pfs": {"repo": "images", "glob": "/*"}},
+            "datum_tries": 1,
+        }
+    )
+    job = next(client.pps.list_job("edges"))
+    return client.pps.inspect_job(f"edges@{job.job.id}", wait=True, timeout=30)
+
+
+def test_list_and_inspect_datums(failed_run: pps_pb2.JobInfo, client: tusk.Client) -> None:
+    assert failed_run.state == pps_pb2.JOB_FAILURE
+    job = f"edges@{failed_run.job.id}"
+    datums = list(client.pps.list_datum(job))
+    by_path = {d.data[0].file.path: d for d in datums}
+    assert sorted(by_path) == ["/a.txt", "/b.txt", "/bad.txt"]
+    assert by_path["/a.txt"].state == pps_pb2.SUCCESS and by_path["/bad.txt"].state == pps_pb2.FAILED
+    assert by_path["/a.txt"].data[0].file.commit.branch.repo.name == "images"
+    assert by_path["/a.txt"].data[0].file.commit.id  # the input commit that was read
+    failed = list(client.pps.list_datum(job, states=[pps_pb2.FAILED]))
+    assert [d.datum.id for d in failed] == [by_path["/bad.txt"].datum.id]
+    info = client.pps.inspect_datum(job, failed[0].datum.id)
+    assert info.state == pps_pb2.FAILED and info.attempts == 1 and "3" in info.reason
+    assert info.datum.job.id == failed_run.job.id
+    # Paging over datum IDs with opaque tokens.
+    first = list(client.pps.list_datum(job, page_size=2))
+    rest = list(client.pps.list_datum(job, page_size=2, page_token=first[-1].page_token))
+    assert [d.datum.id for d in first + rest] == sorted(d.datum.id for d in datums)
+    with pytest.raises(errors.InvalidArgument):
+        list(client.pps.list_datum(job, page_size=2, page_token=first[-1].page_token, reverse=True))
+    with pytest.raises(errors.NotFound, match="datum"):
+        client.pps.inspect_datum(job, "0" * 64)
+    # A dry run over the same input plans the same datum IDs.
+    planned = list(client.pps.list_datum_for_input(pps_pb2.Input(pfs=pps_pb2.PFSInput(repo="images", glob="/*"))))
+    assert sorted(d.datum.id for d in planned) == sorted(d.datum.id for d in datums)
+    stub = client.pps.stub
+    with pytest.raises(grpc.RpcError) as err:
+        list(stub.ListDatum(pps_pb2.ListDatumRequest()))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    # Only a running job's datums restart.
+    with pytest.raises(errors.FailedPrecondition, match="rerun"):
+        client.pps.restart_datum(job, datum_ids=[failed[0].datum.id])
+
+
+def test_get_logs(failed_run: pps_pb2.JobInfo, client: tusk.Client) -> None:
+    job = f"edges@{failed_run.job.id}"
+    lines = list(client.pps.get_logs(job=job))
+    assert sorted(m.message for m in lines) == [
+        "saw /pfs/images/a.txt",
+        "saw /pfs/images/b.txt",
+        "saw /pfs/images/bad.txt",
+    ]
+    assert all(m.pipeline_name == "edges" and m.job_id == failed_run.job.id and m.user for m in lines)
+    bad = next(m for m in lines if m.message.endswith("bad.txt"))
+    assert [d.path for d in bad.data] == ["/bad.txt"]
+    only = list(client.pps.get_logs(job=job, datum=bad.datum_id))
+    assert [m.message for m in only] == ["saw /pfs/images/bad.txt"]
+    assert [m.message for m in client.pps.get_logs(job=job, data_filters=["/a.txt"])] == ["saw /pfs/images/a.txt"]
+    assert len(list(client.pps.get_logs(pipeline="edges", tail=1))) == 1
+    assert list(client.pps.get_logs(pipeline="edges", master=True)) == []
+    # follow on a finished job: everything, then the end.
+    assert len(list(client.pps.get_logs(job=job, follow=True, timeout=10))) == 3
+    with pytest.raises(errors.NotFound):
+        list(client.pps.get_logs(pipeline="nope"))
+    with pytest.raises(errors.InvalidArgument):
+        list(client.pps.get_logs())

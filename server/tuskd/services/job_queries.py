@@ -22,11 +22,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from tuskd.domain.errors import FailedPrecondition, InvalidArgument, NotFound, OutOfRange
+from tuskd.domain.datums import FileEntry, plan_datums
+from tuskd.domain.errors import FailedPrecondition, InvalidArgument, NotFound, OutOfRange, Unimplemented
 from tuskd.domain.ids import check_global_id
-from tuskd.domain.jobs import Job, JobKey, transition
-from tuskd.domain.pfs import DEFAULT_PROJECT, CommitRef, RepoKey, check_name
-from tuskd.domain.states import TERMINAL_JOB_STATES, JobState, is_terminal
+from tuskd.domain.inputs import Input, PfsInput
+from tuskd.domain.jobs import Job, JobKey, Stats, transition
+from tuskd.domain.pfs import DEFAULT_PROJECT, CommitRef, FileType, RepoKey, check_name
+from tuskd.domain.states import TERMINAL_JOB_STATES, DatumState, JobState, is_terminal
 from tuskd.services.events import CancelToken, EventHub
 from tuskd.services.jobs import (
     ANY_JOB_TOPIC,
@@ -40,17 +42,24 @@ from tuskd.services.jobs import (
 )
 from tuskd.services.pfs import PfsService
 from tuskd.store.base import Store
-from tuskd.store.pps import JobQuery, JobRow, PipelineRow, PipelineVersionRow
+from tuskd.store.pps import DatumRow, JobQuery, JobRow, PipelineRow, PipelineVersionRow
 
 __all__ = [
     "DEFAULT_STOP_REASON",
+    "DatumInputView",
+    "DatumListing",
+    "DatumQueries",
+    "DatumView",
     "JobListing",
     "JobQueries",
     "JobSetListing",
     "JobStopper",
     "Listed",
+    "LogLine",
+    "LogQuery",
     "compile_jq",
     "job_key",
+    "matches_filters",
 ]
 
 DEFAULT_STOP_REASON = "job stopped"
@@ -511,3 +520,370 @@ def compile_jq(program: str) -> Callable[[object], bool]:
         return first is not None and first is not False
 
     return test
+
+
+# ============================================================================================
+# Datums and logs
+# ============================================================================================
+
+
+@dataclass(frozen=True)
+class DatumInputView:
+    """One input of a datum as the engine recorded it (or as a dry run planned it)."""
+
+    name: str
+    project: str
+    repo: str
+    repo_type: str
+    branch: str
+    commit: str
+    path: str
+    is_dir: bool
+    hash: str  # hex
+    size: int
+
+
+@dataclass(frozen=True)
+class DatumView:
+    job: JobKey | None  # None for a dry run over an input spec
+    id: str
+    state: DatumState = DatumState.UNKNOWN
+    attempts: int = 0
+    reason: str = ""
+    stats: Stats = field(default_factory=Stats)
+    inputs: tuple[DatumInputView, ...] = ()
+    page_token: str = ""
+
+
+@dataclass(frozen=True)
+class DatumListing:
+    states: Sequence[DatumState] = ()
+    marker: str = ""
+    number: int = 0
+    reverse: bool = False
+    page_size: int = 0
+    page_token: str = ""
+
+    def fingerprint(self, key: JobKey) -> str:
+        parts = [str(key), sorted(int(s) for s in self.states), self.reverse, self.marker]
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    pipeline: tuple[str, str] | None = None  # (project, name)
+    job: JobKey | None = None
+    datum_id: str = ""
+    data_filters: Sequence[str] = ()
+    master: bool = False
+    follow: bool = False
+    tail: int = 0
+    since: float | None = None  # seconds before now
+
+
+@dataclass(frozen=True)
+class LogLine:
+    project: str
+    pipeline: str
+    job_id: str
+    datum_id: str
+    inputs: tuple[DatumInputView, ...]
+    ts: float
+    message: str
+
+
+class DatumRestarter(Protocol):
+    """The engine's side of RestartDatum: run these datums of a running job again."""
+
+    def restart_datums(self, key: JobKey, datum_ids: Sequence[str]) -> None: ...
+
+
+class LogSource(Protocol):
+    def read_logs(
+        self, project: str, pipeline: str, job_id: str | None = None, datum_id: str | None = None
+    ) -> Iterator[Any]: ...
+
+
+def _inputs_of(inputs_json: str) -> tuple[DatumInputView, ...]:
+    try:
+        items = json.loads(inputs_json or "[]")
+    except ValueError:
+        return ()
+    views = []
+    for item in items if isinstance(items, list) else ():
+        views.append(
+            DatumInputView(
+                name=str(item.get("name", "")),
+                project=str(item.get("project", DEFAULT_PROJECT)),
+                repo=str(item.get("repo", "")),
+                repo_type=str(item.get("repo_type", "user")),
+                branch=str(item.get("branch", "")),
+                commit=str(item.get("commit", "")),
+                path=str(item.get("path", "")),
+                is_dir=bool(item.get("is_dir", False)),
+                hash=str(item.get("hash", "")),
+                size=int(item.get("size", 0)),
+            )
+        )
+    return tuple(views)
+
+
+def _view(row: DatumRow, page_token: str = "") -> DatumView:
+    r = row.record
+    return DatumView(r.job, r.id, r.state, r.attempts, r.reason, r.stats, _inputs_of(row.inputs_json), page_token)
+
+
+def matches_filters(filters: Sequence[str], inputs: Sequence[DatumInputView]) -> bool:
+    """Pachyderm's data filter: every filter names some input, by path or by content hash (hex
+    or base64); a path matches with or without its leading slash."""
+    return all(any(_matches(wanted, inp) for inp in inputs) for wanted in filters)
+
+
+def _matches(wanted: str, inp: DatumInputView) -> bool:
+    if wanted in (inp.path, inp.path.lstrip("/")) or wanted.rstrip("/") == inp.path.rstrip("/"):
+        return True
+    if not inp.hash:
+        return False
+    if wanted == inp.hash:
+        return True
+    try:
+        return wanted == base64.b64encode(bytes.fromhex(inp.hash)).decode()
+    except ValueError:
+        return False
+
+
+class DatumQueries:
+    """ListDatum, InspectDatum, RestartDatum and GetLogs over the engine's datum rows and logs."""
+
+    def __init__(
+        self,
+        store: Store,
+        jobs: JobService,
+        pfs: PfsService,
+        hub: EventHub,
+        restarter: Callable[[], DatumRestarter | None] = lambda: None,
+        log_source: Callable[[], LogSource | None] = lambda: None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._jobs = jobs
+        self._pfs = pfs
+        self._hub = hub
+        self._restarter = restarter
+        self._log_source = log_source
+        self._clock = clock
+
+    def _job_row(self, key: JobKey) -> JobRow:
+        return self._jobs.get(key)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def inspect(self, key: JobKey, datum_id: str) -> DatumView:
+        row = self._job_row(key)
+        with self._store.read() as tx:
+            datum = self._jobs.tables(tx).get_datum(row.row, datum_id)
+        if datum is None:
+            raise NotFound(f"datum {datum_id} not found in job {key}", reason="DATUM_NOT_FOUND", datum=datum_id)
+        return _view(datum)
+
+    def list_datums(self, key: JobKey, listing: DatumListing) -> Iterator[DatumView]:
+        for value, what in ((listing.number, "number"), (listing.page_size, "page_size")):
+            if value < 0:
+                raise InvalidArgument(f"{what} must not be negative", field=what)
+        fingerprint = listing.fingerprint(key)
+        after: str | None = listing.marker or None
+        if listing.page_token:
+            after = _decode_datum_token(listing.page_token, fingerprint)
+        row = self._job_row(key)
+        limits = [n for n in (listing.number, listing.page_size) if n > 0]
+        limit = min(limits) if limits else None
+        return self._list(row.row, listing, after, limit, fingerprint if listing.page_size > 0 else "")
+
+    def _list(
+        self, job_row: int, listing: DatumListing, after: str | None, limit: int | None, fingerprint: str
+    ) -> Iterator[DatumView]:
+        sent = 0
+        while limit is None or sent < limit:
+            batch = _MAX_BATCH if limit is None else min(_MAX_BATCH, limit - sent)
+            with self._store.read() as tx:
+                rows = self._jobs.tables(tx).list_datums(job_row, tuple(listing.states), after, batch, listing.reverse)
+            for datum in rows:
+                after = datum.record.id
+                token = _encode_datum_token(after, fingerprint) if fingerprint else ""
+                yield _view(datum, token)
+                sent += 1
+            if len(rows) < batch:
+                return
+
+    def plan(self, input: Input) -> list[DatumView]:
+        """The datums ``input`` would produce over the current commits (nothing runs)."""
+        commits: dict[tuple[str, str, str, str], str] = {}
+
+        def listing(pfs: PfsInput) -> Sequence[FileEntry]:
+            repo = RepoKey.of(pfs.repo, pfs.project, pfs.repo_type)
+            ref = CommitRef(repo, id=pfs.commit) if pfs.commit else CommitRef(repo, branch=pfs.branch)
+            info = self._pfs.inspect_commit(ref)
+            commits[(pfs.project, pfs.repo, pfs.repo_type, pfs.branch)] = info.commit.id
+            return [
+                FileEntry(f.path, False, f.size_bytes, f.hash)
+                for f in self._pfs.walk_files(CommitRef(repo, id=info.commit.id), "/")
+                if f.file_type is FileType.FILE
+            ]
+
+        datums = plan_datums(input, listing)
+
+        def commit_of(repo: str, branch: str) -> tuple[str, str, str]:
+            for (project, name, repo_type, branch_name), commit in commits.items():
+                if name == repo and branch_name == branch:
+                    return project, repo_type, commit
+            return DEFAULT_PROJECT, "user", ""
+
+        views = []
+        for d in datums:
+            inputs = []
+            for i in d.inputs:
+                project, repo_type, commit = commit_of(i.repo, i.branch)
+                size = sum(f.size for f in i.files)
+                inputs.append(
+                    DatumInputView(i.name, project, i.repo, repo_type, i.branch, commit, i.path, i.is_dir, i.hash, size)
+                )
+            views.append(DatumView(None, d.id, inputs=tuple(inputs)))
+        return views
+
+    # -- restarting -------------------------------------------------------------------------
+
+    def restart(self, key: JobKey, datum_ids: Sequence[str], data_filters: Sequence[str]) -> list[str]:
+        """Run the chosen datums of a running job again: by ID (each must exist, else nothing is
+        restarted) and by data filter. Returns the IDs handed to the engine."""
+        if not datum_ids and not data_filters:
+            raise InvalidArgument("name the datums to restart: datum IDs or input paths", field="datum_ids")
+        row = self._job_row(key)
+        if is_terminal(row.job.state):
+            raise FailedPrecondition(
+                f"job {key} is {row.job.state.name.removeprefix('JOB_').lower()}: only datums of a running "
+                f"job can be restarted; rerun the pipeline instead (tusk rerun pipeline {key.pipeline})",
+                reason="JOB_FINISHED",
+                job=str(key),
+            )
+        chosen: list[str] = []
+        with self._store.read() as tx:
+            t = self._jobs.tables(tx)
+            for datum_id in dict.fromkeys(datum_ids):
+                if t.get_datum(row.row, datum_id) is None:
+                    raise NotFound(f"datum {datum_id} not found in job {key}", reason="DATUM_NOT_FOUND", datum=datum_id)
+                chosen.append(datum_id)
+            if data_filters:
+                matched = [
+                    d.record.id
+                    for d in t.list_datums(row.row)
+                    if matches_filters(data_filters, _inputs_of(d.inputs_json))
+                ]
+                if not matched:
+                    raise NotFound(f"no datum of job {key} matches {', '.join(data_filters)}", reason="DATUM_NOT_FOUND")
+                chosen += [d for d in matched if d not in chosen]
+        restarter = self._restarter()
+        if restarter is None or not hasattr(restarter, "restart_datums"):
+            raise Unimplemented("restarting datums is not supported by this server's job engine yet")
+        restarter.restart_datums(key, chosen)
+        return chosen
+
+    # -- logs -------------------------------------------------------------------------------
+
+    def logs(self, query: LogQuery, cancel: CancelToken | None = None) -> Iterator[LogLine]:
+        if query.tail < 0:
+            raise InvalidArgument("tail must not be negative", field="tail")
+        if query.since is not None and query.since < 0:
+            raise InvalidArgument("since must not be negative", field="since")
+        if query.job is not None:
+            self._job_row(query.job)  # NotFound for an unknown job
+            project, pipeline = query.job.project, query.job.pipeline
+        elif query.pipeline is not None:
+            project, pipeline = query.pipeline
+            with self._store.read() as tx:
+                if self._jobs.tables(tx).get_pipeline(project, pipeline) is None:
+                    raise NotFound(f"pipeline {pipeline} not found", reason="PIPELINE_NOT_FOUND", pipeline=pipeline)
+        else:
+            raise InvalidArgument("GetLogs needs a pipeline, a job or a datum", field="pipeline")
+        if query.datum_id and query.job is None:
+            raise InvalidArgument("a datum's logs need its job", field="datum")
+        source = self._log_source()
+        if query.master or source is None:
+            return iter(())  # tusk keeps no master logs: user code's output is all there is
+        return self._logs(source, project, pipeline, query, cancel)
+
+    def _read(
+        self, source: LogSource, project: str, pipeline: str, query: LogQuery, seen: dict[tuple[str, str], float]
+    ) -> list[LogLine]:
+        now = self._clock()
+        job_id = query.job.id if query.job is not None else None
+        lines: list[LogLine] = []
+        rows: dict[str, int | None] = {}
+        for entry in source.read_logs(project, pipeline, job_id, query.datum_id or None):
+            where = (entry.job_id, entry.datum_id)
+            if seen.get(where, -1.0) >= entry.written:
+                continue
+            seen[where] = entry.written
+            if query.since is not None and entry.written < now - query.since:
+                continue
+            inputs = self._datum_inputs(project, pipeline, entry.job_id, entry.datum_id, rows)
+            if query.data_filters and not matches_filters(query.data_filters, inputs):
+                continue
+            for text in entry.lines():
+                lines.append(LogLine(project, pipeline, entry.job_id, entry.datum_id, inputs, entry.written, text))
+        return lines
+
+    def _datum_inputs(
+        self, project: str, pipeline: str, job_id: str, datum_id: str, rows: dict[str, int | None]
+    ) -> tuple[DatumInputView, ...]:
+        with self._store.read() as tx:
+            t = self._jobs.tables(tx)
+            if job_id not in rows:
+                job = t.get_job(JobKey(project, pipeline, job_id))
+                rows[job_id] = job.row if job is not None else None
+            job_row = rows[job_id]
+            datum = t.get_datum(job_row, datum_id) if job_row is not None else None
+        return _inputs_of(datum.inputs_json) if datum is not None else ()
+
+    def _logs(
+        self, source: LogSource, project: str, pipeline: str, query: LogQuery, cancel: CancelToken | None
+    ) -> Iterator[LogLine]:
+        topic = job_topic(query.job) if query.job is not None else pipeline_topic(project, pipeline)
+        seen: dict[tuple[str, str], float] = {}
+        with self._hub.subscribe(topic, cancel=cancel) as sub:
+            lines = self._read(source, project, pipeline, query, seen)
+            yield from (lines[-query.tail :] if query.tail else lines)
+            while query.follow:
+                finished = query.job is not None and is_terminal(self._jobs.get(query.job).job.state)
+                sub.check()
+                if not finished:
+                    sub.wait(_LOG_RESCAN_SECONDS)
+                    sub.check()
+                yield from self._read(source, project, pipeline, query, seen)
+                if finished:
+                    return
+
+
+_LOG_RESCAN_SECONDS = 1.0
+
+
+def _encode_datum_token(datum_id: str, fingerprint: str) -> str:
+    raw = json.dumps({"v": 1, "d": datum_id, "f": fingerprint}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_datum_token(token: str, fingerprint: str) -> str:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        datum_id, fp = data["d"], data["f"]
+        if data.get("v") != 1 or not isinstance(datum_id, str) or not isinstance(fp, str):
+            raise ValueError("bad token")
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise InvalidArgument(
+            "page_token is malformed: pass a page_token from an earlier response", reason="INVALID_PAGE_TOKEN"
+        ) from None
+    if fp != fingerprint:
+        raise InvalidArgument(
+            "page_token was issued for a different job or filters: repeat the call with the same ones",
+            reason="PAGE_TOKEN_FILTER_MISMATCH",
+        )
+    return datum_id

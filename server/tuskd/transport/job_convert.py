@@ -15,16 +15,19 @@ from google.protobuf import duration_pb2, json_format, timestamp_pb2
 from tusk.proto.pfs_v2 import pfs_pb2
 from tusk.proto.pps_v2 import pps_pb2
 
-from tuskd.domain.jobs import DatumRecord, Job, JobKey, Stats
+from tuskd.domain.jobs import Job, JobKey, Stats
 from tuskd.domain.pfs import DEFAULT_PROJECT, USER_REPO_TYPE
+from tuskd.services.job_queries import DatumInputView, DatumView, LogLine
 
 __all__ = [
+    "datum_file",
     "datum_info",
     "details_from_spec_json",
     "duration",
     "fill_input_commits",
     "job_info",
     "job_proto",
+    "log_message",
     "pipeline_proto",
     "seconds_of",
     "stats_proto",
@@ -135,21 +138,56 @@ def fill_input_commits(details: pps_pb2.JobInfo.Details, commits: Mapping[tuple[
         walk(details.input)
 
 
-def datum_info(
-    record: DatumRecord,
-    files: list[pfs_pb2.FileInfo] | None = None,
-) -> pps_pb2.DatumInfo:
-    """A DatumInfo with tusk's attempts and reason; ``files`` are its input files."""
-    info = pps_pb2.DatumInfo(
-        datum=pps_pb2.Datum(job=job_proto(record.job), id=record.id),
-        state=record.state.name,  # the same names as pps_v2.DatumState
-        stats=stats_proto(record.stats),
-        attempts=record.attempts,
-        reason=record.reason,
+def _hash_bytes(hex_hash: str) -> bytes:
+    try:
+        return bytes.fromhex(hex_hash)
+    except ValueError:
+        return hex_hash.encode()
+
+
+def datum_file(inp: DatumInputView) -> pfs_pb2.FileInfo:
+    """One input of a datum as a FileInfo: ``repo@commit:path`` with its size and hash."""
+    repo = pfs_pb2.Repo(name=inp.repo, type=inp.repo_type or USER_REPO_TYPE, project=_project(inp.project))
+    commit = pfs_pb2.Commit(branch=pfs_pb2.Branch(repo=repo, name=inp.branch), id=inp.commit)
+    return pfs_pb2.FileInfo(
+        file=pfs_pb2.File(commit=commit, path=inp.path),
+        file_type="DIR" if inp.is_dir else "FILE",
+        size_bytes=inp.size,
+        hash=_hash_bytes(inp.hash),
     )
-    if files:
-        info.data.extend(files)
-    return info
+
+
+def input_file(inp: DatumInputView) -> pps_pb2.InputFile:
+    return pps_pb2.InputFile(path=inp.path, hash=_hash_bytes(inp.hash))
+
+
+def datum_info(view: DatumView) -> pps_pb2.DatumInfo:
+    """A DatumInfo with tusk's attempts and reason, and its input files."""
+    datum = pps_pb2.Datum(id=view.id)
+    if view.job is not None:
+        datum.job.CopyFrom(job_proto(view.job))
+    return pps_pb2.DatumInfo(
+        datum=datum,
+        state=view.state.name,  # the same names as pps_v2.DatumState
+        stats=stats_proto(view.stats),
+        data=[datum_file(i) for i in view.inputs],
+        attempts=view.attempts,
+        reason=view.reason,
+        page_token=view.page_token,
+    )
+
+
+def log_message(line: LogLine) -> pps_pb2.LogMessage:
+    return pps_pb2.LogMessage(
+        project_name=line.project,
+        pipeline_name=line.pipeline,
+        job_id=line.job_id,
+        datum_id=line.datum_id,
+        data=[input_file(i) for i in line.inputs],
+        user=True,
+        ts=timestamp(line.ts),
+        message=line.message,
+    )
 
 
 # JobInfo.Details fields that CreatePipelineRequest carries under the same name.

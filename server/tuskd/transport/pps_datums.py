@@ -1,9 +1,111 @@
-"""pps_v2.API datum and log RPCs: ListDatum, InspectDatum, RestartDatum, GetLogs."""
+"""pps_v2.API datum and log RPCs: ListDatum, InspectDatum, RestartDatum, GetLogs.
+
+Thin: convert the request, call one DatumQueries method (services/job_queries.py), convert what
+comes back with job_convert. The datum rows and logs are the job engine's records.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from functools import cached_property
+
+import grpc
+from google.protobuf import empty_pb2
+from tusk.proto.pps_v2 import pps_pb2
+
+from tuskd.domain.errors import InvalidArgument
+from tuskd.domain.jobs import JobKey
+from tuskd.domain.pfs import DEFAULT_PROJECT
+from tuskd.domain.states import DatumState
+from tuskd.services.job_queries import DatumListing, DatumQueries, DatumRestarter, LogQuery, LogSource, job_key
 from tuskd.transport.base import ServicerBase
+from tuskd.transport.job_convert import datum_info, log_message, seconds_of
+
+
+def _datum_states(values: list[int]) -> list[DatumState]:
+    try:
+        return [DatumState(v) for v in values]
+    except ValueError:
+        raise InvalidArgument(f"unknown datum state in {values}", field="filter.state") from None
 
 
 class DatumRpcs(ServicerBase):
-    pass
+    @cached_property
+    def datum_queries(self) -> DatumQueries:
+        deps = self.deps
+
+        def engine() -> object | None:
+            return getattr(deps, "engine", None)
+
+        def restarter() -> DatumRestarter | None:
+            e = engine()
+            return e if hasattr(e, "restart_datums") else None
+
+        def logs() -> LogSource | None:
+            return getattr(engine(), "logs", None)
+
+        return DatumQueries(deps.store, deps.jobs, deps.pfs, deps.hub, restarter, logs)
+
+    def _key(self, job: pps_pb2.Job) -> JobKey:
+        return job_key(job.pipeline.project.name, job.pipeline.name, job.id)
+
+    def InspectDatum(self, request: pps_pb2.InspectDatumRequest, context: grpc.ServicerContext) -> pps_pb2.DatumInfo:
+        if not request.datum.id:
+            raise InvalidArgument("InspectDatum needs a datum ID", field="datum.id")
+        return datum_info(self.datum_queries.inspect(self._key(request.datum.job), request.datum.id))
+
+    def ListDatum(
+        self, request: pps_pb2.ListDatumRequest, context: grpc.ServicerContext
+    ) -> Iterator[pps_pb2.DatumInfo]:
+        has_job, has_input = request.HasField("job"), request.HasField("input")
+        if has_job == has_input:
+            raise InvalidArgument(
+                "set exactly one of job (list a job's datums) and input (plan the datums of an input)",
+                reason="ONE_TARGET_REQUIRED",
+            )
+        if has_input:
+            # Imported here: the pipeline converter belongs to the pipeline RPCs.
+            from tuskd.transport.pipeline_convert import input_from_proto
+
+            for view in self.datum_queries.plan(input_from_proto(request.input)):
+                yield datum_info(view)
+            return
+        listing = DatumListing(
+            states=_datum_states(list(request.filter.state)),
+            marker=request.paginationMarker,
+            number=request.number,
+            reverse=request.reverse,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        for view in self.datum_queries.list_datums(self._key(request.job), listing):
+            yield datum_info(view)
+
+    def RestartDatum(self, request: pps_pb2.RestartDatumRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
+        self.datum_queries.restart(self._key(request.job), list(request.datum_ids), list(request.data_filters))
+        return empty_pb2.Empty()
+
+    def GetLogs(self, request: pps_pb2.GetLogsRequest, context: grpc.ServicerContext) -> Iterator[pps_pb2.LogMessage]:
+        job = None
+        datum_id = ""
+        if request.HasField("datum"):
+            job = self._key(request.datum.job)
+            datum_id = request.datum.id
+        elif request.HasField("job"):
+            job = self._key(request.job)
+        pipeline = None
+        if request.pipeline.name:
+            pipeline = (request.pipeline.project.name or DEFAULT_PROJECT, request.pipeline.name)
+        query = LogQuery(
+            pipeline=pipeline,
+            job=job,
+            datum_id=datum_id,
+            data_filters=list(request.data_filters),
+            master=request.master,
+            follow=request.follow,
+            tail=request.tail,
+            since=seconds_of(request.since) if request.HasField("since") else None,
+        )
+        cancel = self.cancel_token(context) if request.follow else None
+        for line in self.datum_queries.logs(query, cancel):
+            yield log_message(line)
