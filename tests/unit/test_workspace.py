@@ -1,0 +1,198 @@
+"""A datum's on-disk life: laying out inputs from blobs, collecting /pfs/out, its kept log, egress.
+
+Real files in tmp dirs and a real LocalBlobStore; no server.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from tuskd.blobs.local import LocalBlobStore
+from tuskd.domain.jobs import JobKey
+from tuskd.engine.egress import EgressError, egress_directory, egress_files
+from tuskd.engine.logs import DatumLogs, bound
+from tuskd.engine.workspace import InputFile, LaidOutInput, Workspace, remove_tree
+
+pytestmark = pytest.mark.timeout(30)
+
+
+@pytest.fixture
+def blobs(tmp_path: Path) -> LocalBlobStore:
+    return LocalBlobStore(tmp_path / "blobs")
+
+
+def _input(blobs: LocalBlobStore, name: str, files: dict[str, bytes]) -> LaidOutInput:
+    out = []
+    for path, data in files.items():
+        ref = blobs.put_bytes(data)
+        out.append(InputFile(path, ref.hash, ref.size))
+    return LaidOutInput(name, out)
+
+
+# --------------------------------------------------------------------------------------------
+# Laying out
+# --------------------------------------------------------------------------------------------
+
+
+def test_inputs_are_hard_links_to_the_blobs_at_their_repo_paths(tmp_path: Path, blobs: LocalBlobStore) -> None:
+    ws = Workspace(tmp_path / "work", blobs)
+    images = _input(blobs, "images", {"/dir/a.png": b"alpha", "/dir/sub/b.png": b"bravo"})
+    labels = _input(blobs, "labels", {"/x.csv": b"1,2"})
+    tree = ws.prepare(ws.job_dir("job"), "d1", [images, labels])
+    assert set(tree.inputs) == {"images", "labels"}
+    a = tree.inputs["images"] / "dir" / "a.png"
+    assert a.read_bytes() == b"alpha"
+    assert (tree.inputs["images"] / "dir" / "sub" / "b.png").read_bytes() == b"bravo"
+    assert (tree.inputs["labels"] / "x.csv").read_bytes() == b"1,2"
+    assert os.stat(a).st_ino == os.stat(blobs.path(images.files[0].blob)).st_ino  # no copy
+    assert tree.bytes == len(b"alpha") + len(b"bravo") + len(b"1,2")
+    assert tree.out_dir.is_dir() and list(tree.out_dir.iterdir()) == []
+    assert tree.scratch_dir.is_dir()
+
+
+def test_copy_mode_never_shares_the_blob(tmp_path: Path, blobs: LocalBlobStore) -> None:
+    ws = Workspace(tmp_path / "work", blobs, link=False)
+    images = _input(blobs, "images", {"/a": b"alpha"})
+    tree = ws.prepare(ws.job_dir("job"), "d1", [images])
+    copy = tree.inputs["images"] / "a"
+    assert copy.read_bytes() == b"alpha"
+    assert os.stat(copy).st_ino != os.stat(blobs.path(images.files[0].blob)).st_ino
+    copy.write_bytes(b"changed")  # a write reaches only the copy
+    assert blobs.path(images.files[0].blob).read_bytes() == b"alpha"
+
+
+def test_same_name_twice_merges_and_repeated_paths_are_laid_out_once(tmp_path: Path, blobs: LocalBlobStore) -> None:
+    ws = Workspace(tmp_path / "work", blobs)
+    first = _input(blobs, "in", {"/1-a": b"a"})
+    second = _input(blobs, "in", {"/2-b": b"b", "/1-a": b"a"})
+    tree = ws.prepare(ws.job_dir("job"), "d", [first, second])
+    assert sorted(p.name for p in tree.inputs["in"].iterdir()) == ["1-a", "2-b"]
+    assert tree.bytes == 2
+
+
+def test_an_input_without_files_is_an_empty_directory(tmp_path: Path, blobs: LocalBlobStore) -> None:
+    ws = Workspace(tmp_path / "work", blobs)
+    tree = ws.prepare(ws.job_dir("job"), "d", [LaidOutInput("empty", [])])
+    assert tree.inputs["empty"].is_dir() and list(tree.inputs["empty"].iterdir()) == []
+
+
+def test_prepare_starts_afresh_and_remove_clears_read_only_leftovers(tmp_path: Path, blobs: LocalBlobStore) -> None:
+    ws = Workspace(tmp_path / "work", blobs)
+    job_dir = ws.job_dir("job")
+    tree = ws.prepare(job_dir, "d", [_input(blobs, "in", {"/a": b"a"})])
+    (tree.out_dir / "stale").write_text("old")
+    locked = tree.out_dir / "locked"
+    locked.mkdir()
+    (locked / "f").write_text("x")
+    locked.chmod(0o500)
+    again = ws.prepare(job_dir, "d", [_input(blobs, "in", {"/b": b"b"})])
+    assert list(again.out_dir.iterdir()) == []
+    assert sorted(p.name for p in again.inputs["in"].iterdir()) == ["b"]
+    ws.remove(again.root)
+    assert not again.root.exists()
+    remove_tree(tmp_path / "missing")  # removing nothing is fine
+
+
+# --------------------------------------------------------------------------------------------
+# Collecting
+# --------------------------------------------------------------------------------------------
+
+
+def test_collect_stores_every_file_in_path_order(tmp_path: Path, blobs: LocalBlobStore) -> None:
+    ws = Workspace(tmp_path / "work", blobs)
+    tree = ws.prepare(ws.job_dir("job"), "d", [])
+    out = tree.out_dir
+    (out / "b.txt").write_bytes(b"bee")
+    (out / "dir" / "deep").mkdir(parents=True)
+    (out / "dir" / "deep" / "c").write_bytes(b"sea")
+    (out / "empty").mkdir()
+    (out / "link").symlink_to(out / "b.txt")
+    (out / "dangling").symlink_to(out / "nowhere")
+    collected = ws.collect(out)
+    assert [(f.path, f.size) for f in collected] == [("/b.txt", 3), ("/dir/deep/c", 3), ("/link", 3)]
+    for f in collected:
+        assert blobs.path(f.blob).read_bytes() in (b"bee", b"sea")
+    assert ws.collect(tmp_path / "absent") == []
+
+
+# --------------------------------------------------------------------------------------------
+# Logs
+# --------------------------------------------------------------------------------------------
+
+
+def test_logs_are_kept_per_datum_and_read_by_pipeline_job_and_datum(tmp_path: Path) -> None:
+    logs = DatumLogs(tmp_path / "logs")
+    j1, j2 = JobKey("default", "edges", "a" * 32), JobKey("default", "edges", "b" * 32)
+    logs.write(j1, "d1", b"one\n")
+    logs.write(j1, "d2", b"two\nlines\n")
+    logs.write(j2, "d1", b"again\n")
+    logs.write(j2, "quiet", b"")
+    assert [(e.job_id, e.datum_id) for e in logs.read_logs("default", "edges", j1.id)] == [(j1.id, "d1"), (j1.id, "d2")]
+    assert [e.lines() for e in logs.read_logs("default", "edges", j1.id, "d2")] == [["two", "lines"]]
+    assert sorted(e.data for e in logs.read_logs("default", "edges")) == [b"again\n", b"one\n", b"two\nlines\n"]
+    assert list(logs.read_logs("default", "other")) == []
+    assert list(logs.read_logs("default", "edges", j2.id, "quiet")) == []
+    logs.write(j1, "d1", b"")  # a rerun that printed nothing hides the earlier run's log
+    assert list(logs.read_logs("default", "edges", j1.id, "d1")) == []
+    logs.remove_job(j1)
+    assert [e.job_id for e in logs.read_logs("default", "edges")] == [j2.id]
+    with pytest.raises(ValueError):
+        list(logs.read_logs("default", "..", None))
+
+
+def test_logs_are_bounded_keeping_head_and_tail(tmp_path: Path) -> None:
+    logs = DatumLogs(tmp_path / "logs", limit=1000)
+    data = b"H" * 3000 + b"T" * 3000
+    logs.write(JobKey("default", "p", "j"), "d", data)
+    [entry] = logs.read_logs("default", "p", "j", "d")
+    assert len(entry.data) <= 1000
+    assert entry.data.startswith(b"HHH") and entry.data.endswith(b"TTT")
+    assert b"bytes of output elided" in entry.data
+    assert bound(b"short", 1000) == b"short"
+    assert bound(b"x" * 100, 10) == b"x" * 10
+
+
+# --------------------------------------------------------------------------------------------
+# Egress
+# --------------------------------------------------------------------------------------------
+
+
+def test_egress_copies_files_into_the_directory(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a").write_bytes(b"alpha")
+    target = tmp_path / "target"
+    (target / "sub").mkdir(parents=True)
+    (target / "keep").write_text("mine")
+    (target / "sub" / "b").write_text("old")
+    copied = egress_files(f"file://{target}", [("/a", src / "a"), ("/sub/b", src / "a")])
+    assert copied == 10
+    assert (target / "a").read_bytes() == b"alpha"
+    assert (target / "sub" / "b").read_bytes() == b"alpha"
+    assert (target / "keep").read_text() == "mine"
+    assert os.stat(target / "a").st_ino != os.stat(src / "a").st_ino
+    assert [p.name for p in (target / "sub").iterdir()] == ["b"]  # no temp files left
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("s3://bucket/x", "only file:// URLs are supported"),
+        ("file://otherhost/x", "names another host"),
+        ("file:relative", "must be absolute"),
+    ],
+)
+def test_egress_refuses_urls_it_cannot_serve(url: str, message: str) -> None:
+    with pytest.raises(EgressError, match=message):
+        egress_directory(url)
+
+
+def test_egress_failure_names_the_url_and_the_problem(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(EgressError, match=rf"egress to file://{blocker}/d failed: .*"):
+        egress_files(f"file://{blocker}/d", [("/a", blocker)])
+    with pytest.raises(EgressError, match="cannot be written safely"):
+        egress_files(f"file://{tmp_path}/t", [("/../escape", blocker)])
