@@ -365,6 +365,18 @@ def test_list_pipeline_filters(server: RunningServer, client: tusk.Client) -> No
         client.pps.list_pipeline("nope")
 
 
+def test_list_pipeline_jq_filter(server: RunningServer, client: tusk.Client) -> None:
+    make_repo(server)
+    client.pps.create_pipeline(spec("edges"))
+    client.pps.create_pipeline(spec("montage", repo="edges"))
+    stub = client.pps.stub
+    request = pps_pb2.ListPipelineRequest(details=True, jqFilter='.details.input.pfs.repo == "edges"')
+    assert [i.pipeline.name for i in stub.ListPipeline(request)] == ["montage"]
+    with pytest.raises(Exception) as info:
+        list(stub.ListPipeline(pps_pb2.ListPipelineRequest(jqFilter="((")))
+    assert info.value.code().name == "INVALID_ARGUMENT"  # type: ignore[attr-defined]
+
+
 def test_list_pipeline_pages(server: RunningServer, client: tusk.Client) -> None:
     make_repo(server)
     for name in ("a", "b", "c"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import grpc
 from google.protobuf import empty_pb2, json_format
@@ -10,6 +10,7 @@ from tusk.proto.pps_v2 import pps_pb2
 
 from tuskd.domain.errors import InvalidArgument
 from tuskd.domain.pfs import DEFAULT_PROJECT
+from tuskd.services.job_queries import compile_jq
 from tuskd.transport import pipeline_convert as convert
 from tuskd.transport.base import ServicerBase
 
@@ -37,7 +38,7 @@ class PipelineRpcs(ServicerBase):
         page_size, page_index = request.page.page_size, request.page.page_index
         if page_size < 0 or page_index < 0:
             raise InvalidArgument("page.page_size and page.page_index must not be negative", field="page")
-        keep = _jq_filter(request.jqFilter) if request.jqFilter else None
+        keep = compile_jq(request.jqFilter) if request.jqFilter else None
         infos = self.deps.pipelines.list_pipelines(
             pipeline=convert.pipeline_key(request.pipeline) if request.pipeline.name else None,
             projects=[p.name or DEFAULT_PROJECT for p in request.projects],
@@ -79,7 +80,3 @@ class PipelineRpcs(ServicerBase):
     def RerunPipeline(self, request: pps_pb2.RerunPipelineRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
         self.deps.pipelines.rerun(convert.pipeline_key(request.pipeline), reprocess=request.reprocess)
         return empty_pb2.Empty()
-
-
-def _jq_filter(program: str) -> Callable[[object], bool]:
-    raise InvalidArgument("jqFilter is not supported by ListPipeline yet", reason="JQ_UNSUPPORTED", field="jqFilter")
