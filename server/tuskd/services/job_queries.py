@@ -181,14 +181,14 @@ class JobQueries:
         jobs: JobService,
         pfs: PfsService,
         hub: EventHub,
-        stopper: Callable[[], JobStopper | None] = lambda: None,
+        stopper: JobStopper | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._jobs = jobs
         self._pfs = pfs
         self._hub = hub
-        self._stopper = stopper
+        self._stopper = stopper  # None: no engine, so no processes; a kill is only recorded
         self._clock = clock
 
     # -- single jobs ------------------------------------------------------------------------
@@ -245,9 +245,8 @@ class JobQueries:
         if is_terminal(job.state):
             return job
         reason = reason or DEFAULT_STOP_REASON
-        stopper = self._stopper()
-        if stopper is not None:
-            return stopper.stop_job(key, reason, grace)
+        if self._stopper is not None:
+            return self._stopper.stop_job(key, reason, grace)
         # No engine wired (no processes can exist): record the kill directly.
         return self._kill_record(key, reason)
 
@@ -264,9 +263,8 @@ class JobQueries:
         check_global_id(set_id, "job set")
         if grace < 0:
             raise InvalidArgument("grace_period must not be negative", field="grace_period")
-        stopper = self._stopper()
-        if stopper is not None:
-            return stopper.stop_job_set(set_id, reason or DEFAULT_STOP_REASON, grace)
+        if self._stopper is not None:
+            return self._stopper.stop_job_set(set_id, reason or DEFAULT_STOP_REASON, grace)
         return [self.stop(job.key, reason, grace) for job in self.job_set(set_id)]
 
     # -- waiting ----------------------------------------------------------------------------
@@ -661,8 +659,8 @@ class DatumQueries:
         jobs: JobService,
         pfs: PfsService,
         hub: EventHub,
-        restarter: Callable[[], DatumRestarter | None] = lambda: None,
-        log_source: Callable[[], LogSource | None] = lambda: None,
+        restarter: DatumRestarter | None = None,
+        log_source: LogSource | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
@@ -781,10 +779,9 @@ class DatumQueries:
                 if not matched:
                     raise NotFound(f"no datum of job {key} matches {', '.join(data_filters)}", reason="DATUM_NOT_FOUND")
                 chosen += [d for d in matched if d not in chosen]
-        restarter = self._restarter()
-        if restarter is None or not hasattr(restarter, "restart_datums"):
+        if self._restarter is None:
             raise Unimplemented("restarting datums is not supported by this server's job engine yet")
-        restarter.restart_datums(key, chosen)
+        self._restarter.restart_datums(key, chosen)
         return chosen
 
     # -- logs -------------------------------------------------------------------------------
@@ -806,10 +803,9 @@ class DatumQueries:
             raise InvalidArgument("GetLogs needs a pipeline, a job or a datum", field="pipeline")
         if query.datum_id and query.job is None:
             raise InvalidArgument("a datum's logs need its job", field="datum")
-        source = self._log_source()
-        if query.master or source is None:
+        if query.master or self._log_source is None:
             return iter(())  # tusk keeps no master logs: user code's output is all there is
-        return self._logs(source, project, pipeline, query, cancel)
+        return self._logs(self._log_source, project, pipeline, query, cancel)
 
     def _read(
         self, source: LogSource, project: str, pipeline: str, query: LogQuery, seen: dict[tuple[str, str], float]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from google.protobuf import duration_pb2, json_format, timestamp_pb2
+from google.protobuf import duration_pb2, timestamp_pb2
 from tusk.proto.pfs_v2 import pfs_pb2
 from tusk.proto.pps_v2 import pps_pb2
 
@@ -22,7 +22,6 @@ from tuskd.services.job_queries import DatumInputView, DatumView, LogLine
 __all__ = [
     "datum_file",
     "datum_info",
-    "details_from_spec_json",
     "duration",
     "fill_input_commits",
     "job_info",
@@ -188,26 +187,3 @@ def log_message(line: LogLine) -> pps_pb2.LogMessage:
         ts=timestamp(line.ts),
         message=line.message,
     )
-
-
-# JobInfo.Details fields that CreatePipelineRequest carries under the same name.
-_DETAIL_FIELDS = tuple(
-    f.name
-    for f in pps_pb2.JobInfo.Details.DESCRIPTOR.fields
-    if f.name in pps_pb2.CreatePipelineRequest.DESCRIPTOR.fields_by_name
-)
-
-
-def details_from_spec_json(text: str) -> pps_pb2.JobInfo.Details | None:
-    """The Details of a pipeline version from its stored spec (CreatePipelineRequest JSON)."""
-    if not text:
-        return None
-    request = pps_pb2.CreatePipelineRequest()
-    try:
-        json_format.Parse(text, request, ignore_unknown_fields=True)
-    except json_format.ParseError:
-        return None
-    fields = json_format.MessageToDict(request, preserving_proto_field_name=True)
-    details = pps_pb2.JobInfo.Details()
-    json_format.ParseDict({k: v for k, v in fields.items() if k in _DETAIL_FIELDS}, details)
-    return details

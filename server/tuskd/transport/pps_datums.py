@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cached_property
+from typing import cast
 
 import grpc
 from google.protobuf import empty_pb2
@@ -17,9 +18,10 @@ from tuskd.domain.errors import InvalidArgument
 from tuskd.domain.jobs import JobKey
 from tuskd.domain.pfs import DEFAULT_PROJECT
 from tuskd.domain.states import DatumState
-from tuskd.services.job_queries import DatumListing, DatumQueries, DatumRestarter, LogQuery, LogSource, job_key
+from tuskd.services.job_queries import DatumListing, DatumQueries, DatumRestarter, LogQuery, job_key
 from tuskd.transport.base import ServicerBase
 from tuskd.transport.job_convert import datum_info, log_message, seconds_of
+from tuskd.transport.pipeline_convert import input_from_proto
 
 
 def _datum_states(values: list[int]) -> list[DatumState]:
@@ -33,18 +35,10 @@ class DatumRpcs(ServicerBase):
     @cached_property
     def datum_queries(self) -> DatumQueries:
         deps = self.deps
-
-        def engine() -> object | None:
-            return getattr(deps, "engine", None)
-
-        def restarter() -> DatumRestarter | None:
-            e = engine()
-            return e if hasattr(e, "restart_datums") else None
-
-        def logs() -> LogSource | None:
-            return getattr(engine(), "logs", None)
-
-        return DatumQueries(deps.store, deps.jobs, deps.pfs, deps.hub, restarter, logs)
+        engine = deps.engine
+        # The engine gains datum restarts separately; until it has them RestartDatum says so.
+        restarter = cast(DatumRestarter, engine) if hasattr(engine, "restart_datums") else None
+        return DatumQueries(deps.store, deps.jobs, deps.pfs, deps.hub, restarter, engine.logs)
 
     def _key(self, job: pps_pb2.Job) -> JobKey:
         return job_key(job.pipeline.project.name, job.pipeline.name, job.id)
@@ -64,9 +58,6 @@ class DatumRpcs(ServicerBase):
                 reason="ONE_TARGET_REQUIRED",
             )
         if has_input:
-            # Imported here: the pipeline converter belongs to the pipeline RPCs.
-            from tuskd.transport.pipeline_convert import input_from_proto
-
             for view in self.datum_queries.plan(input_from_proto(request.input)):
                 yield datum_info(view)
             return

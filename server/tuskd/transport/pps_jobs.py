@@ -19,17 +19,18 @@ from tuskd.domain.errors import InvalidArgument, NotFound
 from tuskd.domain.ids import check_global_id
 from tuskd.domain.jobs import Job, JobKey
 from tuskd.domain.pfs import DEFAULT_PROJECT, CommitRef, RepoKey
+from tuskd.domain.pipelines import PipelineKey
 from tuskd.domain.states import JobState
-from tuskd.services.job_queries import JobListing, JobQueries, JobSetListing, JobStopper, compile_jq, job_key
+from tuskd.services.job_queries import JobListing, JobQueries, JobSetListing, compile_jq, job_key
 from tuskd.services.jobs import WatchTarget
 from tuskd.transport.base import ServicerBase
 from tuskd.transport.job_convert import (
-    details_from_spec_json,
     fill_input_commits,
     job_info,
     seconds_of,
     timestamp_us,
 )
+from tuskd.transport.pipeline_convert import details_proto
 
 
 def key_of(job: pps_pb2.Job) -> JobKey:
@@ -59,38 +60,19 @@ class JobRpcs(ServicerBase):
     @cached_property
     def job_queries(self) -> JobQueries:
         deps = self.deps
-
-        def stopper() -> JobStopper | None:
-            # The job engine, once wired, stops user processes; until then a kill is only recorded.
-            return getattr(deps, "engine", None)
-
-        return JobQueries(deps.store, deps.jobs, deps.pfs, deps.hub, stopper)
+        return JobQueries(deps.store, deps.jobs, deps.pfs, deps.hub, deps.engine)
 
     # -- conversion helpers -----------------------------------------------------------------
 
     def job_details(self, job: Job) -> pps_pb2.JobInfo.Details | None:
         """The spec of the pipeline version the job runs under, with its input commits filled in."""
-        version = self.job_queries.pipeline_version(job)
-        if version is None:
-            return None  # the pipeline (or that version) is gone
-        details = self._details_of_version(job) or details_from_spec_json(version.spec_json)
-        if details is not None:
-            fill_input_commits(details, self.job_queries.input_commits(job))
-        return details
-
-    def _details_of_version(self, job: Job) -> pps_pb2.JobInfo.Details | None:
-        pipelines = getattr(self.deps, "pipelines", None)
-        if pipelines is None:
-            return None
-        # Imported here: the pipeline service is optional in Deps while it is being built.
-        from tuskd.domain.pipelines import PipelineKey
-        from tuskd.transport.pipeline_convert import details_proto
-
         try:
-            spec = pipelines.spec(PipelineKey(job.key.project, job.key.pipeline), job.pipeline_version)
+            spec = self.deps.pipelines.spec(PipelineKey(job.key.project, job.key.pipeline), job.pipeline_version)
         except NotFound:
-            return None
-        return details_proto(spec)
+            return None  # the pipeline (or that version) is gone
+        details = details_proto(spec)
+        fill_input_commits(details, self.job_queries.input_commits(job))
+        return details
 
     def job_info(self, job: Job, details: bool) -> pps_pb2.JobInfo:
         return job_info(job, self.job_details(job) if details else None)
