@@ -498,6 +498,18 @@ def test_delete_with_keep_repo(server: RunningServer, client: tusk.Client) -> No
     assert len(list(server.deps.pfs.list_commits(RepoKey.of("edges")))) == 1
 
 
+def test_delete_with_keep_repo_finishes_commits_opened_while_stopped(
+    server: RunningServer, client: tusk.Client
+) -> None:
+    make_repo(server)
+    client.pps.create_pipeline(spec("edges"))
+    client.pps.stop_pipeline("edges")
+    set_id = put(server, "images", "/a")
+    client.pps.delete_pipeline("edges", keep_repo=True)
+    out = server.deps.pfs.inspect_commit(CommitRef(RepoKey.of("edges"), id=set_id))
+    assert out.finished is not None and out.error == "pipeline deleted"
+
+
 def test_delete_of_a_pipeline_others_read_needs_force(server: RunningServer, client: tusk.Client) -> None:
     make_repo(server)
     client.pps.create_pipeline(spec("edges"))

@@ -430,6 +430,12 @@ class PipelineService:
                     pass
                 else:  # the kept repo stops following the inputs
                     self._pfs.create_branch(branch, provenance=())
+                # Commits opened while the pipeline was stopped have no job to finish them.
+                for commit in list(self._pfs.list_commits(out, all=True)):
+                    if commit.commit.branch == spec.output_branch and commit.finishing is None:
+                        self._pfs.finish_commit(
+                            CommitRef(out, id=commit.commit.id), error="pipeline deleted", force=True
+                        )
             else:
                 self._pfs.delete_repo(out, force=force)
         if self._repo_exists(spec_repo(key)):
