@@ -594,3 +594,6 @@ def test_get_logs(failed_run: pps_pb2.JobInfo, client: tusk.Client) -> None:
         list(client.pps.get_logs(pipeline="nope"))
     with pytest.raises(errors.InvalidArgument):
         list(client.pps.get_logs())
+    # Deleting the job takes its logs along.
+    client.pps.delete_job(job)
+    assert list(client.pps.get_logs(pipeline="edges")) == []

@@ -42,7 +42,7 @@ from tuskd.services.jobs import (
 )
 from tuskd.services.pfs import PfsService
 from tuskd.store.base import Store
-from tuskd.store.pps import DatumRow, JobQuery, JobRow, PipelineRow, PipelineVersionRow
+from tuskd.store.pps import DatumRow, JobQuery, JobRow, PipelineRow
 
 __all__ = [
     "DEFAULT_STOP_REASON",
@@ -82,6 +82,12 @@ class JobStopper(Protocol):
 
     def stop_job(self, key: JobKey, reason: str = ..., grace: float = ...) -> Job: ...
     def stop_job_set(self, set_id: str, reason: str = ..., grace: float = ...) -> list[Job]: ...
+
+
+class JobLogs(Protocol):
+    """Where the engine keeps datum logs; a deleted job's logs go with it."""
+
+    def remove_job(self, key: JobKey) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -182,6 +188,7 @@ class JobQueries:
         pfs: PfsService,
         hub: EventHub,
         stopper: JobStopper | None = None,
+        logs: JobLogs | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
@@ -189,6 +196,7 @@ class JobQueries:
         self._pfs = pfs
         self._hub = hub
         self._stopper = stopper  # None: no engine, so no processes; a kill is only recorded
+        self._logs = logs
         self._clock = clock
 
     # -- single jobs ------------------------------------------------------------------------
@@ -197,15 +205,6 @@ class JobQueries:
         if wait:
             return self._jobs.wait_terminal(key, cancel)
         return self._jobs.get(key).job
-
-    def pipeline_version(self, job: Job) -> PipelineVersionRow | None:
-        """The stored spec of the pipeline version ``job`` runs under, if it is still known."""
-        with self._store.read() as tx:
-            t = self._jobs.tables(tx)
-            pipeline = t.get_pipeline(job.key.project, job.key.pipeline)
-            if pipeline is None:
-                return None
-            return t.get_pipeline_version(pipeline.id, job.pipeline_version)
 
     def input_commits(self, job: Job) -> dict[tuple[str, str], str]:
         """(project, repo) -> commit ID of each input commit the job reads (from PFS provenance)."""
@@ -231,9 +230,11 @@ class JobQueries:
                     reason="JOB_RUNNING",
                     job=str(key),
                 )
-            t.delete_job(row.row)
+            t.delete_job(row.row)  # its history, datums and datum outputs go with it
             topics = (job_topic(key), set_topic(key.id), pipeline_topic(key.project, key.pipeline), ANY_JOB_TOPIC)
             tx.after_commit(lambda: self._hub.publish(*topics))
+        if self._logs is not None:
+            self._logs.remove_job(key)
 
     # -- stopping ---------------------------------------------------------------------------
 

@@ -60,7 +60,7 @@ class JobRpcs(ServicerBase):
     @cached_property
     def job_queries(self) -> JobQueries:
         deps = self.deps
-        return JobQueries(deps.store, deps.jobs, deps.pfs, deps.hub, deps.engine)
+        return JobQueries(deps.store, deps.jobs, deps.pfs, deps.hub, deps.engine, deps.engine.logs)
 
     # -- conversion helpers -----------------------------------------------------------------
 
