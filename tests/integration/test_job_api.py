@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import pytest
@@ -597,3 +599,29 @@ def test_get_logs(failed_run: pps_pb2.JobInfo, client: tusk.Client) -> None:
     # Deleting the job takes its logs along.
     client.pps.delete_job(job)
     assert list(client.pps.get_logs(pipeline="edges")) == []
+
+
+def test_stop_job_returns_once_its_processes_are_gone(
+    server: RunningServer, client: tusk.Client, tmp_path: Path
+) -> None:
+    pfs = server.deps.pfs
+    pfs.create_repo(RepoKey.of("images"))
+    pfs.put_file(CommitRef(RepoKey.of("images"), "master"), "/a.txt", [b"a"])
+    pidfile = tmp_path / "pid"
+    client.pps.create_pipeline(
+        {
+            "pipeline": {"name": "sleepy"},
+            "transform": {"cmd": ["sh", "-c", 'echo $$ > "$PIDFILE"; exec sleep 60'], "env": {"PIDFILE": str(pidfile)}},
+            "input": {"pfs": {"repo": "images", "glob": "/*"}},
+        }
+    )
+    wait_until(lambda: pidfile.exists() and pidfile.read_text().strip() != "", timeout=20)
+    pid = int(pidfile.read_text())
+    os.kill(pid, 0)  # alive
+    job = next(client.pps.list_job("sleepy"))
+    assert job.state == pps_pb2.JOB_RUNNING
+    client.pps.stop_job(f"sleepy@{job.job.id}", timeout=30)
+    info = client.pps.inspect_job(f"sleepy@{job.job.id}")
+    assert (info.state, info.reason) == (pps_pb2.JOB_KILLED, "job stopped")
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
