@@ -13,7 +13,7 @@ from tuskd.blobs.local import LocalBlobStore
 from tuskd.domain.jobs import JobKey
 from tuskd.engine.egress import EgressError, egress_directory, egress_files
 from tuskd.engine.logs import DatumLogs, bound
-from tuskd.engine.workspace import InputFile, LaidOutInput, Workspace, remove_tree
+from tuskd.engine.workspace import InputFile, JobSpace, LaidOutInput, Workspace, default_scratch_root, remove_tree
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -36,63 +36,111 @@ def _input(blobs: LocalBlobStore, name: str, files: dict[str, bytes]) -> LaidOut
 # --------------------------------------------------------------------------------------------
 
 
+def _space(tmp_path: Path, blobs: LocalBlobStore, link: bool = True) -> tuple[Workspace, JobSpace]:
+    ws = Workspace(tmp_path / "work", blobs, link=link, scratch_root=tmp_path / "scratch")
+    ws.reset()
+    return ws, ws.open_job("job")
+
+
 def test_inputs_are_hard_links_to_the_blobs_at_their_repo_paths(tmp_path: Path, blobs: LocalBlobStore) -> None:
-    ws = Workspace(tmp_path / "work", blobs)
+    _, space = _space(tmp_path, blobs)
     images = _input(blobs, "images", {"/dir/a.png": b"alpha", "/dir/sub/b.png": b"bravo"})
     labels = _input(blobs, "labels", {"/x.csv": b"1,2"})
-    tree = ws.prepare(ws.job_dir("job"), "d1", [images, labels])
-    assert set(tree.inputs) == {"images", "labels"}
-    a = tree.inputs["images"] / "dir" / "a.png"
-    assert a.read_bytes() == b"alpha"
-    assert (tree.inputs["images"] / "dir" / "sub" / "b.png").read_bytes() == b"bravo"
-    assert (tree.inputs["labels"] / "x.csv").read_bytes() == b"1,2"
-    assert os.stat(a).st_ino == os.stat(blobs.path(images.files[0].blob)).st_ino  # no copy
-    assert tree.bytes == len(b"alpha") + len(b"bravo") + len(b"1,2")
-    assert tree.out_dir.is_dir() and list(tree.out_dir.iterdir()) == []
-    assert tree.scratch_dir.is_dir()
+    with space.slot() as slot:
+        tree = space.prepare(slot, [images, labels])
+        assert set(tree.inputs) == {"images", "labels"}
+        a = tree.inputs["images"] / "dir" / "a.png"
+        assert a.read_bytes() == b"alpha"
+        assert (tree.inputs["images"] / "dir" / "sub" / "b.png").read_bytes() == b"bravo"
+        assert (tree.inputs["labels"] / "x.csv").read_bytes() == b"1,2"
+        assert os.stat(a).st_ino == os.stat(blobs.path(images.files[0].blob)).st_ino  # no copy
+        assert tree.bytes == len(b"alpha") + len(b"bravo") + len(b"1,2")
+        assert tree.out_dir.is_dir() and list(tree.out_dir.iterdir()) == []
+        assert tree.tmp_dir.is_dir() and tree.scratch_dir.is_dir()
+        assert tree.scratch_dir.is_relative_to(tmp_path / "scratch")
 
 
-def test_copy_mode_never_shares_the_blob(tmp_path: Path, blobs: LocalBlobStore) -> None:
-    ws = Workspace(tmp_path / "work", blobs, link=False)
+def test_a_reused_slot_holds_only_the_next_datums_inputs(tmp_path: Path, blobs: LocalBlobStore) -> None:
+    _, space = _space(tmp_path, blobs)
+    with space.slot() as slot:
+        first = space.prepare(slot, [_input(blobs, "in", {"/deep/er/a": b"a", "/top": b"t"})])
+        (first.out_dir / "result").write_text("r")
+        (first.tmp_dir / "junk").write_text("j")
+    with space.slot() as again:
+        assert again is slot  # reused, not remade
+        second = space.prepare(again, [_input(blobs, "other", {"/b": b"b"})])
+    assert sorted(p.name for p in second.inputs["other"].iterdir()) == ["b"]
+    assert list((slot.in_root / "in").iterdir()) == []  # the old links and their directories are gone
+    assert list(second.out_dir.iterdir()) == [] and list(second.tmp_dir.iterdir()) == []
+    assert "in" not in second.inputs
+
+
+def test_concurrent_datums_get_different_slots_and_a_failing_one_is_discarded(
+    tmp_path: Path, blobs: LocalBlobStore
+) -> None:
+    _, space = _space(tmp_path, blobs)
+    with space.slot() as one, space.slot() as two:
+        assert one.root != two.root and one.scratch != two.scratch
+    with pytest.raises(RuntimeError), space.slot() as broken:
+        raise RuntimeError("boom")
+    assert not broken.root.exists()
+    with space.slot() as next_one:
+        assert next_one is not broken
+
+
+def test_copy_mode_never_shares_the_blob_and_clears_what_user_code_added(tmp_path: Path, blobs: LocalBlobStore) -> None:
+    _, space = _space(tmp_path, blobs, link=False)
     images = _input(blobs, "images", {"/a": b"alpha"})
-    tree = ws.prepare(ws.job_dir("job"), "d1", [images])
-    copy = tree.inputs["images"] / "a"
-    assert copy.read_bytes() == b"alpha"
-    assert os.stat(copy).st_ino != os.stat(blobs.path(images.files[0].blob)).st_ino
-    copy.write_bytes(b"changed")  # a write reaches only the copy
-    assert blobs.path(images.files[0].blob).read_bytes() == b"alpha"
+    with space.slot() as slot:
+        tree = space.prepare(slot, [images])
+        copy = tree.inputs["images"] / "a"
+        assert copy.read_bytes() == b"alpha"
+        assert os.stat(copy).st_ino != os.stat(blobs.path(images.files[0].blob)).st_ino
+        copy.write_bytes(b"changed")  # a write reaches only the copy
+        (tree.inputs["images"] / "added").write_text("x")
+        assert blobs.path(images.files[0].blob).read_bytes() == b"alpha"
+        tree = space.prepare(slot, [_input(blobs, "images", {"/b": b"b"})])
+        assert sorted(p.name for p in tree.inputs["images"].iterdir()) == ["b"]
 
 
 def test_same_name_twice_merges_and_repeated_paths_are_laid_out_once(tmp_path: Path, blobs: LocalBlobStore) -> None:
-    ws = Workspace(tmp_path / "work", blobs)
+    _, space = _space(tmp_path, blobs)
     first = _input(blobs, "in", {"/1-a": b"a"})
     second = _input(blobs, "in", {"/2-b": b"b", "/1-a": b"a"})
-    tree = ws.prepare(ws.job_dir("job"), "d", [first, second])
+    with space.slot() as slot:
+        tree = space.prepare(slot, [first, second])
     assert sorted(p.name for p in tree.inputs["in"].iterdir()) == ["1-a", "2-b"]
     assert tree.bytes == 2
 
 
 def test_an_input_without_files_is_an_empty_directory(tmp_path: Path, blobs: LocalBlobStore) -> None:
-    ws = Workspace(tmp_path / "work", blobs)
-    tree = ws.prepare(ws.job_dir("job"), "d", [LaidOutInput("empty", [])])
+    _, space = _space(tmp_path, blobs)
+    with space.slot() as slot:
+        tree = space.prepare(slot, [LaidOutInput("empty", [])])
     assert tree.inputs["empty"].is_dir() and list(tree.inputs["empty"].iterdir()) == []
 
 
-def test_prepare_starts_afresh_and_remove_clears_read_only_leftovers(tmp_path: Path, blobs: LocalBlobStore) -> None:
-    ws = Workspace(tmp_path / "work", blobs)
-    job_dir = ws.job_dir("job")
-    tree = ws.prepare(job_dir, "d", [_input(blobs, "in", {"/a": b"a"})])
-    (tree.out_dir / "stale").write_text("old")
-    locked = tree.out_dir / "locked"
-    locked.mkdir()
-    (locked / "f").write_text("x")
-    locked.chmod(0o500)
-    again = ws.prepare(job_dir, "d", [_input(blobs, "in", {"/b": b"b"})])
-    assert list(again.out_dir.iterdir()) == []
-    assert sorted(p.name for p in again.inputs["in"].iterdir()) == ["b"]
-    ws.remove(again.root)
-    assert not again.root.exists()
+def test_close_and_reset_remove_everything_even_read_only_leftovers(tmp_path: Path, blobs: LocalBlobStore) -> None:
+    ws, space = _space(tmp_path, blobs)
+    with space.slot() as slot:
+        tree = space.prepare(slot, [_input(blobs, "in", {"/a": b"a"})])
+        locked = tree.out_dir / "locked"
+        locked.mkdir()
+        (locked / "f").write_text("x")
+        locked.chmod(0o500)
+    space.close()
+    assert not space.root.exists() and not slot.scratch.exists()
+    other = ws.open_job("other")
+    with other.slot() as slot:
+        other.prepare(slot, [])
+    ws.reset()
+    assert list(ws.root.iterdir()) == [] and not ws.scratch_root.exists()
     remove_tree(tmp_path / "missing")  # removing nothing is fine
+
+
+def test_the_default_scratch_root_is_on_dev_shm_when_usable() -> None:
+    root = default_scratch_root("abc")
+    assert root is None or root == Path("/dev/shm/tusk-abc")
 
 
 # --------------------------------------------------------------------------------------------
@@ -101,20 +149,20 @@ def test_prepare_starts_afresh_and_remove_clears_read_only_leftovers(tmp_path: P
 
 
 def test_collect_stores_every_file_in_path_order(tmp_path: Path, blobs: LocalBlobStore) -> None:
-    ws = Workspace(tmp_path / "work", blobs)
-    tree = ws.prepare(ws.job_dir("job"), "d", [])
-    out = tree.out_dir
-    (out / "b.txt").write_bytes(b"bee")
-    (out / "dir" / "deep").mkdir(parents=True)
-    (out / "dir" / "deep" / "c").write_bytes(b"sea")
-    (out / "empty").mkdir()
-    (out / "link").symlink_to(out / "b.txt")
-    (out / "dangling").symlink_to(out / "nowhere")
-    collected = ws.collect(out)
+    _, space = _space(tmp_path, blobs)
+    with space.slot() as slot:
+        out = space.prepare(slot, []).out_dir
+        (out / "b.txt").write_bytes(b"bee")
+        (out / "dir" / "deep").mkdir(parents=True)
+        (out / "dir" / "deep" / "c").write_bytes(b"sea")
+        (out / "empty").mkdir()
+        (out / "link").symlink_to(out / "b.txt")
+        (out / "dangling").symlink_to(out / "nowhere")
+        collected = space.collect(slot)
     assert [(f.path, f.size) for f in collected] == [("/b.txt", 3), ("/dir/deep/c", 3), ("/link", 3)]
+    blobs.flush()
     for f in collected:
         assert blobs.path(f.blob).read_bytes() in (b"bee", b"sea")
-    assert ws.collect(tmp_path / "absent") == []
 
 
 # --------------------------------------------------------------------------------------------

@@ -242,7 +242,7 @@ class JobRunner:
         self.ctx = ctx
         self.key = key
         self.control = control
-        self._job_dir = ctx.workspace.job_dir(f"{key.project}.{key.pipeline}.{key.id}")
+        self._space = ctx.workspace.open_job(f"{key.project}.{key.pipeline}.{key.id}")
 
     # -- entry ------------------------------------------------------------------------------
 
@@ -277,7 +277,7 @@ class JobRunner:
             self.control.cancel_timers()
             self.control.kill.set()  # nothing of this job may keep running
             with contextlib.suppress(Exception):
-                self.ctx.workspace.remove(self._job_dir)
+                self._space.close()
             self.control.done.set()
 
     def _run(self) -> None:
@@ -525,7 +525,6 @@ class JobRunner:
             "PPS_PROJECT_NAME": self.key.project,
             ENGINE_ID_ENV: self.ctx.engine_id,
         }
-        self._job_dir.mkdir(parents=True, exist_ok=True)
         tasks = (self._task(d, hashes[d.id], spec, policy, base_env) for d in todo)
         results: queue.SimpleQueue[_Finished | BaseException | None] = queue.SimpleQueue()
         batch = self.ctx.executor.run_batch(str(self.key), tasks, max(spec.parallelism, 1), self.control.no_more)
@@ -577,15 +576,15 @@ class JobRunner:
     def _run_datum(
         self, datum: Datum, hash_: str, spec: PipelineSpec, policy: DatumPolicy, base_env: dict[str, str]
     ) -> _Finished | None:
-        ws = self.ctx.workspace
-        tree = ws.prepare(
-            self._job_dir,
-            datum.id,
-            [LaidOutInput(inp.name, [InputFile(f.path, f.hash, f.size) for f in inp.files]) for inp in datum.inputs],
-        )
-        try:
+        space = self._space
+        laid_out = [
+            LaidOutInput(inp.name, [InputFile(f.path, f.hash, f.size) for f in inp.files]) for inp in datum.inputs
+        ]
+        with space.slot() as slot:
+            tree = space.prepare(slot, laid_out)
             env = dict(base_env)
             env["PACH_DATUM_ID"] = datum.id
+            env["TMPDIR"] = str(tree.tmp_dir)
             for inp in reversed(datum.inputs):  # the first input of a name wins
                 env[inp.name] = f"/pfs/{inp.name}" if inp.path == "/" else f"/pfs/{inp.name}{inp.path}"
             transform = spec.transform
@@ -612,11 +611,9 @@ class JobRunner:
             upload_time = 0.0
             if result.outcome is DatumOutcome.SUCCESS:
                 started = time.monotonic()
-                files = ws.collect(tree.out_dir)
+                files = space.collect(slot)
                 upload_time = time.monotonic() - started
-            self.ctx.logs.write(self.key, datum.id, result.log)
-        finally:
-            ws.remove(tree.root)
+        self.ctx.logs.write(self.key, datum.id, result.log)
         state = {
             DatumOutcome.SUCCESS: DatumState.SUCCESS,
             DatumOutcome.FAILED: DatumState.FAILED,

@@ -58,7 +58,7 @@ from tuskd.engine.job_runner import (
 )
 from tuskd.engine.logs import DatumLogs
 from tuskd.engine.sandbox import Isolation, detect_isolation
-from tuskd.engine.workspace import Workspace, remove_tree
+from tuskd.engine.workspace import Workspace, default_scratch_root
 from tuskd.services.events import EventHub
 from tuskd.services.jobs import ANY_JOB_TOPIC, JobService
 from tuskd.services.pfs import PfsService
@@ -206,10 +206,14 @@ class Engine(JobEngine):
             self._started = True
         isolation = self._isolation or detect_isolation()
         # Hard links into blobs are safe only behind read-only mounts (see workspace.py).
-        self._ctx.workspace = Workspace(self._work_root, self._ctx.blobs, link=isolation is Isolation.NAMESPACE)
+        self._ctx.workspace = Workspace(
+            self._work_root,
+            self._ctx.blobs,
+            link=isolation is Isolation.NAMESPACE,
+            scratch_root=default_scratch_root(self.engine_id),
+        )
         kill_leftover_processes(self.engine_id)
-        remove_tree(self._work_root)
-        self._work_root.mkdir(parents=True, exist_ok=True)
+        self._ctx.workspace.reset()
         self._resume()
         self._dispatcher = threading.Thread(target=self._dispatch_loop, name="tusk-dispatcher", daemon=True)
         self._dispatcher.start()
@@ -229,6 +233,8 @@ class Engine(JobEngine):
             thread.join(max(0.0, deadline - time.monotonic()))
             if thread.is_alive():
                 log.warning("job thread %s did not stop in time", thread.name)
+        if self._started and not any(t.is_alive() for t in threads):
+            self._ctx.workspace.close()
 
     def _resume(self) -> None:
         now = self._clock()

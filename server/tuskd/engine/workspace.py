@@ -1,21 +1,30 @@
 """Lay out one datum's private working tree and collect what its user code wrote.
 
-A datum's tree lives under the job's work directory::
+A running job gets a :class:`JobSpace`; each of its concurrently running datums borrows a
+*slot* (one per worker, reused datum after datum) holding::
 
-    <job dir>/<datum id>/in/<input name>/<path in the repo>   the datum's input files
-    <job dir>/<datum id>/out/                                  appears at /pfs/out
-    <job dir>/<datum id>/scratch/                              the sandbox's private space
+    <work root>/<job>/<slot>/in/<input name>/<path in the repo>   the datum's input files
+    <work root>/<job>/<slot>/out/                                  appears at /pfs/out
+    <work root>/<job>/<slot>/tmp/                                  the user code's TMPDIR
+    <scratch root>/<job>/<slot>/                                   the sandbox's private space
 
 ``in/<input name>`` is what the sandbox shows at ``/pfs/<input name>``, so user code finds an
 input file at ``/pfs/<input name>/<path in the repo>`` exactly as in Pachyderm (a glob that
 matched a directory brings its whole subtree; ``/`` brings the whole commit).
 
-Input files are hard links to the content-addressed blobs: laying out a datum costs a few
-metadata operations, never a copy. That is safe only where the inputs are mounted read-only
-(the namespace sandbox): blobs are shared by every file and commit with the same content, and
-user code runs as the server's user, so a write through a hard link would corrupt them. Without
-a read-only mount (``link=False``, the fallback sandbox) the files are copied instead.
-A failed link (another filesystem) falls back to a copy too.
+Cost per datum is a few metadata operations, because metadata operations are what a datum of a
+small program costs most on a real disk (a mkdir or a file creation can take a millisecond):
+
+* Input files are hard links to the content-addressed blobs, never copies. That is safe only
+  where the inputs are mounted read-only (the namespace sandbox): blobs are shared by every file
+  and commit with the same content, and user code runs as the server's user, so a write through
+  a hard link would corrupt them. Without a read-only mount (``link=False``, the fallback
+  sandbox) files are copied. A failed link (another filesystem) falls back to a copy too.
+* Slots are reused: the next datum unlinks the previous datum's input links (and the
+  directories made for them) and links its own; ``out`` and ``tmp`` are emptied, not remade.
+* The sandbox's scaffolding (its /pfs root, mount points and fstab, rebuilt every attempt) lives
+  under the scratch root, a tmpfs (``/dev/shm``) where there is one. Nothing big goes there:
+  outputs and TMPDIR stay on the data directory's disk.
 
 Collecting walks ``out/`` and stores every regular file (symlinks to regular files are followed)
 as a blob; other entries (devices, sockets, dangling links, empty directories) are ignored, as
@@ -26,18 +35,32 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import shutil
 import stat
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tuskd.blobs.base import READ_CHUNK, BlobStore
 from tuskd.engine.datum_runner import clear_dir
 
-__all__ = ["CollectedFile", "DatumTree", "InputFile", "LaidOutInput", "Workspace"]
+__all__ = [
+    "CollectedFile",
+    "DatumTree",
+    "InputFile",
+    "JobSpace",
+    "LaidOutInput",
+    "Slot",
+    "Workspace",
+    "default_scratch_root",
+    "remove_tree",
+]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,57 +93,63 @@ class CollectedFile:
 class DatumTree:
     """A laid-out datum: host directories for the sandbox and what laying out cost."""
 
-    root: Path
     inputs: Mapping[str, Path]
     out_dir: Path
+    tmp_dir: Path
     scratch_dir: Path
     bytes: int
     seconds: float
 
 
-class Workspace:
-    """Makes and removes datum trees under ``root`` (one directory per job, made on demand)."""
+@dataclass(eq=False)
+class Slot:
+    """One reusable datum tree; used by one datum at a time."""
 
-    def __init__(self, root: Path, blobs: BlobStore, *, link: bool = True) -> None:
+    root: Path
+    scratch: Path
+    in_root: Path
+    out_dir: Path
+    tmp_dir: Path
+    names: set[str] = field(default_factory=set)  # input dirs that exist under in/
+    files: list[Path] = field(default_factory=list)  # links made for the current datum
+    dirs: list[Path] = field(default_factory=list)  # directories made for them, in order
+
+
+def default_scratch_root(engine_id: str) -> Path | None:
+    """A per-server directory on ``/dev/shm`` when it is a writable tmpfs, else None."""
+    shm = Path("/dev/shm")
+    try:
+        if not shm.is_dir() or not os.access(shm, os.W_OK | os.X_OK):
+            return None
+        if os.statvfs(shm).f_bavail * os.statvfs(shm).f_frsize < 64 << 20:
+            return None
+    except OSError:
+        return None
+    return shm / f"tusk-{engine_id}"
+
+
+class Workspace:
+    """Datum trees under ``root`` (one directory per running job); scratch under ``scratch_root``."""
+
+    def __init__(self, root: Path, blobs: BlobStore, *, link: bool = True, scratch_root: Path | None = None) -> None:
         self.root = root
+        self.scratch_root = scratch_root or root / ".scratch"
         self._blobs = blobs
         self._link = link
 
-    def job_dir(self, name: str) -> Path:
-        return self.root / name
+    def reset(self) -> None:
+        """Remove everything an earlier server left (call when no job runs)."""
+        remove_tree(self.root)
+        remove_tree(self.scratch_root)
+        self.root.mkdir(parents=True, exist_ok=True)
 
-    def prepare(self, job_dir: Path, datum_id: str, inputs: Sequence[LaidOutInput]) -> DatumTree:
-        """Create ``<job_dir>/<datum_id>`` afresh with the inputs laid out; empty out and scratch."""
-        started = time.monotonic()
-        root = job_dir / datum_id
-        if root.exists():
-            remove_tree(root)
-        in_root = root / "in"
-        made: set[Path] = set()
-        dirs: dict[str, Path] = {}
-        total = 0
-        for item in inputs:
-            base = dirs.get(item.name)
-            if base is None:
-                base = dirs[item.name] = in_root / item.name
-                base.mkdir(parents=True, exist_ok=True)
-                made.add(base)
-            for file in item.files:
-                rel = file.path.lstrip("/")
-                if not rel:
-                    continue
-                target = base / rel
-                parent = target.parent
-                if parent not in made:
-                    parent.mkdir(parents=True, exist_ok=True)
-                    made.add(parent)
-                if self._place(file.blob, target):
-                    total += file.size
-        out_dir = root / "out"
-        scratch = root / "scratch"
-        out_dir.mkdir(parents=True, exist_ok=True)
-        scratch.mkdir(exist_ok=True)
-        return DatumTree(root, dirs, out_dir, scratch, total, time.monotonic() - started)
+    def open_job(self, name: str) -> JobSpace:
+        return JobSpace(self, self.root / name, self.scratch_root / name)
+
+    def close(self) -> None:
+        remove_tree(self.scratch_root)
+
+    # -- shared by job spaces -----------------------------------------------------------------
 
     def _place(self, blob: str, target: Path) -> bool:
         source = self._blobs.path(blob)
@@ -138,16 +167,118 @@ class Workspace:
         return True
 
     def collect(self, out_dir: Path) -> list[CollectedFile]:
-        """Store every file under ``out_dir`` as a blob; returns them in path order."""
+        """Store every file under ``out_dir`` as a blob (not yet durable: the caller flushes the
+        blob store before recording them); returns them in path order."""
         found: list[CollectedFile] = []
         for path, host in _walk_files(out_dir, ""):
-            ref = self._blobs.put_stream(_read(host))
+            ref = self._blobs.put_stream(_read(host), durable=False)
             found.append(CollectedFile(path, ref.hash, ref.size))
         found.sort(key=lambda f: f.path)
         return found
 
-    def remove(self, path: Path) -> None:
-        remove_tree(path)
+
+class JobSpace:
+    """The datum trees of one running job: slots borrowed by datums, removed at ``close``."""
+
+    def __init__(self, workspace: Workspace, root: Path, scratch: Path) -> None:
+        self._ws = workspace
+        self.root = root
+        self._scratch = scratch
+        self._lock = threading.Lock()
+        self._free: list[Slot] = []
+        self._count = 0
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[Slot]:
+        with self._lock:
+            slot = self._free.pop() if self._free else None
+            if slot is None:
+                self._count += 1
+                number = self._count
+        if slot is None:
+            base = self.root / str(number)
+            slot = Slot(base, self._scratch / str(number), base / "in", base / "out", base / "tmp")
+            for directory in (slot.in_root, slot.out_dir, slot.tmp_dir, slot.scratch):
+                directory.mkdir(parents=True, exist_ok=True)
+        try:
+            yield slot
+        except BaseException:
+            self._discard(slot)  # in an unknown state: never reused
+            raise
+        with self._lock:
+            self._free.append(slot)
+
+    def _discard(self, slot: Slot) -> None:
+        remove_tree(slot.root)
+        remove_tree(slot.scratch)
+
+    def prepare(self, slot: Slot, inputs: Sequence[LaidOutInput]) -> DatumTree:
+        """Make ``slot`` hold exactly ``inputs``, with ``out`` and ``tmp`` empty."""
+        started = time.monotonic()
+        self._clear_inputs(slot)
+        clear_dir(slot.out_dir)
+        clear_dir(slot.tmp_dir)
+        made: set[Path] = set()
+        dirs: dict[str, Path] = {}
+        total = 0
+        for item in inputs:
+            base = dirs.get(item.name)
+            if base is None:
+                base = dirs[item.name] = slot.in_root / item.name
+                if item.name not in slot.names:
+                    base.mkdir(exist_ok=True)
+                    slot.names.add(item.name)
+                made.add(base)
+            for file in item.files:
+                rel = file.path.lstrip("/")
+                if not rel:
+                    continue
+                target = base / rel
+                self._make_parents(slot, target.parent, made)
+                if self._ws._place(file.blob, target):
+                    slot.files.append(target)
+                    total += file.size
+        return DatumTree(dirs, slot.out_dir, slot.tmp_dir, slot.scratch, total, time.monotonic() - started)
+
+    def _make_parents(self, slot: Slot, directory: Path, made: set[Path]) -> None:
+        if directory in made:
+            return
+        missing: list[Path] = []
+        while directory not in made and not directory.is_dir():
+            missing.append(directory)
+            directory = directory.parent
+        for new in reversed(missing):
+            new.mkdir()
+            made.add(new)
+            slot.dirs.append(new)
+        made.add(directory)
+
+    def _clear_inputs(self, slot: Slot) -> None:
+        if not self._ws._link:
+            # Copies are writable: user code may have added files anywhere under in/.
+            clear_dir(slot.in_root)
+            slot.names.clear()
+            slot.files.clear()
+            slot.dirs.clear()
+            return
+        for path in slot.files:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        slot.files.clear()
+        for directory in reversed(slot.dirs):
+            try:
+                directory.rmdir()
+            except OSError:  # not empty: something unexpected is in there; start clean
+                remove_tree(directory)
+        slot.dirs.clear()
+
+    def collect(self, slot: Slot) -> list[CollectedFile]:
+        return self._ws.collect(slot.out_dir)
+
+    def close(self) -> None:
+        """Remove every slot (no datum of the job may be running)."""
+        remove_tree(self.root)
+        remove_tree(self._scratch)
 
 
 def _walk_files(directory: Path, prefix: str) -> Iterator[tuple[str, Path]]:
