@@ -544,23 +544,30 @@ class JobRunner:
         pending: list[_Finished] = []
         last_flush = 0.0
         error: BaseException | None = None
-        while True:
-            wait = None if not pending else max(0.0, last_flush + FLUSH_SECONDS - time.monotonic())
-            try:
-                item = results.get(timeout=wait)
-            except queue.Empty:
-                self._record(pending, inputs)
-                pending, last_flush = [], time.monotonic()
-                continue
-            if item is None:
-                break
-            if isinstance(item, BaseException):
-                error = item
-                continue
-            pending.append(item)
-            if time.monotonic() - last_flush >= FLUSH_SECONDS or len(pending) >= FLUSH_DATUMS:
-                self._record(pending, inputs)
-                pending, last_flush = [], time.monotonic()
+        try:
+            while True:
+                wait = None if not pending else max(0.0, last_flush + FLUSH_SECONDS - time.monotonic())
+                try:
+                    item = results.get(timeout=wait)
+                except queue.Empty:
+                    self._record(pending, inputs)
+                    pending, last_flush = [], time.monotonic()
+                    continue
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    error = item
+                    continue
+                pending.append(item)
+                if time.monotonic() - last_flush >= FLUSH_SECONDS or len(pending) >= FLUSH_DATUMS:
+                    self._record(pending, inputs)
+                    pending, last_flush = [], time.monotonic()
+        except BaseException:
+            # Recording failed (or the job is gone): nothing of the job may keep running.
+            self.control.no_more.set()
+            self.control.kill.set()
+            consumer.join()
+            raise
         consumer.join()
         if pending:
             self._record(pending, inputs)
@@ -571,7 +578,17 @@ class JobRunner:
     def _task(
         self, datum: Datum, hash_: str, spec: PipelineSpec, policy: DatumPolicy, base_env: dict[str, str]
     ) -> Callable[[], _Finished | None]:
-        return lambda: self._run_datum(datum, hash_, spec, policy, base_env)
+        def task() -> _Finished | None:
+            try:
+                return self._run_datum(datum, hash_, spec, policy, base_env)
+            except Exception as exc:
+                # Laying out or collecting failed (disk full, a missing blob...): the datum fails
+                # with the reason and the job goes on with the others.
+                log.exception("job %s: datum %s could not run", self.key, datum.id)
+                result = DatumResult(DatumOutcome.FAILED, 0, f"could not run: {exc}", b"", 0.0, ())
+                return _Finished(datum, hash_, result, [], Stats(), DatumState.FAILED)
+
+        return task
 
     def _run_datum(
         self, datum: Datum, hash_: str, spec: PipelineSpec, policy: DatumPolicy, base_env: dict[str, str]
