@@ -183,6 +183,9 @@ def test_inspect_job_raw_json_has_the_seed_shape(server: RunningServer, client: 
         "stats", "state", "created", "started", "finished", "details",
     ]  # fmt: skip
     assert raw.startswith('{\n  "job": {\n    "pipeline": {\n      "name": "edges"\n    },')
+    # ListJob fills the same details per job.
+    (listed,) = client.pps.list_job("edges", details=True)
+    assert listed.details == info.details
     # Without details: no details key at all; a running job has no finished time.
     assert not client.pps.inspect_job(f"edges@{set_id}").HasField("details")
     other = add_job(server, "edges")

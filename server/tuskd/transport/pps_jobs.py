@@ -32,6 +32,9 @@ from tuskd.transport.job_convert import (
 )
 from tuskd.transport.pipeline_convert import details_proto
 
+# (project, pipeline, version) -> that version's Details, None when the pipeline is gone.
+SpecCache = dict[tuple[str, str, int], "pps_pb2.JobInfo.Details | None"]
+
 
 def key_of(job: pps_pb2.Job) -> JobKey:
     """The JobKey a request names (project defaults to ``default``); INVALID_ARGUMENT if malformed."""
@@ -64,18 +67,30 @@ class JobRpcs(ServicerBase):
 
     # -- conversion helpers -----------------------------------------------------------------
 
-    def job_details(self, job: Job) -> pps_pb2.JobInfo.Details | None:
-        """The spec of the pipeline version the job runs under, with its input commits filled in."""
-        try:
-            spec = self.deps.pipelines.spec(PipelineKey(job.key.project, job.key.pipeline), job.pipeline_version)
-        except NotFound:
-            return None  # the pipeline (or that version) is gone
-        details = details_proto(spec)
+    def job_details(self, job: Job, specs: SpecCache | None = None) -> pps_pb2.JobInfo.Details | None:
+        """The spec of the pipeline version the job runs under, with its input commits filled in.
+
+        ``specs`` caches converted specs across the jobs of one listing."""
+        version = (job.key.project, job.key.pipeline, job.pipeline_version)
+        if specs is None or version not in specs:
+            try:
+                spec = self.deps.pipelines.spec(PipelineKey(job.key.project, job.key.pipeline), job.pipeline_version)
+                converted: pps_pb2.JobInfo.Details | None = details_proto(spec)
+            except NotFound:
+                converted = None  # the pipeline (or that version) is gone
+            if specs is None:
+                specs = {}
+            specs[version] = converted
+        cached = specs[version]
+        if cached is None:
+            return None
+        details = pps_pb2.JobInfo.Details()
+        details.CopyFrom(cached)
         fill_input_commits(details, self.job_queries.input_commits(job))
         return details
 
-    def job_info(self, job: Job, details: bool) -> pps_pb2.JobInfo:
-        return job_info(job, self.job_details(job) if details else None)
+    def job_info(self, job: Job, details: bool, specs: SpecCache | None = None) -> pps_pb2.JobInfo:
+        return job_info(job, self.job_details(job, specs) if details else None)
 
     # -- RPCs -------------------------------------------------------------------------------
 
@@ -101,15 +116,22 @@ class JobRpcs(ServicerBase):
             page_token=request.page_token,
             jq=request.jqFilter,
         )
+        specs: SpecCache = {}
+        kept: dict[JobKey, pps_pb2.JobInfo] = {}  # converted for jq, sent right after
         keep: Callable[[Job], bool] | None = None
         if request.jqFilter:
             test = compile_jq(request.jqFilter)
 
             def keep(job: Job) -> bool:
-                return test(_to_json(self.job_info(job, request.details)))
+                kept.clear()
+                info = self.job_info(job, request.details, specs)
+                if not test(_to_json(info)):
+                    return False
+                kept[job.key] = info
+                return True
 
         for item in self.job_queries.list_jobs(listing, keep):
-            info = self.job_info(item.job, request.details)
+            info = kept.pop(item.job.key, None) or self.job_info(item.job, request.details, specs)
             info.page_token = item.page_token
             yield info
 
@@ -169,9 +191,11 @@ class JobRpcs(ServicerBase):
             reverse=request.reverse,
         )
 
+        specs: SpecCache = {}
+
         def info(jobs: list[Job]) -> pps_pb2.JobSetInfo:
             return pps_pb2.JobSetInfo(
-                job_set=pps_pb2.JobSet(id=jobs[0].key.id), jobs=[self.job_info(j, request.details) for j in jobs]
+                job_set=pps_pb2.JobSet(id=jobs[0].key.id), jobs=[self.job_info(j, request.details, specs) for j in jobs]
             )
 
         keep: Callable[[list[Job]], bool] | None = None
