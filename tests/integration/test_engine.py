@@ -20,7 +20,7 @@ import pytest
 from tuskd.domain.inputs import Input, PfsInput
 from tuskd.domain.jobs import Job, JobKey
 from tuskd.domain.pfs import BranchKey, CommitRef, RepoKey
-from tuskd.domain.pipelines import PipelineSpec, Transform
+from tuskd.domain.pipelines import PipelineKey, PipelineSpec, Transform
 from tuskd.domain.states import DatumState, JobState
 from tuskd.services.jobs import from_snapshot
 from tuskd.store.pps import DatumRow, JobQuery
@@ -624,3 +624,32 @@ def test_counters_update_live_and_never_go_backwards(server: RunningServer) -> N
     j2 = wait_job(server, "live", c2)
     assert progress(j2) == "1 + 8 / 9"
     assert_monotonic(history(server, "live", c2))
+
+
+@pytest.mark.parametrize("change", ["stop", "delete"])
+def test_stopping_or_deleting_a_pipeline_stops_its_running_job(
+    server: RunningServer, tmp_path: Path, change: str
+) -> None:
+    pids = tmp_path / "pids"
+    create_repo(server, "images")
+    create_pipeline(server, make_spec("p", 'echo $$ >> "$PIDS"; sleep 60', pfs_in("images"), env={"PIDS": str(pids)}))
+    c = put(server, "images", {"/a": b"1"})
+    wait_for(lambda: pids.exists() and pids.read_text().strip(), what="running datum")
+    key = PipelineKey("default", "p")
+    if change == "stop":
+        server.deps.pipelines.stop(key)
+        killed = job(server, "p", c)
+        assert (killed.state, killed.reason) == (S.JOB_KILLED, "pipeline stopped")
+    else:
+        server.deps.pipelines.delete(key)
+        assert jobs_of(server, "p") == []
+    # The processes are gone when the call returns, and the engine holds no thread for the job.
+    assert [p for p in pids.read_text().split() if pid_alive(int(p))] == []
+    wait_for(lambda: server.deps.engine.running() == [], timeout=5, what="the runner to end")  # type: ignore[attr-defined]
+    if change == "stop":
+        c2 = put(server, "images", {"/b": b"2"})
+        time.sleep(0.2)
+        assert jobs_of(server, "p")[0].key.id != c2  # a stopped pipeline gets no job
+        server.deps.pipelines.start(key)
+        wait_for(lambda: pids.read_text().count("\n") >= 2, what="the job after start")
+        server.deps.engine.stop_job(JobKey("default", "p", c2))
