@@ -16,6 +16,7 @@ import pytest
 from tuskd.blobs.local import LocalBlobStore
 from tuskd.domain import paths
 from tuskd.domain.errors import (
+    Aborted,
     AlreadyExists,
     DeadlineExceeded,
     FailedPrecondition,
@@ -748,6 +749,17 @@ def test_abort_or_exception_leaves_the_commit_exactly_as_it_was(svc: PfsService)
         session.commit()
     assert svc.inspect_commit(at(repo())).commit == before.commit
     assert len(list(svc.list_commits(repo()))) == 1
+    assert listing(svc, at(repo())) == ["/a"]
+
+
+def test_session_given_up_at_the_last_moment_applies_nothing(svc: PfsService) -> None:
+    svc.create_repo(repo())
+    before = put(svc, at(repo()), {"/a": b"1"})
+    session = svc.begin_modify(at(repo()))
+    session.add_file("/b", [b"2"])
+    with pytest.raises(Aborted, match="cancelled"):
+        session.commit(still_wanted=lambda: False)  # e.g. the gRPC client went away
+    assert svc.inspect_commit(at(repo())).commit == before.commit
     assert listing(svc, at(repo())) == ["/a"]
 
 

@@ -42,6 +42,7 @@ from urllib.parse import unquote, urlparse
 from tuskd.blobs.base import READ_CHUNK, BlobRef, BlobStore
 from tuskd.domain import paths
 from tuskd.domain.errors import (
+    Aborted,
     AlreadyExists,
     DeadlineExceeded,
     FailedPrecondition,
@@ -305,12 +306,16 @@ class ModifySession:
 
     # -- ending -----------------------------------------------------------------------------
 
-    def commit(self) -> CommitInfo:
-        """Apply every staged change in one transaction; returns the commit written."""
+    def commit(self, still_wanted: Callable[[], bool] | None = None) -> CommitInfo:
+        """Apply every staged change in one transaction; returns the commit written.
+
+        ``still_wanted`` is asked last, inside the transaction: if it returns False (the client
+        went away) everything is rolled back and Aborted is raised.
+        """
         self._check_open()
         self._state = "committing"
         try:
-            self.result = self._svc._apply_session(self._target, self._ops)
+            self.result = self._svc._apply_session(self._target, self._ops, still_wanted)
         except BaseException:
             self._state = "aborted"
             raise
@@ -1355,7 +1360,9 @@ class PfsService:
 
         return self.blobs.put_stream(chunks(), durable=False)
 
-    def _apply_session(self, target: CommitRef, ops: Sequence[_Op]) -> CommitInfo:
+    def _apply_session(
+        self, target: CommitRef, ops: Sequence[_Op], still_wanted: Callable[[], bool] | None = None
+    ) -> CommitInfo:
         # Uploaded blobs become durable before any metadata naming them can commit.
         self.blobs.flush()
         with self.store.write() as tx:
@@ -1399,6 +1406,8 @@ class PfsService:
             if one_off:
                 self._finish_tx(tx, row, "", None, False, names)
             self.blobs.flush()  # blobs concatenated inside the transaction (rare appends)
+            if still_wanted is not None and not still_wanted():
+                raise Aborted("the modify-file session was cancelled; nothing was applied")
             done = tx.get_commit(row.id)
             assert done is not None
             return self._commit_info(tx, done, names)

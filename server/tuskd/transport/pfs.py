@@ -199,7 +199,12 @@ class PfsApi(ServicerBase, pfs_pb2_grpc.APIServicer):
                     raise InvalidArgument("set_commit may only be the first message of a ModifyFile stream")
                 else:
                     raise InvalidArgument("empty ModifyFile message")
-            session.commit()
+            # grpcio can end the request iterator of a cancelled call as if the client had
+            # finished: never mistake a cut-off upload for a complete one. Checked again inside
+            # the write transaction, just before it commits.
+            if not context.is_active():
+                raise grpc.RpcError()
+            session.commit(still_wanted=context.is_active)
         except grpc.RpcError:
             # The client hung up mid-stream: nothing was applied.
             session.abort()
