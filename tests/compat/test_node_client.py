@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 import tusk
 from tusk.proto.pfs_v2 import pfs_pb2
 
