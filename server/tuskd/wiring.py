@@ -31,6 +31,7 @@ from tuskd.store.base import Store, Tx
 from tuskd.store.pps import PpsTx
 from tuskd.store.sqlite import SqliteStore, SqliteTx
 from tuskd.store.sqlite_pps import SqlitePpsTx
+from tuskd.transport.security import credentials_for, interceptors_for
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,8 @@ def open_deps(config: ServerConfig) -> Deps:
         jobs=jobs,
         pipelines=pipelines,
         engine=engine,
+        interceptors=interceptors_for(config),
+        server_credentials=credentials_for(config),
     )
     deps._on_close.append(store.close)
     # Closed after the store in reverse order: waiters wake first (ServerShuttingDown).

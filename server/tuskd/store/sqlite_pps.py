@@ -37,7 +37,7 @@ _US = 1_000_000
 
 
 def _us(seconds: float) -> int:
-    return int(round(seconds * _US))
+    return round(seconds * _US)
 
 
 def _job_row(r: tuple[Any, ...]) -> JobRow:
