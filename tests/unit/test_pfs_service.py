@@ -728,6 +728,32 @@ def test_add_file_from_file_urls(svc: PfsService, tmp_path: Path) -> None:
     session.abort()
 
 
+def test_add_file_from_a_localhost_http_url(svc: PfsService, tmp_path: Path) -> None:
+    import functools
+    import http.server
+
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "data.csv").write_bytes(b"a,b\n1,2\n")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "site"))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{httpd.server_address[1]}"
+        svc.create_repo(repo())
+        with svc.begin_modify(at(repo())) as s:
+            s.add_file_url("/data.csv", f"{base}/data.csv")
+        assert read(svc, at(repo()), "/data.csv") == b"a,b\n1,2\n"
+        session = svc.begin_modify(at(repo()))
+        with pytest.raises(FailedPrecondition, match="HTTP 404"):
+            session.add_file_url("/x", f"{base}/missing")
+        session.abort()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 def test_abort_or_exception_leaves_the_commit_exactly_as_it_was(svc: PfsService) -> None:
     svc.create_repo(repo())
     before = put(svc, at(repo()), {"/a": b"1"})
