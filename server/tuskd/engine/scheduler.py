@@ -392,13 +392,34 @@ class Engine(JobEngine):
             control.done.wait()
         for control in waiting:
             try:
-                results[control.key] = self._jobs.get(control.key).job
+                job = self._jobs.get(control.key).job
+                if not is_terminal(job.state) and not control.closing:
+                    # The runner ended without recording it (a job it does not run): kill it here.
+                    job = self._kill_unheld(control.key, reason)
+                results[control.key] = job
             except NotFound:
                 if not missing_ok:
                     raise
         if direct:
             self._hub.publish(_WAKE_TOPIC)
         return [results[k] for k in order if k in results]
+
+    def _kill_unheld(self, key: JobKey, reason: str) -> Job:
+        with self._lock:
+            if key in self._active:  # relaunched meanwhile: stop that runner instead
+                control = self._active[key]
+            else:
+                control = None
+                self._killing.add(key)
+        if control is not None:
+            control.request_stop(reason)
+            control.done.wait()
+            return self._jobs.get(key).job
+        try:
+            return self._kill_directly(key, reason)
+        finally:
+            with self._lock:
+                self._killing.discard(key)
 
     def _kill_directly(self, key: JobKey, reason: str) -> Job:
         """KILLED for a job no runner holds (nothing of it runs), with its commit, atomically."""
