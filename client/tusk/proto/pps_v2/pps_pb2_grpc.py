@@ -180,7 +180,9 @@ class APIServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteJob(self, request, context):
-        """Removes a job's record, stopping it first if it is still running.
+        """Removes a finished job's record, its datums and its logs. Fails with
+        FAILED_PRECONDITION while the job is still running (stop it first), and
+        with NOT_FOUND for an unknown job.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
