@@ -351,11 +351,12 @@ class JobRunner:
                 job = self.ctx.jobs.transition(self.key, state, reason, tx=tx)
             except NotFound:
                 raise _Gone() from None
-            self._finish_output_with_error(out_ref, job, tx)
+            self._finish_output_with_error(out_ref, job)
         log.info("job %s: %s: %s", self.key, state.name, reason)
 
-    def _finish_output_with_error(self, out_ref: CommitRef, job: Job, tx: object) -> None:
-        del tx  # the store joins the caller's write transaction
+    def _finish_output_with_error(self, out_ref: CommitRef, job: Job) -> None:
+        """Inside the caller's write transaction (PFS joins it): the commit and the job change
+        commit together."""
         error = output_commit_error(self.key, job.state, job.reason)
         finish_output_with_error(self.ctx.pfs, out_ref, error)
 
@@ -371,7 +372,7 @@ class JobRunner:
             if not is_terminal(job.state):
                 job = self.ctx.jobs.transition(self.key, JobState.JOB_KILLED, reason, tx=tx)
             if job.state == JobState.JOB_KILLED:
-                self._finish_output_with_error(out_ref, job, tx)
+                self._finish_output_with_error(out_ref, job)
         log.info("job %s: killed: %s", self.key, reason)
 
     def _restart_after_error(self) -> None:
