@@ -17,7 +17,7 @@ from pathlib import Path
 import grpc
 import pytest
 import tusk
-from tuskd.app import build_server, set_serving
+from tuskd.app import build_server, set_serving, shutdown
 from tuskd.config import ServerConfig
 from tuskd.wiring import Deps, open_deps
 
@@ -46,9 +46,7 @@ def start_server(config: ServerConfig) -> RunningServer:
 
 
 def stop_server(running: RunningServer) -> None:
-    set_serving(running.deps, False)
-    running.server.stop(grace=2).wait()
-    running.deps.close()
+    shutdown(running.server, running.deps, grace=2)
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ def build_server(config: ServerConfig, deps: Deps) -> tuple[grpc.Server, int]:
     """Assemble a server with every service, health and reflection; return it and its port."""
     server = grpc.server(
         ThreadPoolExecutor(max_workers=config.rpc_workers, thread_name_prefix="rpc"),
-        interceptors=[*deps.interceptors, ErrorMappingInterceptor()],
+        interceptors=[*deps.interceptors, ErrorMappingInterceptor(deps.draining)],
         options=_channel_options(config),
         maximum_concurrent_rpcs=None,
     )
@@ -93,7 +93,16 @@ def serve(config: ServerConfig, ready: threading.Event | None = None) -> None:
     if ready is not None:
         ready.set()
     stop.wait()
-    set_serving(deps, False)
-    server.stop(config.shutdown_grace).wait()
-    deps.close()
+    shutdown(server, deps, config.shutdown_grace)
     log.info("tusk stopped")
+
+
+def shutdown(server: grpc.Server, deps: Deps, grace: float) -> None:
+    """Health NOT_SERVING, end open waits (UNAVAILABLE), drain in-flight calls, then stop deps."""
+    set_serving(deps, False)
+    deps.draining.cancel()
+    # Woken waits answer UNAVAILABLE themselves; give them a moment before the server stops
+    # (grpc would otherwise cancel the ones still writing their status).
+    deps.open_waits.wait_idle(min(grace, 2.0))
+    server.stop(grace).wait()
+    deps.close()

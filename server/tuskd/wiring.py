@@ -22,7 +22,7 @@ from tuskd.domain.jobs import Job
 from tuskd.domain.pipelines import PipelineKey, PipelineSpec
 from tuskd.engine.executor import ThreadPoolExecutor
 from tuskd.engine.scheduler import Engine, JobEngine
-from tuskd.services.events import EventHub
+from tuskd.services.events import ActiveCount, CancelToken, EventHub
 from tuskd.services.jobs import JobService
 from tuskd.services.pfs import PfsService
 from tuskd.services.pipelines import PipelineService
@@ -48,6 +48,11 @@ class Deps:
     pipelines: PipelineService
     engine: JobEngine
     interceptors: list[grpc.ServerInterceptor] = field(default_factory=list)
+    # Flipped when the server starts shutting down: open waits and streams end at once with
+    # UNAVAILABLE (clients resume elsewhere) instead of holding the drain for the grace period.
+    draining: CancelToken = field(default_factory=CancelToken)
+    # RPCs currently blocked in a wait or a long stream (see ServicerBase.cancel_token).
+    open_waits: ActiveCount = field(default_factory=ActiveCount)
     server_credentials: grpc.ServerCredentials | None = None
     _on_start: list[Callable[[], None]] = field(default_factory=list)
     _on_close: list[Callable[[], None]] = field(default_factory=list)

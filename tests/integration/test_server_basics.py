@@ -194,3 +194,37 @@ def test_cli_unreachable_server_is_one_line(tmp_path: Path) -> None:
 def test_unused_imports_guard() -> None:
     # Keeps the imports above honest for linters: these are used by the contract.
     assert pfs_pb2.Repo and empty_pb2.Empty
+
+
+def test_shutdown_ends_open_waits_with_unavailable(server_config: object) -> None:
+    """Draining ends blocked waits at once (UNAVAILABLE, so clients retry elsewhere) instead of
+    holding shutdown for the whole grace period."""
+    import threading
+    import time
+
+    from tests.conftest import start_server
+    from tuskd.app import shutdown
+
+    running = start_server(server_config)  # type: ignore[arg-type]
+    stub = running.client().pfs.stub
+    repo = pfs_pb2.Repo(name="images")
+    stub.CreateRepo(pfs_pb2.CreateRepoRequest(repo=repo))
+    commit = stub.StartCommit(pfs_pb2.StartCommitRequest(branch=pfs_pb2.Branch(repo=repo, name="master")))
+    outcome: list[grpc.StatusCode] = []
+
+    def wait() -> None:
+        try:
+            stub.InspectCommit(pfs_pb2.InspectCommitRequest(commit=commit, wait=pfs_pb2.FINISHED), timeout=60)
+        except grpc.RpcError as err:
+            outcome.append(err.code())
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    deadline = time.monotonic() + 10
+    while running.deps.open_waits.count == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    started = time.monotonic()
+    shutdown(running.server, running.deps, grace=30)
+    waiter.join(30)
+    assert outcome == [grpc.StatusCode.UNAVAILABLE]
+    assert time.monotonic() - started < 25, "the open wait held shutdown for the whole grace period"

@@ -29,7 +29,7 @@ from types import TracebackType
 
 from tuskd.domain.errors import Aborted, Unavailable
 
-__all__ = ["CancelToken", "EventHub", "ServerShuttingDown", "Subscription", "WaitCancelled"]
+__all__ = ["ActiveCount", "CancelToken", "EventHub", "ServerShuttingDown", "Subscription", "WaitCancelled"]
 
 
 class WaitCancelled(Aborted):
@@ -221,3 +221,42 @@ class EventHub:
             subs = {s for group in self._topics.values() for s in group}
         for sub in subs:
             sub._shut()
+
+
+class ActiveCount:
+    """Counts things in progress (e.g. RPCs blocked in a wait) so shutdown can let them end."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._count = 0
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    def enter(self) -> Callable[[], None]:
+        """Count one more; returns the (idempotent) function that counts it out again."""
+        with self._cond:
+            self._count += 1
+        done = threading.Event()
+
+        def leave() -> None:
+            if done.is_set():
+                return
+            done.set()
+            with self._cond:
+                self._count -= 1
+                self._cond.notify_all()
+
+        return leave
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until the count is zero or ``timeout`` passes; True if it reached zero."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+            return True

@@ -12,10 +12,16 @@ class ServicerBase:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    @staticmethod
-    def cancel_token(context: grpc.ServicerContext) -> CancelToken:
-        """A token that flips when the client cancels or its deadline passes, freeing the thread."""
+    def cancel_token(self, context: grpc.ServicerContext) -> CancelToken:
+        """A token that flips when the client cancels, its deadline passes, or the server starts
+        draining for shutdown, so a blocked wait frees its thread at once."""
         token = CancelToken()
-        if not context.add_callback(token.cancel):
-            token.cancel()  # the RPC already ended
+        leave = self.deps.open_waits.enter()
+        unlink = self.deps.draining.add_callback(token.cancel)
+        for callback in (token.cancel, unlink, leave):
+            if not context.add_callback(callback):  # the RPC already ended
+                token.cancel()
+                unlink()
+                leave()
+                break
         return token

@@ -19,6 +19,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from tuskd.domain import errors
+from tuskd.services.events import CancelToken, WaitCancelled
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,11 @@ def build_status(code: grpc.StatusCode, message: str, reason: str, metadata: dic
     return rpc_status.to_status(rich)
 
 
-def _abort(context: grpc.ServicerContext, exc: BaseException, method: str) -> None:
+def _abort(
+    context: grpc.ServicerContext, exc: BaseException, method: str, draining: CancelToken | None = None
+) -> None:
+    if isinstance(exc, WaitCancelled) and draining is not None and draining.cancelled:
+        exc = errors.Unavailable("the server is shutting down; retry against its replacement", reason="SHUTTING_DOWN")
     if isinstance(exc, errors.TuskError):
         code = status_code_for(exc)
         log.info("rpc refused", extra={"method": method, "code": code.name, "reason": exc.reason})
@@ -131,7 +136,9 @@ def _checked_stream(requests: Iterator[Any], method: str) -> Iterator[Any]:
         yield _checked(request, method)
 
 
-def _wrap_unary(fn: Callable[..., Any], method: str, client_streaming: bool) -> Callable[..., Any]:
+def _wrap_unary(
+    fn: Callable[..., Any], method: str, client_streaming: bool, draining: CancelToken | None
+) -> Callable[..., Any]:
     def handler(request: Any, context: grpc.ServicerContext) -> Any:
         try:
             checked = _checked_stream(request, method) if client_streaming else _checked(request, method)
@@ -139,13 +146,15 @@ def _wrap_unary(fn: Callable[..., Any], method: str, client_streaming: bool) -> 
         except Exception as exc:
             if _is_abort(exc, context):
                 raise
-            _abort(context, exc, method)
+            _abort(context, exc, method, draining)
             raise  # unreachable: abort raises
 
     return handler
 
 
-def _wrap_stream(fn: Callable[..., Iterator[Any]], method: str, client_streaming: bool) -> Callable[..., Iterator[Any]]:
+def _wrap_stream(
+    fn: Callable[..., Iterator[Any]], method: str, client_streaming: bool, draining: CancelToken | None
+) -> Callable[..., Iterator[Any]]:
     def handler(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         try:
             checked = _checked_stream(request, method) if client_streaming else _checked(request, method)
@@ -153,13 +162,19 @@ def _wrap_stream(fn: Callable[..., Iterator[Any]], method: str, client_streaming
         except Exception as exc:
             if _is_abort(exc, context):
                 raise
-            _abort(context, exc, method)
+            _abort(context, exc, method, draining)
 
     return handler
 
 
 class ErrorMappingInterceptor(grpc.ServerInterceptor):
-    """Wraps every RPC handler so domain errors become statuses and bugs become INTERNAL."""
+    """Wraps every RPC handler so domain errors become statuses and bugs become INTERNAL.
+
+    ``draining``: once flipped, a wait that ends because of it is reported as UNAVAILABLE.
+    """
+
+    def __init__(self, draining: CancelToken | None = None) -> None:
+        self._draining = draining
 
     def intercept_service(
         self, continuation: Callable[[Any], Any], handler_call_details: Any
@@ -170,24 +185,24 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
         method = handler_call_details.method
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                _wrap_unary(handler.unary_unary, method, False),
+                _wrap_unary(handler.unary_unary, method, False, self._draining),
                 _tolerant(handler.request_deserializer),
                 handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(handler.unary_stream, method, False),
+                _wrap_stream(handler.unary_stream, method, False, self._draining),
                 _tolerant(handler.request_deserializer),
                 handler.response_serializer,
             )
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
-                _wrap_unary(handler.stream_unary, method, True),
+                _wrap_unary(handler.stream_unary, method, True, self._draining),
                 _tolerant(handler.request_deserializer),
                 handler.response_serializer,
             )
         return grpc.stream_stream_rpc_method_handler(
-            _wrap_stream(handler.stream_stream, method, True),
+            _wrap_stream(handler.stream_stream, method, True, self._draining),
             _tolerant(handler.request_deserializer),
             handler.response_serializer,
         )
