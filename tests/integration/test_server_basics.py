@@ -202,8 +202,9 @@ def test_shutdown_ends_open_waits_with_unavailable(server_config: object) -> Non
     import threading
     import time
 
-    from tests.conftest import start_server
     from tuskd.app import shutdown
+
+    from tests.conftest import start_server
 
     running = start_server(server_config)  # type: ignore[arg-type]
     stub = running.client().pfs.stub
