@@ -14,6 +14,7 @@ import pytest
 import tusk
 from google.protobuf import json_format
 from tusk import errors
+from tusk.proto.pfs_v2 import pfs_pb2
 from tusk.proto.pps_v2 import pps_pb2
 from tuskd.config import ServerConfig
 from tuskd.domain.errors import FailedPrecondition
@@ -568,3 +569,18 @@ def test_pipelines_survive_a_restart(server_config: ServerConfig) -> None:
         assert [j.key.pipeline for j in jobs_in_set(second, set_id)] == ["edges"]
     finally:
         stop_server(second)
+
+
+def test_pps_delete_all_removes_every_pipeline_and_its_output(client: tusk.Client) -> None:
+    from google.protobuf import empty_pb2
+
+    client.pfs.stub.CreateRepo(pfs_pb2.CreateRepoRequest(repo=pfs_pb2.Repo(name="images")))
+    for name, source in (("a", "images"), ("b", "a")):
+        client.pps.create_pipeline(
+            {"pipeline": {"name": name}, "transform": {"cmd": ["true"]}, "input": {"pfs": {"repo": source, "glob": "/"}}}
+        )
+    assert {p.pipeline.name for p in client.pps.list_pipeline()} == {"a", "b"}
+    client.pps.stub.DeleteAll(empty_pb2.Empty())
+    assert list(client.pps.list_pipeline()) == []
+    repos = {r.repo.name for r in client.pfs.stub.ListRepo(pfs_pb2.ListRepoRequest())}
+    assert repos == {"images"}

@@ -69,6 +69,11 @@ class PipelineRpcs(ServicerBase):
             )
         return empty_pb2.Empty()
 
+    def DeleteAll(self, request: empty_pb2.Empty, context: grpc.ServicerContext) -> empty_pb2.Empty:
+        """pps_v2 DeleteAll: every pipeline (downstream first), its jobs and its output repo."""
+        self.deps.pipelines.delete_all(force=True)
+        return empty_pb2.Empty()
+
     def StartPipeline(self, request: pps_pb2.StartPipelineRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
         self.deps.pipelines.start(convert.pipeline_key(request.pipeline))
         return empty_pb2.Empty()
