@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import grpc
 from google.protobuf import empty_pb2
-from tusk.proto.versionpb_v2 import version_pb2, version_pb2_grpc
 
 from bench.harness import Row, Size, case
 from bench.servers import bare_server, hammer, tusk_server
+from tusk.proto.versionpb_v2 import version_pb2, version_pb2_grpc
 
 
 @case("rpc_overhead")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+
 from tuskd.app import build_server, set_serving
 from tuskd.config import ServerConfig
 from tuskd.wiring import Deps, open_deps

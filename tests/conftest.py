@@ -16,6 +16,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+
 import tusk
 from tuskd.app import build_server, set_serving, shutdown
 from tuskd.config import ServerConfig

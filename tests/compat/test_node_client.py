@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 import tusk
 from tusk.proto.pfs_v2 import pfs_pb2
 

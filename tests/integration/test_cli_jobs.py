@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.conftest import REPO_ROOT, RunningServer, free_port
+from tests.integration.test_job_api import FINISH, RUN, add_job, add_pipeline, drive, failed_run, name, succeed
 from tusk.cli import main
 from tusk.cli.jobs import ProgressView, parse_duration
 from tusk.proto.pps_v2 import pps_pb2
 from tuskd.domain.jobs import Counts, JobKey, Stats
 from tuskd.domain.states import JobState
-
-from tests.conftest import REPO_ROOT, RunningServer, free_port
-from tests.integration.test_job_api import FINISH, RUN, add_job, add_pipeline, drive, failed_run, name, succeed
 
 __all__ = ["failed_run"]  # a fixture shared with test_job_api
 

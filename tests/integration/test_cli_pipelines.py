@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 import yaml
+
+from tests.conftest import RunningServer
 from tuskd.domain.jobs import Job
 from tuskd.domain.pfs import CommitRef, RepoKey
 from tuskd.domain.states import is_terminal
 from tuskd.store.pps import JobQuery
-
-from tests.conftest import RunningServer
 
 pytestmark = pytest.mark.timeout(90)
 

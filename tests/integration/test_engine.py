@@ -17,6 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import RunningServer
 from tuskd.domain.inputs import Input, PfsInput
 from tuskd.domain.jobs import Job, JobKey
 from tuskd.domain.pfs import BranchKey, CommitRef, RepoKey
@@ -24,8 +26,6 @@ from tuskd.domain.pipelines import PipelineKey, PipelineSpec, Transform
 from tuskd.domain.states import DatumState, JobState
 from tuskd.services.jobs import from_snapshot
 from tuskd.store.pps import DatumRow, JobQuery
-
-from tests.conftest import RunningServer
 
 pytestmark = pytest.mark.timeout(60)
 

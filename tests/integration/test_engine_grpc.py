@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import tusk
 from google.protobuf import wrappers_pb2
-from tusk.proto.pfs_v2 import pfs_pb2, pfs_pb2_grpc
-from tusk.proto.pps_v2 import pps_pb2
 
+import tusk
 from tests.conftest import RunningServer
 from tests.integration.test_engine import pid_alive, wait_for
+from tusk.proto.pfs_v2 import pfs_pb2, pfs_pb2_grpc
+from tusk.proto.pps_v2 import pps_pb2
 
 pytestmark = pytest.mark.timeout(60)
 

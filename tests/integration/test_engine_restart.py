@@ -15,6 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import ServerProcess
+from tests.integration.test_engine import make_spec, pfs_in, pid_alive, wait_for
 from tuskd.config import ServerConfig
 from tuskd.domain.jobs import Job, JobKey
 from tuskd.domain.pfs import CommitRef, RepoKey
@@ -24,9 +27,6 @@ from tuskd.services.jobs import from_snapshot
 from tuskd.store.sqlite import SqliteStore
 from tuskd.store.sqlite_pps import SqlitePpsTx
 from tuskd.wiring import open_deps
-
-from tests.conftest import ServerProcess
-from tests.integration.test_engine import make_spec, pfs_in, pid_alive, wait_for
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 

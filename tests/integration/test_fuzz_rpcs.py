@@ -14,12 +14,13 @@ from typing import Any
 
 import grpc
 import pytest
-import tusk
 from google.protobuf import message as pb_message
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import tusk
 from tusk.proto.pfs_v2 import pfs_pb2
 from tusk.proto.pps_v2 import pps_pb2
 from tusk.proto.versionpb_v2 import version_pb2
@@ -156,9 +157,8 @@ def _invoke(channel: grpc.Channel, method: MethodDescriptor, payloads: list[byte
 
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from tuskd.config import ServerConfig
-
     from tests.conftest import start_server, stop_server
+    from tuskd.config import ServerConfig
 
     config = ServerConfig(
         address="127.0.0.1:0", data_dir=tmp_path_factory.mktemp("fuzz") / "data", rpc_workers=64, datum_workers=2

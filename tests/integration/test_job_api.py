@@ -20,15 +20,15 @@ from pathlib import Path
 
 import grpc
 import pytest
-import tusk
 from google.protobuf import json_format
+
+import tusk
+from tests.conftest import RunningServer
 from tusk import errors
 from tusk.proto.pps_v2 import pps_pb2
 from tuskd.domain.jobs import Counts, JobKey, Stats
 from tuskd.domain.pfs import BranchKey, CommitRef, RepoKey
 from tuskd.domain.states import JobState
-
-from tests.conftest import RunningServer
 
 SEED_SPEC = {
     "pipeline": {"name": "edges"},

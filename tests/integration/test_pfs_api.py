@@ -11,13 +11,13 @@ from collections.abc import Iterator
 
 import grpc
 import pytest
-import tusk
 from google.protobuf import empty_pb2, timestamp_pb2, wrappers_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from tusk.proto.pfs_v2 import pfs_pb2, pfs_pb2_grpc
 
+import tusk
 from tests.conftest import RunningServer
+from tusk.proto.pfs_v2 import pfs_pb2, pfs_pb2_grpc
 
 MiB = 1 << 20
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import grpc
 import pytest
+
 import tusk
+from tests.conftest import RunningServer
 from tusk import errors
 from tusk.pfs import format_commit, format_repo, parse_branch, parse_commit, parse_file, parse_repo
 from tusk.proto.pfs_v2 import pfs_pb2
-
-from tests.conftest import RunningServer
 
 MiB = 1 << 20
 

@@ -11,8 +11,10 @@ import json
 from typing import Any
 
 import pytest
-import tusk
 from google.protobuf import json_format
+
+import tusk
+from tests.conftest import RunningServer, start_server, stop_server
 from tusk import errors
 from tusk.proto.pfs_v2 import pfs_pb2
 from tusk.proto.pps_v2 import pps_pb2
@@ -23,8 +25,6 @@ from tuskd.domain.jobs import Job, JobKey
 from tuskd.domain.pfs import BranchKey, CommitRef, OriginKind, RepoKey
 from tuskd.domain.states import JobState
 from tuskd.store.pps import JobQuery
-
-from tests.conftest import RunningServer, start_server, stop_server
 
 pytestmark = pytest.mark.timeout(60)
 

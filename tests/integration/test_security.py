@@ -11,12 +11,13 @@ from pathlib import Path
 
 import grpc
 import pytest
-import tusk
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+import tusk
 from tusk import errors
 from tusk.proto.pfs_v2 import pfs_pb2
 

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import grpc
 import pytest
-import tusk
 from google.protobuf import empty_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+
+import tusk
 from tusk import errors
 from tusk.proto.pfs_v2 import pfs_pb2
 from tusk.proto.pps_v2 import pps_pb2, pps_pb2_grpc
@@ -202,9 +203,8 @@ def test_shutdown_ends_open_waits_with_unavailable(server_config: object) -> Non
     import threading
     import time
 
-    from tuskd.app import shutdown
-
     from tests.conftest import start_server
+    from tuskd.app import shutdown
 
     running = start_server(server_config)  # type: ignore[arg-type]
     stub = running.client().pfs.stub

@@ -13,17 +13,17 @@ from pathlib import Path
 
 import grpc
 import pytest
-import tusk
 from google.protobuf import duration_pb2
+
+import tusk
+from tests.conftest import RunningServer, free_port, start_server
+from tests.integration.test_job_api import FINISH, RUN, add_job, drive, name, succeed, wait_until
 from tusk import errors
 from tusk.proto.pps_v2 import pps_pb2
 from tuskd.config import ServerConfig
 from tuskd.domain.jobs import Counts, JobKey, Stats
 from tuskd.domain.states import JobState
 from tuskd.services.jobs import WatchTarget
-
-from tests.conftest import RunningServer, free_port, start_server
-from tests.integration.test_job_api import FINISH, RUN, add_job, drive, name, succeed, wait_until
 
 
 def _request(key: JobKey | None = None, set_id: str = "", after_seq: int = 0, heartbeat: float | None = None):  # type: ignore[no-untyped-def]

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from tuskd.blobs.base import EMPTY_BLOB, BlobStore
 from tuskd.blobs.local import LocalBlobStore
 from tuskd.domain.errors import InvalidArgument, NotFound

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from google.protobuf import descriptor, json_format
+
 from tusk.proto.pfs_v2 import pfs_pb2, pfs_pb2_grpc
 from tusk.proto.pps_v2 import pps_pb2, pps_pb2_grpc
 from tusk.proto.versionpb_v2 import version_pb2, version_pb2_grpc

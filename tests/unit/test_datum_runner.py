@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from tuskd.engine.datum_runner import DatumOutcome, DatumPolicy, DatumResult, clear_dir, run_datum
 from tuskd.engine.sandbox import AttemptResult, AttemptSpec, Isolation, detect_isolation
 

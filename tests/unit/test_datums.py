@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 import pytest
+
 from tuskd.domain.datums import (
     Datum,
     DatumInput,

@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+
 from tuskd.services.events import CancelToken, EventHub, ServerShuttingDown, WaitCancelled
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 
 import pytest
+
 from tuskd.engine.executor import Executor, ExecutorStopped, ThreadPoolExecutor
 
 HANG_SECONDS = 30

@@ -7,6 +7,7 @@ import re
 import time
 
 import pytest
+
 from tuskd.domain.errors import InvalidArgument
 from tuskd.domain.globs import (
     _compile_without_regex,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tuskd.domain.errors import InvalidArgument
 from tuskd.domain.inputs import Input, PfsInput, input_repos, validate_input
 

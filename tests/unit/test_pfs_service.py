@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from tuskd.blobs.local import LocalBlobStore
 from tuskd.domain import paths
 from tuskd.domain.errors import (

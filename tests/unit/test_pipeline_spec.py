@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 from google.protobuf import json_format
+
 from tusk.errors import InvalidArgument as ClientInvalidArgument
 from tusk.pps_pipelines import parse_pipeline_spec
 from tusk.proto.pps_v2 import pps_pb2

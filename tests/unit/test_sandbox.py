@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+
 from tuskd.engine.sandbox import (
     AttemptResult,
     AttemptSpec,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+
 from tuskd.domain.errors import FailedPrecondition
 from tuskd.domain.states import (
     DatumState,

@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
+
 from tuskd.domain.pfs import FileEntry, RepoKey
 from tuskd.store.base import LayerEntry, Store
 from tuskd.store.migrations import MIGRATIONS, Migration, SchemaTooNew, apply_migrations, current_version

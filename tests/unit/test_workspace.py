@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from tuskd.blobs.local import LocalBlobStore
 from tuskd.domain.jobs import JobKey
 from tuskd.engine.egress import EgressError, egress_directory, egress_files

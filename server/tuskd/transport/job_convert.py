@@ -12,9 +12,9 @@ import math
 from collections.abc import Mapping
 
 from google.protobuf import duration_pb2, timestamp_pb2
+
 from tusk.proto.pfs_v2 import pfs_pb2
 from tusk.proto.pps_v2 import pps_pb2
-
 from tuskd.domain.jobs import Job, JobKey, Stats
 from tuskd.domain.pfs import DEFAULT_PROJECT, USER_REPO_TYPE
 from tuskd.services.job_queries import DatumInputView, DatumView, LogLine

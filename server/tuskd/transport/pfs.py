@@ -15,8 +15,8 @@ from collections.abc import Iterator
 
 import grpc
 from google.protobuf import empty_pb2, wrappers_pb2
-from tusk.proto.pfs_v2 import pfs_pb2, pfs_pb2_grpc
 
+from tusk.proto.pfs_v2 import pfs_pb2, pfs_pb2_grpc
 from tuskd.domain.errors import Aborted, InvalidArgument, Unimplemented
 from tuskd.domain.pfs import CommitState
 from tuskd.transport import pfs_convert as conv

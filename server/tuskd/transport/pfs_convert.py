@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from google.protobuf import timestamp_pb2
-from tusk.proto.pfs_v2 import pfs_pb2
 
+from tusk.proto.pfs_v2 import pfs_pb2
 from tuskd.domain.errors import InvalidArgument
 from tuskd.domain.pfs import (
     DEFAULT_BRANCH,

@@ -13,9 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from google.protobuf import duration_pb2, json_format, timestamp_pb2
+
 from tusk.proto.pfs_v2 import pfs_pb2
 from tusk.proto.pps_v2 import pps_pb2
-
 from tuskd.domain.errors import InvalidArgument
 from tuskd.domain.inputs import Input, PfsInput
 from tuskd.domain.pfs import DEFAULT_PROJECT, CommitKey

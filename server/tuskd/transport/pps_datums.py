@@ -12,8 +12,8 @@ from typing import cast
 
 import grpc
 from google.protobuf import empty_pb2
-from tusk.proto.pps_v2 import pps_pb2
 
+from tusk.proto.pps_v2 import pps_pb2
 from tuskd.domain.errors import InvalidArgument
 from tuskd.domain.jobs import JobKey
 from tuskd.domain.pfs import DEFAULT_PROJECT

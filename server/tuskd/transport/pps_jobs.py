@@ -12,9 +12,9 @@ from functools import cached_property
 
 import grpc
 from google.protobuf import empty_pb2, json_format
+
 from tusk.proto.pfs_v2 import pfs_pb2
 from tusk.proto.pps_v2 import pps_pb2
-
 from tuskd.domain.errors import InvalidArgument, NotFound
 from tuskd.domain.ids import check_global_id
 from tuskd.domain.jobs import Job, JobKey

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import grpc
 from google.protobuf import empty_pb2, json_format
-from tusk.proto.pps_v2 import pps_pb2
 
+from tusk.proto.pps_v2 import pps_pb2
 from tuskd.domain.errors import InvalidArgument
 from tuskd.domain.pfs import DEFAULT_PROJECT
 from tuskd.services.job_queries import compile_jq

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import grpc
+
 from tusk.proto.pfs_v2 import pfs_pb2, pfs_pb2_grpc
 from tusk.proto.pps_v2 import pps_pb2, pps_pb2_grpc
 from tusk.proto.versionpb_v2 import version_pb2, version_pb2_grpc
-
 from tuskd.transport.pfs import PfsApi
 from tuskd.transport.pps import PpsApi
 from tuskd.transport.version import VersionApi

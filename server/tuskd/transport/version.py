@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import grpc
 from google.protobuf import empty_pb2
-from tusk.proto.versionpb_v2 import version_pb2, version_pb2_grpc
 
+from tusk.proto.versionpb_v2 import version_pb2, version_pb2_grpc
 from tuskd import version
 from tuskd.transport.unimplemented import complete_servicer
 
