@@ -180,7 +180,7 @@ def branch_info(info: BranchInfo) -> pfs_pb2.BranchInfo:
 def commit_info(info: CommitInfo) -> pfs_pb2.CommitInfo:
     out = pfs_pb2.CommitInfo(
         commit=commit_pb(info.commit),
-        origin=pfs_pb2.CommitOrigin(kind=cast("pfs_pb2.OriginKind.ValueType", int(info.origin))),
+        origin=pfs_pb2.CommitOrigin(kind=cast(pfs_pb2.OriginKind, int(info.origin))),
         description=info.description,
         child_commits=[commit_pb(c) for c in info.children],
         started=timestamp(info.started),
@@ -211,7 +211,7 @@ def commit_set_info(info: CommitSetInfo) -> pfs_pb2.CommitSetInfo:
 def file_info(info: FileInfo) -> pfs_pb2.FileInfo:
     out = pfs_pb2.FileInfo(
         file=pfs_pb2.File(commit=commit_pb(info.commit), path=info.path),
-        file_type=cast("pfs_pb2.FileType.ValueType", int(info.file_type)),
+        file_type=cast(pfs_pb2.FileType, int(info.file_type)),
         size_bytes=info.size_bytes,
         hash=bytes.fromhex(info.hash),
     )
