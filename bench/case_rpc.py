@@ -17,9 +17,10 @@ def rpc_overhead(size: Size) -> list[Row]:
         stub = version_pb2_grpc.APIStub(ch)
         payload = stub.GetVersion(empty_pb2.Empty()).SerializeToString()
         ours = hammer(lambda: stub.GetVersion(empty_pb2.Empty()), callers, calls)
-    with bare_server("/versionpb_v2.API/GetVersion", lambda _req: payload) as address, grpc.insecure_channel(
-        address
-    ) as ch:
+    with (
+        bare_server("/versionpb_v2.API/GetVersion", lambda _req: payload) as address,
+        grpc.insecure_channel(address) as ch,
+    ):
         call = ch.unary_unary("/versionpb_v2.API/GetVersion", response_deserializer=version_pb2.Version.FromString)
         base = hammer(lambda: call(b""), callers, calls)
     ratio = ours / base

@@ -7,6 +7,7 @@ says how close we are to what this machine can do — never an absolute time.
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import sys
@@ -84,9 +85,7 @@ def peak_rss_bytes(pid: int) -> int:
 @dataclass
 class Machine:
     cores: int = field(default_factory=lambda: os.cpu_count() or 0)
-    memory_gib: float = field(
-        default_factory=lambda: os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    )
+    memory_gib: float = field(default_factory=lambda: os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)
     python: str = field(default_factory=lambda: sys.version.split()[0])
     platform: str = field(default_factory=platform.platform)
 
@@ -100,14 +99,13 @@ class Machine:
 
 
 def render(rows: list[Row]) -> str:
-    header = "| case | ours | baseline | ratio | goal | met |\n|---|---|---|---|---|---|\n"
+    header = "| case | ours | baseline | ratio | goal | met | note |\n|---|---|---|---|---|---|---|\n"
     lines = []
     for r in rows:
         met = "-" if r.met is None else ("yes" if r.met else "NO")
-        lines.append(
-            f"| {r.case} | {r.ours:.4g} {r.unit} | {r.baseline:.4g} {r.unit} | {r.ratio:.3f} | {r.goal} | {met} |"
-            + (f" {r.note}" if r.note else "")
-        )
+        ratio = "-" if math.isnan(r.ratio) else f"{r.ratio:.3f}"
+        base = "-" if math.isnan(r.baseline) else f"{r.baseline:.4g} {r.unit}"
+        lines.append(f"| {r.case} | {r.ours:.4g} {r.unit} | {base} | {ratio} | {r.goal} | {met} | {r.note} |")
     return header + "\n".join(lines) + "\n"
 
 

@@ -40,9 +40,7 @@ def bare_server(method: str, answer: Callable[[bytes], bytes], workers: int = 64
         return answer(request)
 
     service, name = method.strip("/").split("/")
-    generic = grpc.method_handlers_generic_handler(
-        service, {name: grpc.unary_unary_rpc_method_handler(handler)}
-    )
+    generic = grpc.method_handlers_generic_handler(service, {name: grpc.unary_unary_rpc_method_handler(handler)})
     server = grpc.server(ThreadPoolExecutor(max_workers=workers))
     server.add_generic_rpc_handlers((generic,))
     port = server.add_insecure_port("127.0.0.1:0")

@@ -1,0 +1,81 @@
+"""Upload: one file of 1 GiB through ModifyFile (a client stream of 4 MiB AddFile chunks) into a
+server running as its own process, against a plain local write of the same bytes (write + fsync,
+as the blob store makes every upload durable) on the same filesystem, in the same run; and the
+server's peak RSS growth during the upload (VmHWM reset just before it)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from google.protobuf import wrappers_pb2
+
+from bench.common import BenchError, MiB, branch_commit, raw_channel, repo_msg, server_process
+from bench.harness import Row, Size, case
+from tusk.proto.pfs_v2 import pfs_pb2, pfs_pb2_grpc
+
+CHUNK = 4 * MiB
+
+
+def plain_write_seconds(path: Path, chunk: bytes, count: int) -> float:
+    t0 = time.perf_counter()
+    with open(path, "wb") as out:
+        for _ in range(count):
+            out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    elapsed = time.perf_counter() - t0
+    path.unlink()
+    return elapsed
+
+
+@case("upload")
+def upload(size: Size) -> list[Row]:
+    total = size.pick(1024, 16) * MiB
+    count = total // CHUNK
+    chunk = os.urandom(CHUNK)  # repeated: the whole file is one blob, hashed as a stream
+    with tempfile.TemporaryDirectory(prefix="tusk-bench-upload-") as tmp:
+        # The floor is the better of two plain writes, one before and one after the upload, each
+        # after a sync so neither pays for the other's dirty pages.
+        os.sync()
+        base_s = plain_write_seconds(Path(tmp) / "plain.bin", chunk, count)
+        os.sync()
+        with server_process(Path(tmp) / "data") as sp, raw_channel(sp.address) as channel:
+            stub = pfs_pb2_grpc.APIStub(channel)
+            stub.CreateRepo(pfs_pb2.CreateRepoRequest(repo=repo_msg("big")), timeout=30)
+
+            def requests(n: int, path: str) -> Iterator[pfs_pb2.ModifyFileRequest]:
+                yield pfs_pb2.ModifyFileRequest(set_commit=branch_commit("big"))
+                for _ in range(n):
+                    yield pfs_pb2.ModifyFileRequest(
+                        add_file=pfs_pb2.AddFile(path=path, raw=wrappers_pb2.BytesValue(value=chunk))
+                    )
+
+            stub.ModifyFile(requests(1, "/warm-up"), timeout=60)
+            time.sleep(0.2)
+            before = sp.rss()
+            sp.reset_peak()
+            t0 = time.perf_counter()
+            stub.ModifyFile(requests(count, "/big"), timeout=600)
+            ours_s = time.perf_counter() - t0
+            peak = sp.peak_rss()
+            info = stub.InspectFile(
+                pfs_pb2.InspectFileRequest(file=pfs_pb2.File(commit=branch_commit("big"), path="/big")), timeout=30
+            )
+            if info.size_bytes != total:
+                raise BenchError(f"uploaded {total} bytes, InspectFile says {info.size_bytes}")
+        os.sync()
+        base_s = min(base_s, plain_write_seconds(Path(tmp) / "plain.bin", chunk, count))
+    ours, base = total / MiB / ours_s, total / MiB / base_s
+    growth = (peak - before) / MiB
+    ratio = ours / base
+    label = f"{total >> 30} GiB" if total >= 1 << 30 else f"{total // MiB} MiB"
+    return [
+        Row(f"upload {label} via ModifyFile vs plain write+fsync", ours, base, "MiB/s", ratio, ">= 0.5",
+            ratio >= 0.5, f"{ours_s:.1f} s vs {base_s:.1f} s"),
+        Row(f"server peak RSS growth during the {label} upload", growth, before / MiB, "MiB",
+            growth / (before / MiB), "growth < 100 MiB", growth < 100, "baseline column: RSS before the upload"),
+    ]  # fmt: skip
