@@ -293,7 +293,9 @@ def test_list_walk_glob_diff_and_tar(client: tusk.Client) -> None:
     with client.pfs.modify_file("images@master") as mf:
         mf.put_file("/c.csv", b"CEE")
         mf.put_file("/new", b"n")
-    diffs = [(d.old_file.file.path or None, d.new_file.file.path or None) for d in client.pfs.diff_file("images@master")]
+    diffs = [
+        (d.old_file.file.path or None, d.new_file.file.path or None) for d in client.pfs.diff_file("images@master")
+    ]
     assert diffs == [("/", "/"), ("/c.csv", "/c.csv"), (None, "/new")]
     against = list(client.pfs.diff_file("images@master", "/new", old_commit=f"images@{first}"))
     assert [(d.old_file.file.path, d.new_file.file.path) for d in against] == [("", "/new")]
