@@ -541,7 +541,8 @@ def list_commit_cmd(
         infos = list(
             client.pfs.list_commit(
                 repo,
-                to=parse_commit(target, project) if "@" in target else None,
+                # --from needs an end: the branch given, else master's head
+                to=parse_commit(target, project) if "@" in target or from_ else None,
                 from_=parse_commit(_head_arg(from_, _repo_of(target)), project) if from_ else None,
                 number=number,
                 reverse=reverse,
@@ -617,8 +618,12 @@ def put_file_cmd(
     if sources.count("-") > 1:
         raise BadUsage("standard input (-f -) can be read only once")
     for source in sources:  # check every local source before sending anything
-        if source != "-" and not _URL.match(source) and not Path(source).exists():
+        if source == "-" or _URL.match(source):
+            continue
+        if not Path(source).exists():
             raise click.ClickException(f"{source}: no such file or directory")
+        if Path(source).is_dir() and not recursive:
+            raise BadUsage(f"{source} is a directory: add -r to put its files")
     with settings.client() as client, client.pfs.modify_file(parse_commit(commit_part, project)) as mf:
         for source in sources:
             _put_one(mf, source, dest, recursive, append, many=len(sources) > 1)
