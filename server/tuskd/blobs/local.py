@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import hashlib
 import logging
 import os
@@ -29,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from tuskd.domain.errors import InvalidArgument, NotFound
+from tuskd.domain.errors import InvalidArgument, NotFound, ResourceExhausted
 
 from .base import READ_CHUNK, BlobRef, is_blob_hash
 
@@ -38,6 +39,18 @@ __all__ = ["LocalBlobStore"]
 log = logging.getLogger(__name__)
 
 _STALE_TEMP_SECONDS = 3600.0
+_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def disk_full(exc: BaseException, where: Path) -> ResourceExhausted | None:
+    """``exc`` as the client-facing error when it says the disk holding ``where`` is full."""
+    if isinstance(exc, OSError) and exc.errno in _DISK_FULL_ERRNOS:
+        return ResourceExhausted(
+            f"the disk holding {where} is full ({exc.strerror or os.strerror(exc.errno or 0)}): "
+            "nothing was written; free some space and retry",
+            reason="DISK_FULL",
+        )
+    return None
 
 
 def _fsync_dir(path: Path) -> None:
@@ -107,6 +120,15 @@ class LocalBlobStore:
         return self.put_stream((data,), durable=durable)
 
     def put_stream(self, chunks: Iterable[bytes], *, durable: bool = True) -> BlobRef:
+        try:
+            return self._put_stream(chunks, durable)
+        except OSError as exc:
+            full = disk_full(exc, self.root)
+            if full is not None:
+                raise full from exc
+            raise
+
+    def _put_stream(self, chunks: Iterable[bytes], durable: bool) -> BlobRef:
         fd, tmp_name = tempfile.mkstemp(prefix="put-", dir=self._tmp)
         tmp = Path(tmp_name)
         try:
@@ -142,6 +164,15 @@ class LocalBlobStore:
 
     def flush(self) -> None:
         """Make every earlier ``durable=False`` put durable (one syncfs where available)."""
+        try:
+            self._flush()
+        except OSError as exc:
+            full = disk_full(exc, self.root)
+            if full is not None:
+                raise full from exc
+            raise
+
+    def _flush(self) -> None:
         with self._flush_lock:
             with self._dirty_lock:
                 dirty, self._dirty = self._dirty, set()

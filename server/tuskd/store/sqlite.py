@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from tuskd.domain.errors import ResourceExhausted
 from tuskd.domain.pfs import FileEntry, RepoKey
 
 from .base import BranchRow, CommitRow, LayerEntry, RepoRow
@@ -512,6 +513,14 @@ class SqliteTx:
         return max(cur.rowcount, 0)
 
 
+def _rollback(conn: sqlite3.Connection) -> None:
+    """End a failed write transaction, unless SQLite already rolled it back (e.g. SQLITE_FULL:
+    then ROLLBACK itself fails, and must not hide the error that caused it)."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+
+
 class SqliteStore:
     """The default :class:`~tuskd.store.base.Store`. Opening applies pending migrations."""
 
@@ -572,15 +581,20 @@ class SqliteStore:
             self._local.tx = tx
             try:
                 yield tx
-            except BaseException:
-                conn.execute("ROLLBACK")
+            except BaseException as exc:
+                _rollback(conn)
+                full = self._disk_full(exc)
+                if full is not None:
+                    raise full from exc
                 raise
             else:
                 try:
                     conn.execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
+                except BaseException as exc:
+                    _rollback(conn)
+                    full = self._disk_full(exc)
+                    if full is not None:
+                        raise full from exc
                     raise
                 self._rows_written += conn.total_changes - before
             finally:
@@ -602,8 +616,12 @@ class SqliteStore:
         try:
             yield
         except BaseException:
-            tx._conn.execute(f"ROLLBACK TO {name}")
-            tx._conn.execute(f"RELEASE {name}")
+            # After some errors (a full disk) SQLite has already rolled the whole transaction
+            # back and the savepoint is gone: the original error is what the caller must see.
+            if tx._conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    tx._conn.execute(f"ROLLBACK TO {name}")
+                    tx._conn.execute(f"RELEASE {name}")
             del tx._after[pending:]
             raise
         else:
@@ -644,6 +662,19 @@ class SqliteStore:
                 self._idle.append(conn)
                 return
         conn.close()
+
+    def _disk_full(self, exc: BaseException) -> ResourceExhausted | None:
+        """A write that failed for want of room, as the error clients see (naming the disk)."""
+        if not isinstance(exc, sqlite3.Error):
+            return None
+        code = getattr(exc, "sqlite_errorcode", None)
+        if (code is not None and code & 0xFF == sqlite3.SQLITE_FULL) or "disk is full" in str(exc):
+            return ResourceExhausted(
+                f"the disk holding {self.path.parent} is full (metadata could not be written: {exc}): "
+                "nothing was written; free some space and retry",
+                reason="DISK_FULL",
+            )
+        return None
 
     def _check_open(self) -> None:
         if self._closed:
