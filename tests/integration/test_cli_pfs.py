@@ -10,7 +10,7 @@ import os
 import re
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -353,15 +353,12 @@ def test_commit_verbs(tusk_cli: Run, client: tusk.Client, tmp_path: Path) -> Non
 def test_inspect_commit_wait(tusk_cli: Run, client: tusk.Client) -> None:
     client.pfs.create_repo("images")
     commit = client.pfs.start_commit("images@master")
-
-    def finish_later() -> None:
-        time.sleep(0.3)
-        client.pfs.finish_commit(commit)
-
-    import threading
-
-    threading.Thread(target=finish_later).start()
-    out = ok(tusk_cli, "inspect", "commit", "images@master", "--wait")
+    finisher = threading.Timer(0.3, lambda: client.pfs.finish_commit(commit))
+    finisher.start()
+    try:
+        out = ok(tusk_cli, "inspect", "commit", "images@master", "--wait")
+    finally:
+        finisher.join(10)
     assert re.search(r"^Finished: .* ago$", out, re.M), out
 
 

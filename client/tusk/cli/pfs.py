@@ -507,7 +507,12 @@ def wait_commit_cmd(settings: Settings, commit: str, project: str) -> None:
 @click.option("-n", "--number", type=click.IntRange(min=0), default=0, help="At most this many commits (0: all).")
 @click.option("--from", "from_", default=None, help="Only commits after this one (ID of the same repo, or repo@ref).")
 @click.option("--all", "all_", is_flag=True, help="Include commits that are only an alias of an upstream commit.")
-@click.option("--origin", type=click.Choice(["user", "auto", "fsck"], case_sensitive=False), default=None)
+@click.option(
+    "--origin",
+    type=click.Choice(["user", "auto", "fsck"], case_sensitive=False),
+    default=None,
+    help="Only commits of this origin: user (made by a client) or auto (opened for a pipeline).",
+)
 @click.option("-r", "--reverse", is_flag=True, help="Oldest first.")
 @_full_timestamps_option
 @_project_option
