@@ -23,12 +23,12 @@ import os
 import queue
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import grpc
 from google.protobuf import timestamp_pb2, wrappers_pb2
@@ -45,9 +45,11 @@ __all__ = [
     "ModifyFile",
     "PfsClient",
     "RepoLike",
+    "Stream",
     "commit_state",
     "format_commit",
     "format_repo",
+    "join_path",
     "parse_branch",
     "parse_commit",
     "parse_file",
@@ -62,6 +64,8 @@ BranchLike = str | pfs_pb2.Branch
 CommitLike = str | pfs_pb2.Commit
 FileLike = str | pfs_pb2.File
 Data = bytes | bytearray | memoryview | IO[bytes] | Path
+T = TypeVar("T")
+Stream = Generator[T, None, None]  # what streaming methods return: close() cancels the call
 
 _COMMIT_ID = re.compile(r"^[0-9a-f]{32}$")
 _STATES = {
@@ -172,7 +176,7 @@ def _timestamp(when: datetime | timestamp_pb2.Timestamp) -> timestamp_pb2.Timest
     return ts
 
 
-def _stream(call: Any) -> Iterator[Any]:
+def _stream(call: Any) -> Stream[Any]:
     """A server stream with typed errors; closing the iterator early cancels the call."""
     try:
         yield from translated_stream(call)
@@ -283,7 +287,7 @@ class ModifyFile(AbstractContextManager["ModifyFile"]):
             dirnames.sort()
             for name in sorted(filenames):
                 local = Path(dirpath) / name
-                target = _join(dest, local.relative_to(root).as_posix())
+                target = join_path(dest, local.relative_to(root).as_posix())
                 self.put_file(target, local)
                 written.append(target)
         return written
@@ -325,7 +329,8 @@ class ModifyFile(AbstractContextManager["ModifyFile"]):
             self.abort()
 
 
-def _join(base: str, rel: str) -> str:
+def join_path(base: str, rel: str) -> str:
+    """``/in`` + ``a/b.txt`` -> ``/in/a/b.txt`` (``base`` made absolute; an empty ``rel``: ``base``)."""
     base = _abs(base).rstrip("/")
     return f"{base}/{rel}" if rel else base or "/"
 
@@ -355,7 +360,7 @@ class PfsClient:
 
     def list_repo(
         self, *, type: str = "user", projects: Iterable[str] = (), timeout: float | None = 60.0
-    ) -> Iterator[pfs_pb2.RepoInfo]:
+    ) -> Stream[pfs_pb2.RepoInfo]:
         """Repos of one ``type`` (``""``: every type: user, spec, meta ...)."""
         request = pfs_pb2.ListRepoRequest(type=type, projects=[pfs_pb2.Project(name=p) for p in projects])
         return _stream(self.stub.ListRepo(request, timeout=timeout))
@@ -403,7 +408,7 @@ class PfsClient:
 
     def list_branch(
         self, repo: RepoLike | None = None, *, reverse: bool = False, timeout: float | None = 60.0
-    ) -> Iterator[pfs_pb2.BranchInfo]:
+    ) -> Stream[pfs_pb2.BranchInfo]:
         """The branches of ``repo`` (every repo's when None)."""
         request = pfs_pb2.ListBranchRequest(reverse=reverse)
         if repo is not None:
@@ -474,7 +479,7 @@ class PfsClient:
         origin_kind: str | int | None = None,
         started_time: datetime | timestamp_pb2.Timestamp | None = None,
         timeout: float | None = 60.0,
-    ) -> Iterator[pfs_pb2.CommitInfo]:
+    ) -> Stream[pfs_pb2.CommitInfo]:
         """Commits of a repo, newest first. ``"repo@branch"`` lists the branch's history (its head
         and ancestors); ``number`` caps the count; ``from_`` excludes that commit and older."""
         if isinstance(repo, str) and "@" in repo:
@@ -508,7 +513,7 @@ class PfsClient:
         all: bool = False,
         origin_kind: str | int | None = None,
         timeout: float | None = None,
-    ) -> Iterator[pfs_pb2.CommitInfo]:
+    ) -> Stream[pfs_pb2.CommitInfo]:
         """The commits of ``repo`` (on ``branch`` if given), oldest first, once each reaches
         ``state``; then each new one as it happens, until the iterator is closed."""
         request = pfs_pb2.SubscribeCommitRequest(
@@ -526,12 +531,12 @@ class PfsClient:
 
     def inspect_commit_set(
         self, commit_set: str, *, wait: bool = False, timeout: float | None = None
-    ) -> Iterator[pfs_pb2.CommitInfo]:
+    ) -> Stream[pfs_pb2.CommitInfo]:
         """The commits sharing one global ID, upstream first; with ``wait``, each once finished."""
         request = pfs_pb2.InspectCommitSetRequest(commit_set=pfs_pb2.CommitSet(id=commit_set), wait=wait)
         return _stream(self.stub.InspectCommitSet(request, timeout=timeout))
 
-    def list_commit_set(self, *, project: str = "", timeout: float | None = 60.0) -> Iterator[pfs_pb2.CommitSetInfo]:
+    def list_commit_set(self, *, project: str = "", timeout: float | None = 60.0) -> Stream[pfs_pb2.CommitSetInfo]:
         """Commit sets with their commits, newest first."""
         request = pfs_pb2.ListCommitSetRequest()
         if project:
@@ -602,7 +607,7 @@ class PfsClient:
 
     def get_file(
         self, commit: CommitLike, path: str, *, offset: int = 0, timeout: float | None = None
-    ) -> Iterator[bytes]:
+    ) -> Stream[bytes]:
         """The content of a file (a directory: its files' contents in path order), in chunks."""
         request = pfs_pb2.GetFileRequest(file=pfs_pb2.File(commit=parse_commit(commit), path=_abs(path)), offset=offset)
         return (message.value for message in _stream(self.stub.GetFile(request, timeout=timeout)))
@@ -611,7 +616,7 @@ class PfsClient:
         """``get_file`` joined: for files that fit in memory."""
         return b"".join(self.get_file(commit, path, offset=offset, timeout=timeout))
 
-    def get_file_tar(self, commit: CommitLike, path: str = "/", *, timeout: float | None = None) -> Iterator[bytes]:
+    def get_file_tar(self, commit: CommitLike, path: str = "/", *, timeout: float | None = None) -> Stream[bytes]:
         """A tar stream of a file or directory (paths relative to the repo root), in chunks."""
         request = pfs_pb2.GetFileRequest(file=pfs_pb2.File(commit=parse_commit(commit), path=_abs(path)))
         return (message.value for message in _stream(self.stub.GetFileTAR(request, timeout=timeout)))
@@ -630,7 +635,7 @@ class PfsClient:
         reverse: bool = False,
         after: str = "",
         timeout: float | None = 60.0,
-    ) -> Iterator[pfs_pb2.FileInfo]:
+    ) -> Stream[pfs_pb2.FileInfo]:
         """The entries of a directory (directories end in ``/``), in path order; ``after``
         resumes after that path, ``number`` caps the count."""
         parsed = parse_commit(commit)
@@ -650,7 +655,7 @@ class PfsClient:
         reverse: bool = False,
         after: str = "",
         timeout: float | None = 60.0,
-    ) -> Iterator[pfs_pb2.FileInfo]:
+    ) -> Stream[pfs_pb2.FileInfo]:
         """Every file and directory under ``path`` (itself included), depth first, in path order."""
         parsed = parse_commit(commit)
         request = pfs_pb2.WalkFileRequest(
@@ -660,9 +665,7 @@ class PfsClient:
             request.paginationMarker.CopyFrom(pfs_pb2.File(commit=parsed, path=_abs(after)))
         return _stream(self.stub.WalkFile(request, timeout=timeout))
 
-    def glob_file(
-        self, commit: CommitLike, pattern: str, *, timeout: float | None = 60.0
-    ) -> Iterator[pfs_pb2.FileInfo]:
+    def glob_file(self, commit: CommitLike, pattern: str, *, timeout: float | None = 60.0) -> Stream[pfs_pb2.FileInfo]:
         """Files and directories matching a glob (``/*``, ``/**.png``, ``/{a,b}``...), as pipeline
         inputs match them."""
         request = pfs_pb2.GlobFileRequest(commit=parse_commit(commit), pattern=pattern)
@@ -677,7 +680,7 @@ class PfsClient:
         old_path: str | None = None,
         shallow: bool = False,
         timeout: float | None = 60.0,
-    ) -> Iterator[pfs_pb2.DiffFileResponse]:
+    ) -> Stream[pfs_pb2.DiffFileResponse]:
         """What differs under ``new_path`` between ``new_commit`` and ``old_commit`` (default: its
         parent). Each response has ``new_file`` (added or changed), ``old_file`` (removed or
         changed) or both; ``shallow`` stops at the first level."""

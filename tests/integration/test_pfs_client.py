@@ -119,8 +119,10 @@ def test_start_finish_inspect_and_wait(client: tusk.Client) -> None:
     client.pfs.put_file(f"images@{commit.id}", "/y", b"y")  # and by ID
     info = client.pfs.inspect_commit("images@master")
     assert info.commit.id == commit.id and not info.HasField("finished")
-    threading.Timer(0.2, lambda: client.pfs.finish_commit(f"images@{commit.id}", error="oops")).start()
+    finisher = threading.Timer(0.2, lambda: client.pfs.finish_commit(f"images@{commit.id}", error="oops"))
+    finisher.start()
     done = client.pfs.wait_commit("images@master", timeout=10)
+    finisher.join(10)
     assert done.finished.seconds > 0 and done.error == "oops" and done.description == "first"
     assert client.pfs.inspect_commit("images@master", wait="started").commit.id == commit.id
     with pytest.raises(errors.FailedPrecondition):
@@ -159,8 +161,10 @@ def test_list_and_subscribe_commits(client: tusk.Client) -> None:
 
     stream = client.pfs.subscribe_commit("images", "master", state="finished")
     assert [next(stream).commit.id for _ in range(3)] == ids[::-1]
-    threading.Timer(0.2, lambda: client.pfs.put_file("images@master", "/later", b"y")).start()
+    putter = threading.Timer(0.2, lambda: client.pfs.put_file("images@master", "/later", b"y"))
+    putter.start()
     later = next(stream)
+    putter.join(10)
     assert later.commit.id not in ids and later.finished.seconds > 0
     stream.close()  # cancels the call
     with pytest.raises(errors.NotFound):
