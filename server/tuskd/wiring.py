@@ -18,6 +18,7 @@ from grpc_health.v1 import health
 from tuskd.blobs.base import BlobStore
 from tuskd.blobs.local import LocalBlobStore
 from tuskd.config import ServerConfig
+from tuskd.datadir import DataDirLock
 from tuskd.domain.jobs import Job
 from tuskd.domain.pipelines import PipelineKey, PipelineSpec
 from tuskd.engine.executor import ThreadPoolExecutor
@@ -77,8 +78,17 @@ def _pps_tables(tx: Tx) -> PpsTx:
 def open_deps(config: ServerConfig) -> Deps:
     """Create the data directory and every default dependency for ``config``."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = DataDirLock(config.data_dir)  # one server per data directory, held until close
+    try:
+        return _open_deps(config, lock)
+    except BaseException:
+        lock.release()
+        raise
+
+
+def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
     store = SqliteStore(config.data_dir / "metadata.db")
-    blobs = LocalBlobStore(config.data_dir / "blobs")
+    blobs = LocalBlobStore(config.data_dir / "blobs", exclusive=True)
     hub = EventHub()
     pfs = PfsService(store, blobs, hub)
     jobs = JobService(store, _pps_tables, hub)
@@ -113,6 +123,7 @@ def open_deps(config: ServerConfig) -> Deps:
         interceptors=interceptors_for(config),
         server_credentials=credentials_for(config),
     )
+    deps._on_close.append(lock.release)  # closed last: after everything that writes the dir
     deps._on_close.append(store.close)
     # Closed after the store in reverse order: waiters wake first (ServerShuttingDown).
     deps._on_close.append(hub.shutdown)

@@ -75,25 +75,32 @@ _SYNCFS = _load_syncfs()
 class LocalBlobStore:
     """The default :class:`~tuskd.blobs.base.BlobStore`: a directory on this machine."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, *, exclusive: bool = False) -> None:
+        """``exclusive``: this process alone writes under ``root`` (the server holds the data
+        directory's lock), so every temp file found now was left by a crash and is removed.
+        Otherwise only temp files older than an hour are (they may be a live writer's)."""
         self.root = Path(root)
         self._objects = self.root / "objects"
         self._tmp = self.root / "tmp"
         self._objects.mkdir(parents=True, exist_ok=True)
         self._tmp.mkdir(parents=True, exist_ok=True)
-        self._remove_stale_temp_files()
+        self._remove_stale_temp_files(0.0 if exclusive else _STALE_TEMP_SECONDS)
         # Directories holding renames not yet made durable (puts with durable=False).
         self._dirty: set[Path] = set()
         self._dirty_lock = threading.Lock()
         self._flush_lock = threading.Lock()
 
-    def _remove_stale_temp_files(self) -> None:
-        # Left by a crash mid-upload; young ones may belong to a live writer sharing the dir.
-        cutoff = time.time() - _STALE_TEMP_SECONDS
+    def _remove_stale_temp_files(self, older_than: float) -> None:
+        # Left by a crash mid-upload (a 200 MiB upload cut short keeps 200 MiB of disk).
+        cutoff = time.time() - older_than
+        removed = 0
         for entry in self._tmp.iterdir():
             with contextlib.suppress(OSError):
-                if entry.stat().st_mtime < cutoff:
+                if older_than <= 0 or entry.stat().st_mtime < cutoff:
                     entry.unlink()
+                    removed += 1
+        if removed:
+            log.info("removed %d temp file(s) of uploads a crash cut short", removed)
 
     # -- names ------------------------------------------------------------------------------
 
