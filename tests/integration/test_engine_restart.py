@@ -4,16 +4,23 @@ The job resumes with ``restart`` + 1, the datums recorded before the crash are n
 user process from before the crash survives the restart, and the output is what an uninterrupted
 run gives. Each datum appends its ID and its shell's PID to host files outside the sandbox (the
 namespace hides only /pfs), which is how the test sees what ran.
+
+User code runs under sandbox helpers (engine/zygote.py, children of the server): when the server
+dies they kill what they started and exit on their own; when they are killed with it, the
+restarted server kills what they left (found by its marker, and by the helpers' namespaces for
+processes that cleared their environment).
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.conftest import ServerProcess
@@ -31,6 +38,15 @@ from tuskd.wiring import open_deps
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 
 FILES = {f"/f{i}": f"content {i}\n".encode() for i in range(6)}
+
+
+def helper_pids(server: ServerProcess) -> list[int]:
+    """The server's sandbox helpers (its zygote.py children)."""
+    return [
+        child.pid
+        for child in psutil.Process(server.proc.pid).children()
+        if any(part.endswith("zygote.py") for part in child.cmdline())
+    ]
 
 
 def _read(data_dir: Path, key: JobKey) -> tuple[Job, list[Job], dict[str, DatumState]]:
@@ -74,6 +90,7 @@ def test_sigkill_mid_job_resumes_without_rerunning_finished_datums(
     first = server_process(data_dir=data_dir)
     wait_for(lambda: ran.exists() and len(ran.read_text().split()) >= 3, timeout=30, what="three datums started")
     time.sleep(0.15)  # let a finished datum be recorded, so "done before the crash" is not empty
+    helpers = helper_pids(first)
     first.proc.send_signal(signal.SIGKILL)
     first.proc.wait(timeout=10)
 
@@ -82,11 +99,12 @@ def test_sigkill_mid_job_resumes_without_rerunning_finished_datums(
     assert before.state == JobState.JOB_RUNNING and before.restart == 0
     assert 1 <= len(done_before) < len(FILES)
     old_pids = [int(p) for p in pids.read_text().split()]
-    assert any(pid_alive(p) for p in old_pids), "the crash should leave the running datum's process behind"
+    assert old_pids and helpers
+    # The helpers see the server go, kill what they started, and exit.
+    wait_for(lambda: not any(pid_alive(p) for p in old_pids + helpers), timeout=10, what="the helpers to clean up")
 
     second = server_process(data_dir=data_dir)
-    # Leftovers are killed before the server serves.
-    assert [p for p in old_pids if pid_alive(p)] == []
+    assert [p for p in old_pids + helpers if pid_alive(p)] == []
 
     def finished() -> bool:
         return _read(data_dir, key)[0].state == JobState.JOB_SUCCESS
@@ -128,3 +146,51 @@ def test_sigkill_mid_job_resumes_without_rerunning_finished_datums(
     logs = list(DatumLogs(data_dir / "logs").read_logs("default", "edges", commit))
     assert sorted(entry.datum_id for entry in logs) == sorted(datums_after)
     assert all(entry.lines()[-1].startswith("copied /pfs/images/f") for entry in logs)
+
+
+def test_restart_kills_what_killed_helpers_left_behind(
+    tmp_path: Path, server_process: Callable[..., ServerProcess]
+) -> None:
+    """Server and helpers SIGKILLed together: the user processes live on (init adopts them), a
+    daemon that cleared its environment and left the group too; the restart kills them all."""
+    data_dir = tmp_path / "data"
+    pids = tmp_path / "pids"
+    flag = tmp_path / "ran-once"
+    script = (
+        'if [ -e "$FLAG" ]; then cp "$images" /pfs/out/; exit 0; fi; touch "$FLAG"; '
+        'env -i setsid sleep 1000 & echo $! >> "$PIDS"; echo $$ >> "$PIDS"; sleep 1000'
+    )
+    deps = open_deps(ServerConfig(address="127.0.0.1:0", data_dir=data_dir))
+    try:
+        deps.pfs.create_repo(RepoKey.of("images"))
+        deps.pipelines.create(make_spec("edges", script, pfs_in("images"), env={"FLAG": str(flag), "PIDS": str(pids)}))
+        session = deps.pfs.begin_modify(CommitRef(RepoKey.of("images"), branch="master"))
+        session.add_file("/f0", [b"content\n"])
+        commit = session.commit().commit.id
+    finally:
+        deps.close()
+
+    first = server_process(data_dir=data_dir)
+    wait_for(lambda: pids.exists() and len(pids.read_text().split()) >= 2, timeout=30, what="the datum to start")
+    helpers = helper_pids(first)
+    assert helpers
+    first.proc.send_signal(signal.SIGSTOP)  # so it cannot react to its helpers' death
+    for pid in helpers:
+        os.kill(pid, signal.SIGKILL)
+    first.proc.send_signal(signal.SIGKILL)
+    first.proc.wait(timeout=10)
+    daemon, main = (int(p) for p in pids.read_text().split())
+    wait_for(lambda: not any(pid_alive(p) for p in helpers), what="the helpers to die")
+    assert pid_alive(daemon) and pid_alive(main), "user processes outlive helpers killed with the server"
+    with open(f"/proc/{daemon}/environ", "rb") as fh:
+        assert b"TUSK_ENGINE_ID" not in fh.read()  # only its namespace gives it away
+
+    second = server_process(data_dir=data_dir)
+    assert not pid_alive(daemon) and not pid_alive(main)  # killed before the server serves
+    wait_for(
+        lambda: _read(data_dir, JobKey("default", "edges", commit))[0].state == JobState.JOB_SUCCESS,
+        timeout=30,
+        what="the resumed job",
+    )
+    second.proc.send_signal(signal.SIGTERM)
+    second.proc.wait(timeout=30)

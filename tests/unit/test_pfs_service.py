@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tuskd.blobs.base import BlobRef
 from tuskd.blobs.local import LocalBlobStore
 from tuskd.domain import paths
 from tuskd.domain.errors import (
@@ -1127,3 +1128,32 @@ def test_repo_deleting_event_can_veto(svc: PfsService) -> None:
         svc.delete_repo(repo())
     assert svc.inspect_repo(repo())
     assert svc.delete_repo(repo(), force=True)
+
+
+def test_put_blob_records_a_stored_blob_without_copying_it(svc: PfsService, monkeypatch: pytest.MonkeyPatch) -> None:
+    svc.create_repo(repo())
+    ref = svc.blobs.put_bytes(b"already stored", durable=False)
+    blob_file = svc.blobs.path(ref.hash)
+    inode = blob_file.stat().st_ino
+
+    def no_writes(*args: object, **kwargs: object) -> None:
+        raise AssertionError("put_blob wrote content")
+
+    monkeypatch.setattr(svc.blobs, "put_stream", no_writes)
+    with svc.begin_modify(at(repo())) as s:
+        s.put_blob("/a.txt", ref)
+        s.put_blob("dir/b.txt", ref)
+    assert read(svc, at(repo()), "/a.txt") == b"already stored"
+    assert read(svc, at(repo()), "/dir/b.txt") == b"already stored"
+    assert {f.path: f.hash for f in svc.walk_files(at(repo()), "/") if f.file_type is FileType.FILE} == {
+        "/a.txt": ref.hash,
+        "/dir/b.txt": ref.hash,
+    }
+    assert blob_file.stat().st_ino == inode  # the very same file: nothing was rewritten
+    session = svc.begin_modify(at(repo()))
+    with pytest.raises(NotFound):
+        session.put_blob("/missing", BlobRef("0" * 64, 3))
+    with pytest.raises(InvalidArgument, match="bytes"):
+        session.put_blob("/wrong-size", BlobRef(ref.hash, ref.size + 1))
+    session.abort()
+    assert read(svc, at(repo()), "/a.txt") == b"already stored"

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tuskd.engine.sandbox import AttemptResult, AttemptSpec, run_attempt
+from tuskd.engine.sandbox import AttemptResult, AttemptSpec, Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -114,14 +114,23 @@ def run_datum(
     policy: DatumPolicy,
     cancel: threading.Event,
     on_attempt: Callable[[int, AttemptResult], None] | None = None,
+    sandbox: Sandbox | None = None,
 ) -> DatumResult:
     """Run a datum's attempts (numbered from 1) until one succeeds, they run out, or ``cancel``.
 
     ``make_spec(n)`` builds attempt n's spec; ``on_attempt(n, result)`` is told about each
     finished attempt of the user's cmd (not err_cmd). Exceptions from either propagate.
+    Attempts run in ``sandbox`` (the engine passes its worker slot's); without one, in a
+    sandbox of the datum's own, closed before returning.
     """
     if policy.tries < 1:
         raise ValueError(f"a datum needs at least one try, got {policy.tries}")
+    if sandbox is None:
+        own = Sandbox()
+        try:
+            return run_datum(make_spec, policy, cancel, on_attempt, own)
+        finally:
+            own.close()
     tries = policy.tries
     started = time.monotonic()
     results: list[AttemptResult] = []
@@ -148,7 +157,7 @@ def run_datum(
         if policy.timeout is not None:
             spec = replace(spec, timeout=policy.timeout)
         clear_dir(spec.out_dir)
-        result = run_attempt(spec, cancel)
+        result = sandbox.run(spec, cancel)
         results.append(result)
         where = f"attempt {attempt} of {tries}"
         parts.append((f"{where}: {result.describe()}", result.log))
@@ -167,7 +176,7 @@ def run_datum(
     if cancel.is_set():
         return finish(DatumOutcome.CANCELLED, f"stopped before err_cmd after {failure}")
     clear_dir(spec.out_dir)
-    err = run_attempt(replace(spec, cmd=tuple(policy.err_cmd), stdin=tuple(policy.err_stdin)), cancel)
+    err = sandbox.run(replace(spec, cmd=tuple(policy.err_cmd), stdin=tuple(policy.err_stdin)), cancel)
     parts.append((f"err_cmd: {err.describe()}", err.log))
     if err.cancelled:
         return finish(DatumOutcome.CANCELLED, f"stopped (err_cmd after {failure})", err)

@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tuskd.blobs.base import BlobStore
+from tuskd.blobs.base import BlobRef, BlobStore
 from tuskd.domain.datums import Datum, FileEntry, datum_hash, plan_datums
 from tuskd.domain.errors import NotFound
 from tuskd.domain.inputs import PfsInput
@@ -620,7 +620,7 @@ class JobRunner:
                 )
 
             try:
-                result = run_datum(make_spec, policy, self.control.kill)
+                result = run_datum(make_spec, policy, self.control.kill, sandbox=slot.sandbox)
             except (OSError, ValueError) as exc:
                 result = DatumResult(DatumOutcome.FAILED, 0, f"could not run: {exc}", b"", 0.0, ())
             if result.outcome is DatumOutcome.CANCELLED:
@@ -754,9 +754,9 @@ class JobRunner:
         session = pfs.begin_modify(out_ref)
         for path in sorted(current.keys() - outputs.keys()):
             session.delete_file(path)
-        for path, (blob, _) in outputs.items():
+        for path, (blob, size) in outputs.items():
             if current.get(path) != blob:
-                session.add_file(path, self.ctx.blobs.read_chunks(blob))
+                session.put_blob(path, BlobRef(blob, size))  # already stored: recorded, not copied
         with self.control.commit_point(), self.ctx.store.write() as tx:
             if session.pending:
                 session.commit()

@@ -4,33 +4,49 @@ The user process sees Pachyderm's layout: its inputs under ``/pfs/<input name>``
 directory at ``/pfs/out``. Two ways of providing that, chosen once per server process by a cheap
 probe (``detect_isolation``):
 
-* ``Isolation.NAMESPACE`` (preferred; root, or an unprivileged user namespace): the command runs
-  under ``unshare --mount --propagation private``. A short ``/bin/sh`` wrapper mounts, from a
-  per-attempt fstab in one ``mount -a`` call, the attempt's pfs root (a directory in its scratch
-  dir) on ``/pfs``, every input read-only on ``/pfs/<name>`` and the out dir writable on
-  ``/pfs/out``, then execs the command. Nothing is copied, nothing leaks into the host's
-  mount table, and the mounts vanish with the last process of the attempt. The host needs an
-  (empty) ``/pfs`` directory as mount point; the probe creates it when it is missing.
+* ``Isolation.NAMESPACE`` (preferred; root, or an unprivileged user namespace): attempts are
+  started by a long-lived namespace helper, the *zygote* (``engine/zygote.py``, one per
+  :class:`Sandbox`), that lives in a private mount namespace of its own. The helper bind-mounts
+  the attempt's pfs root (a directory of mount points in the scratch dir) on ``/pfs``, every
+  input read-only on ``/pfs/<name>`` and the out dir writable on ``/pfs/out`` -- once: the
+  engine reuses one sandbox per worker slot, whose directories stay in place datum after
+  datum, so later attempts find the layout mounted and only check it is intact (a changed
+  layout is remounted, which costs a few system calls). Per attempt the engine sends the
+  command, environment and working directory over a socket with the ends of its output (and
+  stdin) pipes; the helper spawns the process (``subprocess``'s fast vfork path) and reports
+  its pid at once, then its exit status. Nothing is copied, nothing leaks into the host's
+  mount table. The host needs an (empty) ``/pfs`` directory as mount point; the probe creates
+  it when it is missing.
 * ``Isolation.FALLBACK`` (no namespaces, or no ``/pfs`` mount point): the pfs root is a directory
   of symlinks (``<name>`` -> input dir, ``out`` -> out dir) and is the process's working
   directory, so relative paths (``in/a.txt``, ``out/b.txt``) work. Environment values and the
   working directory that start with ``/pfs`` are rewritten to the real host paths, but literal
   ``/pfs/...`` paths in the code itself do NOT work, and inputs are not write-protected. A
-  warning is logged once when the probe settles on this mode.
+  warning is logged once when the probe settles on this mode. The engine starts the process
+  itself.
 
 In both modes the default working directory is the pfs root (``/pfs`` in a namespace), and a
 relative ``working_dir`` is relative to it. The read-only inputs guard against mistakes, not
 malice: user code runs with the server's privileges and, as root in its namespace, could remount
-them.
+them (the helper checks the mounts before every attempt and remounts what was changed).
 
-Process hygiene: the user process leads its own session and process group. A timeout or the cancel
-event sends SIGTERM to the whole group, waits ``TERM_GRACE_SECONDS``, then sends SIGKILL. When the
-main process ends on its own, whatever it left running in its group is killed too; in namespace
-mode, processes that escaped the group (``setsid``) are found by their view of ``/pfs`` and killed
-as well (in fallback mode such escapees are out of reach). When ``run_attempt`` returns, no
-process of the attempt is alive (zombies waiting for init to reap them are dead). Output (stdout
-and stderr on one pipe) is kept with bounded memory: the head and the tail, with a marker where
-the middle was dropped.
+Process hygiene: the user process leads its own session and process group. The engine owns
+timeouts and cancel: either sends SIGTERM to the whole group, waits ``TERM_GRACE_SECONDS``, then
+sends SIGKILL. When the main process ends, whatever it left running in its group is killed
+too. In namespace mode the helper is a *child subreaper*, so every process user code starts,
+even one that left the group (``setsid``) or was orphaned, stays in the helper's process tree:
+once the main process has exited the helper kills whatever is left in its tree before it
+reports the exit (reading its own ``/proc/<pid>/task/<tid>/children`` costs one small read; no
+``/proc`` scan). As a second line, processes in the helper's mount namespace are looked for in
+``/proc`` after a timeout or a cancel, when a helper dies, and when a helper is retired or handed
+back to the pool (the end of a job). In fallback mode escapees are out of reach. When an
+attempt returns, no process of it is alive (zombies waiting for a parent to reap them are dead).
+Output (stdout and stderr on one pipe, which the engine reads directly) is kept with bounded
+memory: the head and the tail, with a marker where the middle was dropped.
+
+A helper that dies (killed, crashed) during an attempt fails that attempt with the reason
+``sandbox helper died (...)`` -- the datum's next try gets a new helper; one that died between
+attempts is replaced silently.
 
 Exit codes the sandbox itself produces: 125 when the /pfs layout or the working directory cannot
 be set up, 126 when the command is not executable and 127 when it is not found (as a shell would).
@@ -42,46 +58,47 @@ import contextlib
 import enum
 import errno
 import fcntl
+import json
 import logging
 import os
 import select
 import shutil
 import signal
+import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from tuskd.engine import zygote
 
 log = logging.getLogger(__name__)
 
 TERM_GRACE_SECONDS = 0.5
 """How long a process group gets between SIGTERM and SIGKILL."""
 
-PFS_ROOT = "/pfs"
-OUT_NAME = "out"
+PFS_ROOT = zygote.PFS_ROOT
+OUT_NAME = zygote.OUT_NAME
 
 _POLL_SECONDS = 0.05  # how often the cancel event is looked at (an Event cannot be polled on)
 _DRAIN_SECONDS = 1.0  # how long to wait for the output pipe to close once the group is dead
 _REAP_SECONDS = 2.0  # how long to wait for killed leftovers to die before giving up with a warning
+_HELPER_START_SECONDS = 15.0  # a starting helper must say it is ready within this
+_HELPER_REPLY_SECONDS = 15.0  # ... and answer a request within this
+_HELPER_STOP_SECONDS = 5.0
 _READ_CHUNK = 1 << 18
 _PIPE_SIZE = 1 << 20
 _MARKER_RESERVE = 64  # room kept in the log for the elision marker
-_SETUP_FAILED = 125
+_SETUP_FAILED = zygote.SETUP_FAILED
 _DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME")
-
-# $1 mount binary, $2 fstab, $3 working dir, then the user's command. Mount errors go to the
-# attempt's log, so the user sees why the attempt failed.
-_WRAPPER = (
-    '"$1" -n -a -T "$2" || { echo "tusk-sandbox: could not mount the /pfs layout" >&2; exit 125; }\n'
-    'cd "$3" || { echo "tusk-sandbox: cannot change to working directory $3" >&2; exit 125; }\n'
-    "shift 3\n"
-    'exec "$@"\n'
-)
+_ZYGOTE_SCRIPT = str(Path(zygote.__file__).resolve())
 
 
 class Isolation(enum.Enum):
@@ -104,9 +121,11 @@ class AttemptSpec:
     inputs: Mapping[str, Path] = field(default_factory=dict)
     """Input name -> host directory (or file) whose content appears at ``/pfs/<name>``."""
     out_dir: Path
-    """Host directory that appears, writable, at ``/pfs/out``; created when missing."""
+    """Host directory that appears, writable, at ``/pfs/out``; created when missing. Keep it
+    (empty it, do not replace it) between attempts: a sandbox keeps it mounted."""
     scratch_dir: Path
-    """Private directory of this attempt: holds the pfs root, TMPDIR and the fstab."""
+    """Private directory of this attempt: holds the pfs root and TMPDIR. Keep it in place
+    between attempts, like ``out_dir``."""
     timeout: float | None = None
     log_limit: int = 1 << 20
     """Bytes of combined stdout+stderr kept; beyond it the head and the tail are kept."""
@@ -114,7 +133,8 @@ class AttemptSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class AttemptResult:
-    """How one attempt ended; exactly one of exit_code and signal is set once the process ran."""
+    """How one attempt ended; exactly one of exit_code and signal is set once the process ran
+    (neither when the sandbox failed: see ``sandbox_error``)."""
 
     exit_code: int | None
     signal: int | None
@@ -125,6 +145,8 @@ class AttemptResult:
     log_truncated: bool
     timeout: float | None = None
     """The timeout that applied, so ``describe`` can name it."""
+    sandbox_error: str | None = None
+    """Set when the sandbox itself failed during the attempt (its helper died): the reason."""
 
     @property
     def succeeded(self) -> bool:
@@ -137,6 +159,8 @@ class AttemptResult:
             return "stopped"
         if self.timed_out:
             return f"timed out after {format_seconds(self.timeout or self.duration)}"
+        if self.sandbox_error is not None:
+            return self.sandbox_error
         if self.signal is not None:
             return f"killed by signal {self.signal}"
         return f"exit code {self.exit_code}"
@@ -147,78 +171,68 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-@dataclass(frozen=True)
-class _Launcher:
-    """The namespace command prefix and mount binary the probe found working."""
+def _describe_exit(returncode: int | None) -> str:
+    if returncode is None:
+        return "still running"
+    return f"killed by signal {-returncode}" if returncode < 0 else f"exit code {returncode}"
 
-    prefix: tuple[str, ...]
-    mount: str
 
+# -- the probe ------------------------------------------------------------------------------------
 
 _probe_lock = threading.Lock()
-_probed = False
-_launcher: _Launcher | None = None
+_probed: Isolation | None = None
 
 
 def detect_isolation() -> Isolation:
     """Probe once (cached) whether attempts can get a private /pfs mount namespace."""
-    global _probed, _launcher
+    global _probed
     with _probe_lock:
-        if not _probed:
-            _launcher = _probe()
-            _probed = True
-            if _launcher is None:
+        if _probed is None:
+            _probed = Isolation.NAMESPACE if _probe() else Isolation.FALLBACK
+            if _probed is Isolation.FALLBACK:
                 log.warning(
                     "no private mount namespace for user code: /pfs/... paths will not work, only "
                     "relative paths from the working directory and the environment variables do"
                 )
             else:
-                log.info("user code runs in private mount namespaces (%s)", " ".join(_launcher.prefix))
-        return Isolation.NAMESPACE if _launcher is not None else Isolation.FALLBACK
+                log.info("user code runs in private mount namespaces (namespace helpers)")
+        return _probed
 
 
-def _probe() -> _Launcher | None:
-    unshare = shutil.which("unshare")
-    mount = shutil.which("mount")
-    if unshare is None or mount is None or not os.access("/bin/sh", os.X_OK):
-        log.info("unshare, mount or /bin/sh missing: no mount namespaces")
-        return None
+def _probe() -> bool:
+    if not os.access("/bin/sh", os.X_OK):
+        log.info("/bin/sh missing: no mount namespaces")
+        return False
     if not _ensure_mountpoint():
-        return None
-    if os.geteuid() == 0:
-        prefix: tuple[str, ...] = (unshare, "--mount", "--propagation", "private")
-    else:
-        prefix = (unshare, "--user", "--map-root-user", "--mount", "--propagation", "private")
+        return False
     with tempfile.TemporaryDirectory(prefix="tusk-probe-") as tmp:
         base = Path(tmp)
         (base / "in").mkdir()
         (base / "in" / "probe").write_bytes(b"")
-        (base / "out").mkdir()
-        root = base / "pfs"
-        fstab = base / "fstab"
-        _write_layout(root, fstab, {"in": base / "in"}, base / "out")
         check = "test -f /pfs/in/probe && ! (: > /pfs/in/w) 2>/dev/null && : > /pfs/out/ok"
-        args = [*prefix, "/bin/sh", "-c", _WRAPPER, "tusk-sandbox", mount, str(fstab), PFS_ROOT]
+        spec = AttemptSpec(
+            cmd=["/bin/sh", "-c", check],
+            inputs={"in": base / "in"},
+            out_dir=base / "out",
+            scratch_dir=base / "scratch",
+            timeout=10,
+        )
+        sandbox = Sandbox(isolation=Isolation.NAMESPACE)
         try:
-            done = subprocess.run(
-                [*args, "/bin/sh", "-c", check],
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=10,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
+            result = sandbox._run_helper(spec, threading.Event())
+        except (OSError, ValueError, HelperError) as exc:
             log.info("mount namespace probe failed: %s", exc)
-            return None
-        ok = done.returncode == 0 and (base / "out" / "ok").exists() and not (base / "in" / "w").exists()
+            return False
+        finally:
+            sandbox.close()
+        ok = result.exit_code == 0 and (base / "out" / "ok").exists() and not (base / "in" / "w").exists()
         if not ok:
             log.info(
-                "mount namespace probe failed (exit %s): %s",
-                done.returncode,
-                (done.stdout + done.stderr).decode(errors="replace").strip(),
+                "mount namespace probe failed (%s): %s",
+                result.describe(),
+                result.log.decode(errors="replace").strip(),
             )
-            return None
-    return _Launcher(prefix, mount)
+        return ok
 
 
 def _ensure_mountpoint() -> bool:
@@ -234,12 +248,7 @@ def _ensure_mountpoint() -> bool:
     return True
 
 
-def _fstab_escape(path: str) -> str:
-    # fstab fields are whitespace separated; libmount unmangles these octal escapes.
-    out = path.replace("\\", "\\134")
-    for char, code in ((" ", "\\040"), ("\t", "\\011"), ("\n", "\\012")):
-        out = out.replace(char, code)
-    return out
+# -- layouts and environment -----------------------------------------------------------------------
 
 
 def _fresh_dir(path: Path) -> None:
@@ -248,22 +257,6 @@ def _fresh_dir(path: Path) -> None:
     elif path.exists():
         shutil.rmtree(path)
     path.mkdir(parents=True)
-
-
-def _write_layout(root: Path, fstab: Path, inputs: Mapping[str, Path], out_dir: Path) -> None:
-    """Namespace mode: empty mount points under ``root`` and the fstab that fills them."""
-    _fresh_dir(root)
-    lines = [f"{_fstab_escape(str(root))} {PFS_ROOT} none bind 0 0"]
-    for name, host in sorted(inputs.items()):
-        host = host.absolute()
-        if host.is_dir():
-            (root / name).mkdir()
-        else:
-            (root / name).touch()
-        lines.append(f"{_fstab_escape(str(host))} {PFS_ROOT}/{_fstab_escape(name)} none bind,ro 0 0")
-    (root / OUT_NAME).mkdir()
-    lines.append(f"{_fstab_escape(str(out_dir.absolute()))} {PFS_ROOT}/{OUT_NAME} none bind 0 0")
-    fstab.write_text("\n".join(lines) + "\n")
 
 
 def _link_layout(root: Path, inputs: Mapping[str, Path], out_dir: Path) -> None:
@@ -353,6 +346,9 @@ class _LogBuffer:
         return bytes(self._head) + marker + tail[-self._tail_cap :], True
 
 
+# -- processes -----------------------------------------------------------------------------------
+
+
 def _proc_stat(pid: int) -> tuple[str, int] | None:
     """(state letter, process group) of a process, or None when it is gone."""
     try:
@@ -383,71 +379,87 @@ def _wait_dead(pids: Sequence[int], deadline: float) -> bool:
     return True
 
 
-def _kill_namespace_stragglers(root_id: tuple[int, int]) -> list[int]:
-    """SIGKILL processes whose ``/pfs`` is this attempt's pfs root (they escaped the group)."""
+def namespace_id(pid: int | str) -> tuple[int, int] | None:
+    """(device, inode) of a process's mount namespace, or None when it is gone."""
     try:
-        own_ns = os.readlink("/proc/self/ns/mnt")
+        st = os.stat(f"/proc/{pid}/ns/mnt")
     except OSError:
-        return []
+        return None
+    return st.st_dev, st.st_ino
+
+
+def kill_namespace(ns: tuple[int, int], exclude: Sequence[int] = (), wait: float = _REAP_SECONDS) -> list[int]:
+    """SIGKILL every process whose mount namespace is ``ns`` (but ``exclude``) and wait until
+    they are dead; returns their pids. Costs one ``/proc`` scan."""
+    skip = {os.getpid(), *exclude}
     killed = []
     for pid in _live_pids():
-        try:
-            if os.readlink(f"/proc/{pid}/ns/mnt") == own_ns:
-                continue
-            st = os.stat(f"/proc/{pid}/root{PFS_ROOT}")
-        except OSError:
+        if pid in skip or namespace_id(pid) != ns:
             continue
-        if (st.st_dev, st.st_ino) == root_id:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                continue
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
             killed.append(pid)
-    if killed:
-        log.info("killed %d process(es) that left the attempt's process group: %s", len(killed), killed)
+    if killed and not _wait_dead(killed, time.monotonic() + wait):
+        log.warning("processes %s still alive %.0fs after SIGKILL", killed, wait)
     return killed
 
 
 class _Supervisor:
-    """Pumps one running process: output in, stdin out, exit, timeout and cancel."""
+    """Pumps one running process: output in, stdin out, and the source that says it exited.
 
-    def __init__(self, proc: subprocess.Popen[bytes], stdin_data: bytes, log_limit: int) -> None:
-        self.proc = proc
+    ``exit_fd`` becomes readable when there is news of the exit; ``on_exit_news`` handles it
+    and returns True once the process has exited (or can no longer be waited for).
+    """
+
+    def __init__(
+        self,
+        pid: int,
+        out_fd: int,
+        stdin_fd: int | None,
+        stdin_data: bytes,
+        log_limit: int,
+        exit_fd: int | None,
+        on_exit_news: Callable[[], bool],
+    ) -> None:
+        self.pid = pid
         self.buffer = _LogBuffer(log_limit)
         self.exited = False
+        self.reaped = False  # set by the owner once the pid may be reused: no more signals
         self._poller = select.poll()
-        self._pidfd: int | None = None
-        try:
-            self._pidfd = os.pidfd_open(proc.pid)
-            self._poller.register(self._pidfd, select.POLLIN)
-        except (AttributeError, OSError):
-            self._pidfd = None  # old kernel: fall back to waitid polling
-        assert proc.stdout is not None
-        self._out: int | None = proc.stdout.fileno()
+        self._exit_fd = exit_fd
+        self._on_exit_news = on_exit_news
+        if exit_fd is not None:
+            self._poller.register(exit_fd, select.POLLIN)
+        self._out: int | None = out_fd
         with contextlib.suppress(OSError):  # a smaller pipe only costs more wake-ups
-            fcntl.fcntl(self._out, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
-        self._poller.register(self._out, select.POLLIN)
-        self._stdin: int | None = None
+            fcntl.fcntl(out_fd, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+        self._poller.register(out_fd, select.POLLIN)
+        self._stdin = stdin_fd
         self._stdin_data = memoryview(stdin_data)
-        if proc.stdin is not None:
-            self._stdin = proc.stdin.fileno()
-            os.set_blocking(self._stdin, False)
-            self._poller.register(self._stdin, select.POLLOUT)
+        if stdin_fd is not None:
+            os.set_blocking(stdin_fd, False)
+            self._poller.register(stdin_fd, select.POLLOUT)
 
     def pump(self, timeout: float) -> None:
         """Wait up to ``timeout`` seconds for output, stdin room or exit, and handle what came."""
-        if self._pidfd is None and not self.exited:
+        if self._exit_fd is None and not self.exited:
             timeout = min(timeout, 0.01)
         for fd, events in self._poller.poll(max(timeout, 0.0) * 1000):
             if fd == self._out:
                 self._read()
             elif fd == self._stdin:
                 self._write_stdin(events)
-            elif fd == self._pidfd:
-                self.exited = True
-                self._poller.unregister(fd)
-        if self._pidfd is None and not self.exited:
-            self.exited = self._exited_without_reaping()
+            elif fd == self._exit_fd and not self.exited:
+                self._news()
+        if self._exit_fd is None and not self.exited:
+            self._news()
+
+    def _news(self) -> None:
+        if self._on_exit_news():
+            self.exited = True
+            if self._exit_fd is not None:
+                self._poller.unregister(self._exit_fd)
+                self._exit_fd = None
 
     def _read(self) -> None:
         assert self._out is not None
@@ -459,6 +471,7 @@ class _Supervisor:
             self.buffer.add(chunk)
         else:
             self._poller.unregister(self._out)
+            os.close(self._out)
             self._out = None
 
     def _write_stdin(self, events: int) -> None:
@@ -477,22 +490,16 @@ class _Supervisor:
     def _close_stdin(self) -> None:
         if self._stdin is not None:
             self._poller.unregister(self._stdin)
+            os.close(self._stdin)
             self._stdin = None
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
-
-    def _exited_without_reaping(self) -> bool:
-        try:
-            info = os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-        except ChildProcessError:
-            return True
-        return info is not None
 
     def signal_group(self, sig: int) -> None:
-        # Only called before the main process is reaped: while it is a zombie its pid, and so
-        # the group id, cannot be handed to another process.
+        # Never once the main process is reaped: while it is a zombie its pid, and so the group
+        # id, cannot be handed to another process.
+        if self.reaped:
+            return
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, sig)
+            os.killpg(self.pid, sig)
 
     def pump_until_exit(self, deadline: float | None) -> None:
         while not self.exited:
@@ -513,17 +520,16 @@ class _Supervisor:
         while self._out is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                log.warning("pid %d: output pipe still held open by an escaped process", self.proc.pid)
+                log.warning("pid %d: output pipe still held open by an escaped process", self.pid)
                 return
             self.pump(min(remaining, _POLL_SECONDS))
 
     def close(self) -> None:
         self._close_stdin()
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-        if self._pidfd is not None:
-            os.close(self._pidfd)
-            self._pidfd = None
+        if self._out is not None:
+            self._poller.unregister(self._out)
+            os.close(self._out)
+            self._out = None
 
 
 def _exec_failure(code: int, message: str, started: float, timeout: float | None) -> AttemptResult:
@@ -539,118 +545,513 @@ def _exec_failure(code: int, message: str, started: float, timeout: float | None
     )
 
 
-def run_attempt(spec: AttemptSpec, cancel: threading.Event, *, isolation: Isolation | None = None) -> AttemptResult:
-    """Run ``spec.cmd`` once in the /pfs layout and wait until it and everything it started is gone.
+def _cancelled_before_start(spec: AttemptSpec) -> AttemptResult:
+    return AttemptResult(
+        exit_code=None,
+        signal=None,
+        timed_out=False,
+        cancelled=True,
+        duration=0.0,
+        log=b"",
+        log_truncated=False,
+        timeout=spec.timeout,
+    )
 
-    ``isolation`` forces a mode (tests use it to exercise the fallback); by default the probed
-    mode is used. Raises ValueError for an empty command or a bad input name, FileNotFoundError
-    for a missing input, OSError when the scratch dir cannot be prepared.
+
+def _supervise(sup: _Supervisor, spec: AttemptSpec, cancel: threading.Event, started: float) -> tuple[bool, bool]:
+    """Pump until the process exits, stopping its group on timeout or cancel: (timed out, cancelled)."""
+    timed_out = cancelled = False
+    deadline = None if spec.timeout is None else started + spec.timeout
+    while not sup.exited:
+        if cancel.is_set():
+            cancelled = True
+            break
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
+            timed_out = True
+            break
+        wait = _POLL_SECONDS if deadline is None else min(_POLL_SECONDS, deadline - now)
+        sup.pump(wait)
+    if timed_out or cancelled:
+        log.info("pid %d: %s, stopping its process group", sup.pid, "timed out" if timed_out else "cancelled")
+        sup.terminate()
+    return timed_out, cancelled
+
+
+def _pipes(stdin_data: bytes) -> tuple[int, int, int | None, int | None]:
+    """(out read end, out write end, stdin read end, stdin write end); no stdin pipe without data."""
+    out_r, out_w = os.pipe()
+    if not stdin_data:
+        return out_r, out_w, None, None
+    try:
+        in_r, in_w = os.pipe()
+    except BaseException:
+        os.close(out_r)
+        os.close(out_w)
+        raise
+    return out_r, out_w, in_r, in_w
+
+
+# -- the namespace helper ------------------------------------------------------------------------------
+
+
+class HelperError(Exception):
+    """A namespace helper could not be started or stopped answering."""
+
+
+class _Helper:
+    """The engine's end of one zygote process (see engine/zygote.py)."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        helper_env = {"PATH": os.environ.get("PATH", _DEFAULT_PATH), **env}
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-X", "utf8", _ZYGOTE_SCRIPT, str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                env=helper_env,
+                start_new_session=True,
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self.sock = ours
+        self.pid = self.proc.pid
+        self.ns_fd: int | None = None
+        self.ns: tuple[int, int] | None = None
+        try:
+            ready = self.receive(_HELPER_START_SECONDS)
+            if ready is None or "ready" not in ready:
+                why = (ready or {}).get("fatal") or f"it ended ({_describe_exit(self.proc.poll())})"
+                raise HelperError(f"the sandbox helper did not start: {why}")
+            # Holding the namespace open keeps its identity unique while we may look for it.
+            self.ns_fd = os.open(f"/proc/{self.pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+            st = os.fstat(self.ns_fd)
+            self.ns = (st.st_dev, st.st_ino)
+        except BaseException:
+            self.close(sweep=False)
+            raise
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def send(self, message: dict[str, Any], fds: Sequence[int] = (), spill: Path | None = None) -> bool:
+        """Send one request; False when the helper is gone."""
+        data = json.dumps(message).encode()
+        if len(data) > zygote.MAX_MESSAGE - 1024 and spill is not None:
+            spill.parent.mkdir(parents=True, exist_ok=True)
+            spill.write_bytes(data)
+            data = json.dumps({"file": str(spill)}).encode()
+        try:
+            if fds:
+                socket.send_fds(self.sock, [data], list(fds))
+            else:
+                self.sock.send(data)
+        except (BrokenPipeError, ConnectionError):
+            return False
+        return True
+
+    def receive(self, timeout: float | None) -> dict[str, Any] | None:
+        """The next message; None when the helper is gone. HelperError on a timeout."""
+        if timeout is not None:
+            ready, _, _ = select.select([self.sock], [], [], timeout)
+            if not ready:
+                raise HelperError(f"the sandbox helper (pid {self.pid}) did not answer in {timeout:g}s")
+        try:
+            data = self.sock.recv(zygote.MAX_MESSAGE)
+        except ConnectionError:
+            return None
+        if not data:
+            return None
+        message: dict[str, Any] = json.loads(data)
+        return message
+
+    def how_it_ended(self) -> str:
+        try:
+            code = self.proc.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            return "it stopped answering"
+        return _describe_exit(code)
+
+    def close(self, sweep: bool = True) -> None:
+        """Stop the helper (it kills its whole tree), then kill anything left in its namespace."""
+        with contextlib.suppress(OSError):
+            self.send({"op": "quit"})
+        self.sock.close()
+        try:
+            self.proc.wait(timeout=_HELPER_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            log.warning("sandbox helper %d did not stop; killing it", self.pid)
+            self.proc.kill()
+            self.proc.wait()
+        if sweep and self.ns is not None:
+            leftovers = kill_namespace(self.ns)
+            if leftovers:
+                log.warning("killed %d process(es) left in a sandbox helper's namespace: %s", len(leftovers), leftovers)
+        if self.ns_fd is not None:
+            os.close(self.ns_fd)
+            self.ns_fd = None
+
+
+class Sandbox:
+    """Runs attempts one at a time; in namespace mode through one long-lived helper.
+
+    Keep one per worker slot and reuse it: the helper and its mounts are set up once. Not
+    thread-safe: one attempt at a time (``close`` may come from another thread once attempts
+    are over). ``env`` goes into the helper's own environment (the engine's process marker).
     """
-    if not spec.cmd:
-        raise ValueError("an attempt needs a command")
-    _check_inputs(spec.inputs)
-    detected = detect_isolation()
-    mode = isolation or detected
-    launcher = _launcher if mode is Isolation.NAMESPACE else None
-    if mode is Isolation.NAMESPACE and launcher is None:
-        raise RuntimeError("mount namespaces are not available here")
-    if cancel.is_set():
+
+    def __init__(self, *, isolation: Isolation | None = None, env: Mapping[str, str] | None = None) -> None:
+        self._isolation = isolation
+        self._env = dict(env or {})
+        self._helper: _Helper | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def isolation(self) -> Isolation:
+        if self._isolation is None:
+            self._isolation = detect_isolation()
+        return self._isolation
+
+    @property
+    def helper_pid(self) -> int | None:
+        """The current helper's pid (tests, diagnostics)."""
+        helper = self._helper
+        return helper.pid if helper is not None else None
+
+    def run(self, spec: AttemptSpec, cancel: threading.Event) -> AttemptResult:
+        """Run ``spec.cmd`` once in the /pfs layout and wait until it and everything it started
+        is gone. Raises ValueError for an empty command or a bad input name, FileNotFoundError
+        for a missing input, OSError when the scratch dir cannot be prepared."""
+        if not spec.cmd:
+            raise ValueError("an attempt needs a command")
+        _check_inputs(spec.inputs)
+        mode = self.isolation
+        if mode is Isolation.NAMESPACE and detect_isolation() is not Isolation.NAMESPACE:
+            raise RuntimeError("mount namespaces are not available here")
+        if cancel.is_set():
+            return _cancelled_before_start(spec)
+        if mode is Isolation.FALLBACK:
+            return _run_direct(spec, cancel)
+        return self._run_helper(spec, cancel)
+
+    def reset(self) -> None:
+        """Between jobs: unmount the layout and kill anything left in the helper's namespace."""
+        helper = self._helper
+        if helper is None:
+            return
+        try:
+            if not helper.send({"op": "reset"}) or helper.receive(_HELPER_REPLY_SECONDS) is None:
+                raise HelperError("the sandbox helper is gone")
+        except (HelperError, OSError) as exc:
+            log.info("sandbox helper %d dropped at reset: %s", helper.pid, exc)
+            self._drop_helper()
+            return
+        assert helper.ns is not None
+        leftovers = kill_namespace(helper.ns, exclude=(helper.pid,))
+        if leftovers:
+            log.warning("killed %d process(es) left in a sandbox helper's namespace: %s", len(leftovers), leftovers)
+
+    def close(self) -> None:
+        """Stop the helper; no process it started survives."""
+        with self._lock:
+            self._closed = True
+            self._drop_helper()
+
+    def _drop_helper(self) -> None:
+        helper, self._helper = self._helper, None
+        if helper is not None:
+            helper.close()
+
+    def _live_helper(self) -> _Helper:
+        with self._lock:
+            if self._closed:
+                raise HelperError("the sandbox is closed")
+            helper = self._helper
+            if helper is not None and not helper.alive():
+                log.warning(
+                    "sandbox helper %d died between attempts (%s); starting a new one",
+                    helper.pid,
+                    helper.how_it_ended(),
+                )
+                self._drop_helper()
+                helper = None
+            if helper is None:
+                helper = self._helper = _Helper(self._env)
+            return helper
+
+    def _run_helper(self, spec: AttemptSpec, cancel: threading.Event) -> AttemptResult:
+        started = time.monotonic()
+        try:
+            helper = self._live_helper()
+        except (HelperError, OSError) as exc:
+            log.warning("could not start a sandbox helper: %s", exc)
+            return _sandbox_failure(f"could not start the sandbox helper: {exc}", b"", False, started, spec)
+        try:
+            # The timeout counts from here: starting a helper is not the attempt's time.
+            return self._attempt(helper, spec, cancel, time.monotonic())
+        except BaseException:
+            # The helper is in an unknown state (a message half-handled): never reuse it.
+            with self._lock:
+                if self._helper is helper:
+                    self._drop_helper()
+            raise
+
+    def _attempt(self, helper: _Helper, spec: AttemptSpec, cancel: threading.Event, started: float) -> AttemptResult:
+        scratch = spec.scratch_dir
+        tmp = scratch / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        spec.out_dir.mkdir(parents=True, exist_ok=True)
+        env = _base_env(tmp)
+        env.update(spec.env)
+        working_dir = os.path.join(PFS_ROOT, spec.working_dir) if spec.working_dir else PFS_ROOT
+        layout = {
+            "root": str((scratch / "pfs").absolute()),
+            "inputs": [[name, str(host.absolute()), host.is_dir()] for name, host in sorted(spec.inputs.items())],
+            "out": str(spec.out_dir.absolute()),
+        }
+        request = {"op": "run", "cmd": list(spec.cmd), "env": env, "cwd": working_dir, "layout": layout}
+        stdin_data = ("\n".join(spec.stdin) + "\n").encode() if spec.stdin else b""
+        out_r, out_w, in_r, in_w = _pipes(stdin_data)
+        try:
+            fds = [out_w] if in_r is None else [out_w, in_r]
+            sent = helper.send(request, fds, spill=scratch / "request.json")
+        finally:
+            os.close(out_w)
+            if in_r is not None:
+                os.close(in_r)
+        reply = helper.receive(_HELPER_REPLY_SECONDS) if sent else None
+        if reply is None or "pid" not in reply:
+            os.close(out_r)
+            if in_w is not None:
+                os.close(in_w)
+            if reply is None:
+                return self._helper_died(helper, None, None, started, spec)
+            if "fail" in reply:
+                return _exec_failure(int(reply["fail"]), str(reply["message"]), started, spec.timeout)
+            raise ValueError(str(reply.get("message", reply)))
+        pid = int(reply["pid"])
+        outcome: dict[str, Any] = {}
+
+        def exit_news() -> bool:
+            message = helper.receive(None)
+            if message is None:
+                outcome["died"] = True
+                return True
+            if "exit" in message:
+                outcome.update(message)
+                return True
+            log.warning("sandbox helper %d: unexpected message %s", helper.pid, message)
+            return False
+
+        sup = _Supervisor(pid, out_r, in_w, stdin_data, spec.log_limit, helper.sock.fileno(), exit_news)
+        try:
+            timed_out, cancelled = _supervise(sup, spec, cancel, started)
+            duration = time.monotonic() - started
+            if outcome.get("died"):
+                sup.signal_group(signal.SIGKILL)
+                return self._helper_died(helper, sup, (timed_out, cancelled), started, spec)
+            escaped = outcome.get("escaped") or []
+            if escaped:
+                log.info("killed %d process(es) that left the attempt's process group: %s", len(escaped), escaped)
+            if timed_out or cancelled:
+                assert helper.ns is not None
+                stray = kill_namespace(helper.ns, exclude=(helper.pid,))
+                if stray:
+                    log.warning("killed %d process(es) still in the attempt's namespace: %s", len(stray), stray)
+            sup.drain(time.monotonic() + _DRAIN_SECONDS)
+        finally:
+            sup.close()
+        returncode = int(outcome["exit"])
+        log_bytes, truncated = sup.buffer.value()
         return AttemptResult(
-            exit_code=None,
-            signal=None,
-            timed_out=False,
-            cancelled=True,
-            duration=0.0,
-            log=b"",
-            log_truncated=False,
+            exit_code=returncode if returncode >= 0 else None,
+            signal=-returncode if returncode < 0 else None,
+            timed_out=timed_out,
+            cancelled=cancelled,
+            duration=duration,
+            log=log_bytes,
+            log_truncated=truncated,
             timeout=spec.timeout,
         )
 
+    def _helper_died(
+        self,
+        helper: _Helper,
+        sup: _Supervisor | None,
+        stopped: tuple[bool, bool] | None,
+        started: float,
+        spec: AttemptSpec,
+    ) -> AttemptResult:
+        """The helper went away mid-attempt: kill what is left of the attempt, fail it."""
+        how = helper.how_it_ended()
+        reason = f"sandbox helper died ({how})"
+        log.warning("sandbox helper %d died during an attempt: %s", helper.pid, how)
+        with self._lock:
+            if self._helper is helper:
+                self._helper = None
+        helper.close()  # kills whatever is left in its namespace
+        log_bytes, truncated = b"", False
+        if sup is not None:
+            sup.drain(time.monotonic() + _DRAIN_SECONDS)
+            log_bytes, truncated = sup.buffer.value()
+        timed_out, cancelled = stopped or (False, False)
+        return _sandbox_failure(reason, log_bytes, truncated, started, spec, timed_out, cancelled)
+
+
+def _sandbox_failure(
+    reason: str,
+    log_bytes: bytes,
+    truncated: bool,
+    started: float,
+    spec: AttemptSpec,
+    timed_out: bool = False,
+    cancelled: bool = False,
+) -> AttemptResult:
+    return AttemptResult(
+        exit_code=None,
+        signal=None,
+        timed_out=timed_out,
+        cancelled=cancelled,
+        duration=time.monotonic() - started,
+        log=log_bytes + f"tusk-sandbox: {reason}\n".encode(),
+        log_truncated=truncated,
+        timeout=spec.timeout,
+        sandbox_error=reason,
+    )
+
+
+class SandboxPool:
+    """Sandboxes (and their helpers) kept across jobs: a job's slots take them and give them
+    back at the job's end, so a helper starts once per worker for the server's life."""
+
+    def __init__(
+        self, *, isolation: Isolation | None = None, env: Mapping[str, str] | None = None, max_idle: int = 8
+    ) -> None:
+        self._isolation = isolation
+        self._env = dict(env or {})
+        self._max_idle = max_idle
+        self._idle: list[Sandbox] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def acquire(self) -> Sandbox:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return Sandbox(isolation=self._isolation, env=self._env)
+
+    def release(self, sandbox: Sandbox) -> None:
+        """Take back a sandbox whose attempts are over (its mounts are dropped)."""
+        sandbox.reset()
+        with self._lock:
+            if not self._closed and len(self._idle) < self._max_idle:
+                self._idle.append(sandbox)
+                return
+        sandbox.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for sandbox in idle:
+            sandbox.close()
+
+
+# -- fallback mode ------------------------------------------------------------------------------
+
+
+def _run_direct(spec: AttemptSpec, cancel: threading.Event) -> AttemptResult:
+    """Fallback mode: the engine starts the process itself, in the symlink layout."""
     scratch = spec.scratch_dir
     root = scratch / "pfs"
     tmp = scratch / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
     spec.out_dir.mkdir(parents=True, exist_ok=True)
     env = _base_env(tmp)
-    # A relative working_dir is taken relative to /pfs, in both modes.
     working_dir = os.path.join(PFS_ROOT, spec.working_dir) if spec.working_dir else PFS_ROOT
     started = time.monotonic()
-    if launcher is not None:
-        fstab = scratch / "fstab"
-        _write_layout(root, fstab, spec.inputs, spec.out_dir)
-        env.update(spec.env)
-        args = [*launcher.prefix, "/bin/sh", "-c", _WRAPPER, "tusk-sandbox", launcher.mount, str(fstab)]
-        args.append(working_dir)
-        args.extend(spec.cmd)
-        cwd = str(scratch)
-    else:
-        _link_layout(root, spec.inputs, spec.out_dir)
-        paths = _PfsPaths(root, spec.inputs, spec.out_dir)
-        env.update({key: paths.host(value) for key, value in spec.env.items()})
-        cwd = paths.host(working_dir)
-        if not os.path.isdir(cwd):
-            return _exec_failure(
-                _SETUP_FAILED, f"cannot change to working directory {working_dir}", started, spec.timeout
-            )
-        args = list(spec.cmd)
-    root_st = root.stat()
+    _link_layout(root, spec.inputs, spec.out_dir)
+    paths = _PfsPaths(root, spec.inputs, spec.out_dir)
+    env.update({key: paths.host(value) for key, value in spec.env.items()})
+    cwd = paths.host(working_dir)
+    if not os.path.isdir(cwd):
+        return _exec_failure(_SETUP_FAILED, f"cannot change to working directory {working_dir}", started, spec.timeout)
     stdin_data = ("\n".join(spec.stdin) + "\n").encode() if spec.stdin else b""
-
+    out_r, out_w, in_r, in_w = _pipes(stdin_data)
     try:
         proc = subprocess.Popen(
-            args,
-            stdin=subprocess.PIPE if stdin_data else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            list(spec.cmd),
+            stdin=subprocess.DEVNULL if in_r is None else in_r,
+            stdout=out_w,
+            stderr=out_w,
             cwd=cwd,
             env=env,
             start_new_session=True,
             close_fds=True,
         )
     except OSError as exc:
-        if launcher is not None:
-            raise
+        os.close(out_r)
+        if in_w is not None:
+            os.close(in_w)
         if exc.errno == errno.ENOENT:
             return _exec_failure(127, f"{spec.cmd[0]}: command not found", started, spec.timeout)
         if exc.errno in (errno.EACCES, errno.ENOEXEC, errno.EISDIR, errno.EPERM):
             return _exec_failure(126, f"{spec.cmd[0]}: {exc.strerror}", started, spec.timeout)
         raise
+    except BaseException:
+        os.close(out_r)
+        if in_w is not None:
+            os.close(in_w)
+        raise
+    finally:
+        os.close(out_w)
+        if in_r is not None:
+            os.close(in_r)
+
+    pidfd: int | None
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        pidfd = None  # old kernel: fall back to waitid polling
+
+    def exited_without_reaping() -> bool:
+        try:
+            info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return True
+        return info is not None
 
     try:
-        sup = _Supervisor(proc, stdin_data, spec.log_limit)
+        sup = _Supervisor(proc.pid, out_r, in_w, stdin_data, spec.log_limit, pidfd, exited_without_reaping)
     except BaseException:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        if pidfd is not None:
+            os.close(pidfd)
         raise
-    timed_out = cancelled = False
     try:
-        deadline = None if spec.timeout is None else started + spec.timeout
-        while not sup.exited:
-            if cancel.is_set():
-                cancelled = True
-                break
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                timed_out = True
-                break
-            wait = _POLL_SECONDS if deadline is None else min(_POLL_SECONDS, deadline - now)
-            sup.pump(wait)
-        if timed_out or cancelled:
-            log.info("pid %d: %s, stopping its process group", proc.pid, "timed out" if timed_out else "cancelled")
-            sup.terminate()
+        timed_out, cancelled = _supervise(sup, spec, cancel, started)
         duration = time.monotonic() - started
         # Leftovers in the group die before the main process is reaped (see signal_group).
         sup.signal_group(signal.SIGKILL)
-        stragglers = _kill_namespace_stragglers((root_st.st_dev, root_st.st_ino)) if launcher else []
         sup.drain(time.monotonic() + _DRAIN_SECONDS)
         returncode = proc.wait()
-        _wait_group_dead(proc.pid, stragglers)
+        sup.reaped = True
+        _wait_group_dead(proc.pid)
     finally:
         if proc.returncode is None:
             # Only reached on an unexpected error above: never leave the group running.
             sup.signal_group(signal.SIGKILL)
             proc.wait()
         sup.close()
+        if pidfd is not None:
+            os.close(pidfd)
 
     log_bytes, truncated = sup.buffer.value()
     return AttemptResult(
@@ -665,10 +1066,10 @@ def run_attempt(spec: AttemptSpec, cancel: threading.Event, *, isolation: Isolat
     )
 
 
-def _wait_group_dead(pgid: int, stragglers: Sequence[int]) -> None:
-    """Wait until every killed process of the attempt is dead (zombies count as dead)."""
+def _wait_group_dead(pgid: int) -> None:
+    """Wait until every killed process of the group is dead (zombies count as dead)."""
     deadline = time.monotonic() + _REAP_SECONDS
-    members: list[int] = list(stragglers)
+    members: list[int] = []
     try:
         os.killpg(pgid, 0)
     except (ProcessLookupError, PermissionError):
@@ -680,3 +1081,27 @@ def _wait_group_dead(pgid: int, stragglers: Sequence[int]) -> None:
                 members.append(pid)
     if members and not _wait_dead(members, deadline):
         log.warning("processes of group %d still alive %.0fs after SIGKILL", pgid, _REAP_SECONDS)
+
+
+def run_attempt(
+    spec: AttemptSpec,
+    cancel: threading.Event,
+    *,
+    isolation: Isolation | None = None,
+    sandbox: Sandbox | None = None,
+) -> AttemptResult:
+    """Run ``spec.cmd`` once in the /pfs layout and wait until it and everything it started is gone.
+
+    With ``sandbox``, in it (its helper is reused); otherwise in a sandbox of its own, closed
+    before returning. ``isolation`` forces a mode for that own sandbox (tests use it to exercise
+    the fallback); by default the probed mode is used. Raises ValueError for an empty command or
+    a bad input name, FileNotFoundError for a missing input, OSError when the scratch dir cannot
+    be prepared.
+    """
+    if sandbox is not None:
+        return sandbox.run(spec, cancel)
+    own = Sandbox(isolation=isolation)
+    try:
+        return own.run(spec, cancel)
+    finally:
+        own.close()

@@ -57,7 +57,7 @@ from tuskd.engine.job_runner import (
     output_commit_error,
 )
 from tuskd.engine.logs import DatumLogs
-from tuskd.engine.sandbox import Isolation, detect_isolation
+from tuskd.engine.sandbox import Isolation, SandboxPool, detect_isolation, kill_namespace, namespace_id
 from tuskd.engine.workspace import Workspace, default_scratch_root
 from tuskd.services.events import EventHub
 from tuskd.services.jobs import ANY_JOB_TOPIC, JobService
@@ -112,9 +112,12 @@ def engine_id_for(data_dir: Path) -> str:
 
 
 def kill_leftover_processes(engine_id: str, wait: float = 5.0) -> int:
-    """SIGKILL every process (and its process group) whose environment names ``engine_id``."""
+    """SIGKILL every process (and its process group) whose environment names ``engine_id``, and
+    every process in the private mount namespaces of those (the sandbox helpers' namespaces:
+    this also finds user processes that scrubbed their environment)."""
     marker = f"{ENGINE_ID_ENV}={engine_id}".encode()
     own = {os.getpid()}
+    own_ns = namespace_id("self")
     found: list[int] = []
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) in own:
@@ -126,6 +129,11 @@ def kill_leftover_processes(engine_id: str, wait: float = 5.0) -> int:
             continue
         if marker in env.split(b"\0"):
             found.append(int(name))
+    # Namespaces first, while the helpers that hold them are alive (so no other can take
+    # their identity).
+    for ns in {namespace_id(pid) for pid in found} - {own_ns, None}:
+        assert ns is not None
+        found.extend(p for p in kill_namespace(ns, wait=wait) if p not in found)
     for pid in found:
         with contextlib.suppress(OSError):
             pgid = os.getpgid(pid)
@@ -211,6 +219,13 @@ class Engine(JobEngine):
             self._ctx.blobs,
             link=isolation is Isolation.NAMESPACE,
             scratch_root=default_scratch_root(self.engine_id),
+            # One namespace helper per datum worker, kept for the server's life; they carry the
+            # marker too, so a restart after a crash finds them (and what they started).
+            sandboxes=SandboxPool(
+                isolation=isolation,
+                env={ENGINE_ID_ENV: self.engine_id},
+                max_idle=getattr(self._ctx.executor, "max_workers", 8),
+            ),
         )
         kill_leftover_processes(self.engine_id)
         self._ctx.workspace.reset()

@@ -22,9 +22,14 @@ small program costs most on a real disk (a mkdir or a file creation can take a m
   sandbox) files are copied. A failed link (another filesystem) falls back to a copy too.
 * Slots are reused: the next datum unlinks the previous datum's input links (and the
   directories made for them) and links its own; ``out`` and ``tmp`` are emptied, not remade.
-* The sandbox's scaffolding (its /pfs root, mount points and fstab, rebuilt every attempt) lives
-  under the scratch root, a tmpfs (``/dev/shm``) where there is one. Nothing big goes there:
-  outputs and TMPDIR stay on the data directory's disk.
+* Each slot holds a :class:`~tuskd.engine.sandbox.Sandbox` taken from the workspace's pool
+  (when it has one) for the job's life: its namespace helper mounts the slot's directories once
+  and keeps them mounted datum after datum, which is why a slot's ``in/<name>``, ``out`` and
+  scratch directories are emptied and refilled, never removed and recreated, while the slot
+  lives. The sandbox goes back to the pool when the job's space closes.
+* The sandbox's scaffolding (its /pfs root of mount points) lives under the scratch root, a
+  tmpfs (``/dev/shm``) where there is one. Nothing big goes there: outputs and TMPDIR stay on
+  the data directory's disk.
 
 Collecting walks ``out/`` and stores every regular file (symlinks to regular files are followed)
 as a blob; other entries (devices, sockets, dangling links, empty directories) are ignored, as
@@ -47,6 +52,7 @@ from pathlib import Path
 
 from tuskd.blobs.base import READ_CHUNK, BlobStore
 from tuskd.engine.datum_runner import clear_dir
+from tuskd.engine.sandbox import Sandbox, SandboxPool
 
 __all__ = [
     "CollectedFile",
@@ -113,6 +119,7 @@ class Slot:
     names: set[str] = field(default_factory=set)  # input dirs that exist under in/
     files: list[Path] = field(default_factory=list)  # links made for the current datum
     dirs: list[Path] = field(default_factory=list)  # directories made for them, in order
+    sandbox: Sandbox | None = None  # from the workspace's pool; None without one
 
 
 def default_scratch_root(engine_id: str) -> Path | None:
@@ -129,13 +136,25 @@ def default_scratch_root(engine_id: str) -> Path | None:
 
 
 class Workspace:
-    """Datum trees under ``root`` (one directory per running job); scratch under ``scratch_root``."""
+    """Datum trees under ``root`` (one directory per running job); scratch under ``scratch_root``.
 
-    def __init__(self, root: Path, blobs: BlobStore, *, link: bool = True, scratch_root: Path | None = None) -> None:
+    ``sandboxes``: where slots take their sandbox from (closed with the workspace).
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        blobs: BlobStore,
+        *,
+        link: bool = True,
+        scratch_root: Path | None = None,
+        sandboxes: SandboxPool | None = None,
+    ) -> None:
         self.root = root
         self.scratch_root = scratch_root or root / ".scratch"
         self._blobs = blobs
         self._link = link
+        self.sandboxes = sandboxes
 
     def reset(self) -> None:
         """Remove everything an earlier server left (call when no job runs)."""
@@ -147,6 +166,8 @@ class Workspace:
         return JobSpace(self, self.root / name, self.scratch_root / name)
 
     def close(self) -> None:
+        if self.sandboxes is not None:
+            self.sandboxes.close()
         remove_tree(self.scratch_root)
 
     # -- shared by job spaces -----------------------------------------------------------------
@@ -200,6 +221,8 @@ class JobSpace:
             slot = Slot(base, self._scratch / str(number), base / "in", base / "out", base / "tmp")
             for directory in (slot.in_root, slot.out_dir, slot.tmp_dir, slot.scratch):
                 directory.mkdir(parents=True, exist_ok=True)
+            if self._ws.sandboxes is not None:
+                slot.sandbox = self._ws.sandboxes.acquire()
         try:
             yield slot
         except BaseException:
@@ -209,6 +232,9 @@ class JobSpace:
             self._free.append(slot)
 
     def _discard(self, slot: Slot) -> None:
+        if slot.sandbox is not None:
+            slot.sandbox.close()  # in an unknown state too: not given back to the pool
+            slot.sandbox = None
         remove_tree(slot.root)
         remove_tree(slot.scratch)
 
@@ -276,7 +302,16 @@ class JobSpace:
         return self._ws.collect(slot.out_dir)
 
     def close(self) -> None:
-        """Remove every slot (no datum of the job may be running)."""
+        """Give the sandboxes back and remove every slot (no datum of the job may be running)."""
+        with self._lock:
+            slots, self._free = self._free, []
+        for slot in slots:
+            if slot.sandbox is not None:
+                sandbox, slot.sandbox = slot.sandbox, None
+                if self._ws.sandboxes is not None:
+                    self._ws.sandboxes.release(sandbox)
+                else:
+                    sandbox.close()
         remove_tree(self.root)
         remove_tree(self._scratch)
 

@@ -254,6 +254,22 @@ class ModifySession:
         self._staged[path] = blob
         return blob
 
+    def put_blob(self, path: str, ref: BlobRef) -> None:
+        """Stage ``path`` := a blob already in the blob store (no copy, no write, no fsync).
+
+        For content stored as blobs before (the job engine's outputs). :meth:`commit` flushes
+        the blob store before it records anything, so a blob put with ``durable=False`` is
+        durable before a commit names it (and a flushed one costs nothing more). NotFound when
+        the blob is not stored, InvalidArgument when its size is not ``ref.size``.
+        """
+        self._check_open()
+        path = paths.normalize_file_path(path)
+        size = self._svc.blobs.size(ref.hash)
+        if size != ref.size:
+            raise InvalidArgument(f"blob {ref.hash} holds {size} bytes, not {ref.size}")
+        self._ops.append(_Put(path, ref))
+        self._staged[path] = ref
+
     def add_file_url(self, path: str, url: str, recursive: bool = False, append: bool = False) -> list[BlobRef]:
         """Stage content fetched from ``file://`` or ``http(s)://`` (``recursive`` for directories)."""
         self._check_open()
