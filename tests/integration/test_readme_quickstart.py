@@ -4,7 +4,8 @@ seed's table shape (/work/shared/seeds/job.txt): three jobs, newest first, ``2 +
 ``1 + 0 / 1``, ``0 + 0 / 0``, all ``success``.
 
 The blocks to run are the fenced ``sh`` blocks right after an ``<!-- quickstart -->`` comment;
-the expected output the README shows follows ``<!-- quickstart-output -->`` and is checked too.
+the expected output the README shows follows ``<!-- quickstart-output -->`` and is checked too,
+and so does the README's Python example.
 """
 
 from __future__ import annotations
@@ -136,3 +137,14 @@ def test_readme_quickstart_reproduces_the_seed_table(
     )
     names = [line.split()[0] for line in listed.stdout.splitlines()[1:]]
     assert names == ["/city.png", "/sun.png", "/waves.png"], listed.stdout + listed.stderr
+
+    # The README's Python section runs too, against the same server (after the quickstart, so
+    # the pipeline it lists jobs of exists).
+    python = re.search(r"## Python\n\n```python\n(.*?)\n```", README.read_text(), re.DOTALL)
+    assert python is not None, "README.md has no ```python block under ## Python"
+    code = python.group(1).replace("localhost:30650", sp.address)
+    ran = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "/notes.txt 5" in ran.stdout

@@ -622,6 +622,8 @@ def put_file_cmd(
         dest = f"/{dest}"
     if sources.count("-") > 1:
         raise BadUsage("standard input (-f -) can be read only once")
+    if "-" in sources and (len(sources) > 1 or not dest or dest.endswith("/")):
+        raise BadUsage("reading standard input needs a file path: put file repo@branch:/path -f -")
     for source in sources:  # check every local source before sending anything
         if source == "-" or _URL.match(source):
             continue
