@@ -30,7 +30,7 @@ def svc(tmp_path: Path) -> JobService:
 
 def _create(svc: JobService, pipeline: str, set_id: str = SET) -> JobKey:
     key = JobKey("default", pipeline, set_id)
-    with svc._store.write() as tx:  # noqa: SLF001 - tests drive creation like the commit hook does
+    with svc._store.write() as tx:  # tests drive creation the way the commit hook does
         svc.create_job(cast(Tx, tx), key, 1, pipeline, "master")
     return key
 
