@@ -229,3 +229,26 @@ def test_shutdown_ends_open_waits_with_unavailable(server_config: object) -> Non
     waiter.join(30)
     assert outcome == [grpc.StatusCode.UNAVAILABLE]
     assert time.monotonic() - started < 25, "the open wait held shutdown for the whole grace period"
+
+
+def test_client_cancelling_a_stream_before_its_first_message_is_not_an_error(
+    client: tusk.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    import threading
+    import time
+
+    release = threading.Event()
+
+    def requests() -> Iterator[pfs_pb2.ModifyFileRequest]:
+        release.wait(10)
+        return
+        yield  # pragma: no cover - makes this a generator
+
+    future = client.pfs.stub.ModifyFile.future(requests())
+    time.sleep(0.3)  # the server is now blocked reading the first message
+    future.cancel()
+    release.set()
+    time.sleep(0.3)
+    assert "unexpected error" not in caplog.text
+    assert "incident" not in caplog.text
+    assert client.health() == "SERVING"

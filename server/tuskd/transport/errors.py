@@ -74,6 +74,11 @@ def build_status(code: grpc.StatusCode, message: str, reason: str, metadata: dic
 def _abort(
     context: grpc.ServicerContext, exc: BaseException, method: str, draining: CancelToken | None = None
 ) -> None:
+    if isinstance(exc, grpc.RpcError) and not context.is_active():
+        # Reading the request stream of a call the client cancelled: nobody is listening, and
+        # it is not a bug. Client-streaming handlers that must undo work catch this themselves.
+        log.info("client went away mid-stream", extra={"method": method})
+        context.abort(grpc.StatusCode.CANCELLED, "the client cancelled the call")
     if isinstance(exc, WaitCancelled) and draining is not None and draining.cancelled:
         exc = errors.Unavailable("the server is shutting down; retry against its replacement", reason="SHUTTING_DOWN")
     if isinstance(exc, errors.TuskError):
