@@ -170,6 +170,8 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
+# Inputs include 10,000-character names on purpose; Hypothesis warns when it prints them.
+@pytest.mark.filterwarnings("ignore:Generating overly large repr:hypothesis.errors.HypothesisWarning")
 @pytest.mark.parametrize("method", METHODS, ids=lambda m: f"{m.containing_service.full_name}.{m.name}")
 def test_arbitrary_requests_never_break_the_server(fuzz_server: Any, method: MethodDescriptor) -> None:
     request_strategy = _message(method.input_type, 0)
