@@ -17,6 +17,7 @@ from google.protobuf import duration_pb2, timestamp_pb2
 
 from tusk import errors
 from tusk.errors import translated, translated_stream
+from tusk.pfs import parse_commit
 from tusk.proto.pfs_v2 import pfs_pb2
 from tusk.proto.pps_v2 import pps_pb2, pps_pb2_grpc
 
@@ -68,15 +69,8 @@ def _timestamp(when: datetime | timestamp_pb2.Timestamp) -> timestamp_pb2.Timest
 
 
 def commit_msg(commit: str | pfs_pb2.Commit) -> pfs_pb2.Commit:
-    """``repo@branch`` or ``repo@<id>`` (``project/repo@...`` too) as a ``pfs_pb2.Commit``."""
-    if isinstance(commit, pfs_pb2.Commit):
-        return commit
-    repo_part, _, ref = commit.partition("@")
-    project, _, repo_name = repo_part.rpartition("/")
-    repo = pfs_pb2.Repo(name=repo_name, type="user", project=_project(project))
-    if len(ref) == 32 and all(c in "0123456789abcdef" for c in ref):
-        return pfs_pb2.Commit(repo=repo, id=ref)
-    return pfs_pb2.Commit(repo=repo, branch=pfs_pb2.Branch(repo=repo, name=ref or "master"))
+    """A commit named the pachctl way (``repo@branch``, ``repo@<id>``, ``repo@branch^2``, ...)."""
+    return parse_commit(commit)
 
 
 class JobMethods:
