@@ -147,12 +147,12 @@ def test_sigkill_while_running(tmp_path: Path, server_process: Callable[..., Ser
 
 
 def test_sigkill_while_finishing(tmp_path: Path, server_process: Callable[..., ServerProcess]) -> None:
-    """Two datums write the same 1,500 paths: FINISHING concatenates them into new blobs and
+    """Two datums write the same 600 paths: FINISHING concatenates them into new blobs and
     writes them to the output commit, which takes long enough to be killed in the middle."""
     data_dir = tmp_path / "data"
     marker = f"tusk-crash-{uuid.uuid4().hex}"
     ran = tmp_path / "ran"
-    count = 1500
+    count = 600
     script = (
         'echo "$PACH_DATUM_ID" >> "$RAN"; name=$(basename "$parts"); i=0; '
         f'while [ $i -lt {count} ]; do echo "$name $i" > /pfs/out/f$i; i=$((i+1)); done'
