@@ -35,6 +35,10 @@ class ServerConfig:
     reflection: bool = True
     # Default heartbeat period of WaitJob streams when the client does not ask for one.
     heartbeat_seconds: float = 5.0
+    # AddFile with a file:// URL makes the server read a path on its own disk, with its own
+    # privileges (any file it can read: its TLS key, its token file...). On by default;
+    # `tusk serve --no-file-urls` turns it off (docs/operations.md).
+    allow_file_urls: bool = True
     auth_token_file: Path | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None

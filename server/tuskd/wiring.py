@@ -90,7 +90,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
     store = SqliteStore(config.data_dir / "metadata.db")
     blobs = LocalBlobStore(config.data_dir / "blobs", exclusive=True)
     hub = EventHub()
-    pfs = PfsService(store, blobs, hub)
+    pfs = PfsService(store, blobs, hub, allow_file_urls=config.allow_file_urls)
     jobs = JobService(store, _pps_tables, hub)
     pipelines = PipelineService(store, pfs, jobs)
     pfs.add_observer(JobTrigger(jobs))  # a commit on a pipeline's output branch gets its job

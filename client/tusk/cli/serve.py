@@ -21,6 +21,11 @@ from tusk.cli.root import cli
 @click.option("--datum-workers", type=click.IntRange(1, 1024), default=None, help="Server-wide cap on running datums.")
 @click.option("--no-reflection", is_flag=True, help="Turn off gRPC server reflection.")
 @click.option(
+    "--no-file-urls",
+    is_flag=True,
+    help="Refuse AddFile file:// URLs (they make the server read its own files for the client).",
+)
+@click.option(
     "--auth-token-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -34,6 +39,7 @@ def serve_cmd(
     data_dir: Path | None,
     datum_workers: int | None,
     no_reflection: bool,
+    no_file_urls: bool,
     auth_token_file: Path | None,
     tls_cert: Path | None,
     tls_key: Path | None,
@@ -50,6 +56,7 @@ def serve_cmd(
         address=listen,
         data_dir=data_dir or default_data_dir(),
         reflection=not no_reflection,
+        allow_file_urls=not no_file_urls,
         auth_token_file=auth_token_file,
         tls_cert=tls_cert,
         tls_key=tls_key,
