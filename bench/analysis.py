@@ -90,9 +90,16 @@ handler thread: ~51% waiting for the next 4 MiB message (`RawChunks.chunks` ->
 `write`s. What would close it: overlap them (a reader thread filling a bounded queue of a few
 chunks while the handler hashes and writes), which hides most of the receive time.""",
     "incremental_job": """\
-**incremental_job.** Not profiled (met at full size in the runs so far). At tiny size the job's
-fixed overhead (about 20 ms, see job_overhead) is a large share of a 40-datum first job, so the
-tiny ratio is not meaningful.""",
+**incremental_job.** The second job still does per-datum Python work for all 5,000 datums,
+although 4,999 are skipped; py-spy `--gil` on the server during five incremental jobs (each ~0.4
+to 0.8 s): `plan_datums` (domain/datums.py) 37% of the server's CPU (the PFS walk of every file,
+`PfsService._walk_infos`, 19%; the planner's index 20%; `datum_id` 8%); building a `DatumRow` for
+every datum, skipped ones included (`JobRunner._datum_row`, engine/job_runner.py) 30%, half of it
+`json.dumps` of each datum's inputs; `upsert_datums` of 5,000 rows 7%. The ratio also worsens as
+the engine gets faster: the first job's time is the denominator. What would close it: plan from
+the input commit's diff against the previous job's input commit (only changed paths get new
+datums); carry the skipped datums' rows in SQL (`INSERT ... SELECT` from the previous job's rows)
+instead of building 5,000 Python rows with JSON.""",
     "load_mix": """\
 **load_mix.** No numeric goal beyond zero errors; latency under load is high. py-spy `--idle`
 on the server: ModifyFile spends ~68% of its wall time waiting for the store's single writer

@@ -64,3 +64,14 @@ def hammer(call: Callable[[], object], callers: int, calls_each: int) -> float:
         for f in [pool.submit(worker) for _ in range(callers)]:
             f.result()
     return callers * calls_each / (time.perf_counter() - start)
+
+
+def alternate(ours: Callable[[], float], base: Callable[[], float], rounds: int) -> tuple[float, float]:
+    """Run ``ours`` and ``base`` (each returns a rate) alternately ``rounds`` times; the best of
+    each. On a shared machine the neighbours' load drifts: alternating exposes both sides to the
+    same drift, and the best round of each is the one least disturbed."""
+    best_ours = best_base = 0.0
+    for _ in range(rounds):
+        best_ours = max(best_ours, ours())
+        best_base = max(best_base, base())
+    return best_ours, best_base
