@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import platform
 import sys
+from functools import cache
 from importlib import metadata
 
 # The Pachyderm release whose gRPC API tusk serves (see docs/api.md).
 PACHYDERM_API = (2, 12, 0)
 
 
+@cache
 def tusk_version() -> str:
     try:
         return metadata.version("tusk")
@@ -17,7 +19,9 @@ def tusk_version() -> str:
         return "0.0.0+unknown"
 
 
+@cache
 def describe() -> dict[str, str | int]:
+    """The version facts, computed once (reading package metadata costs ~0.4 ms)."""
     major, minor, micro = PACHYDERM_API
     return {
         "major": major,

@@ -180,6 +180,9 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
 
     def __init__(self, draining: CancelToken | None = None) -> None:
         self._draining = draining
+        # method -> (registered handler, wrapped handler): a method's handler never changes, so
+        # it is wrapped once instead of on every call (this is on every RPC's path).
+        self._wrapped: dict[str, tuple[Any, Any]] = {}
 
     def intercept_service(
         self, continuation: Callable[[Any], Any], handler_call_details: Any
@@ -188,6 +191,14 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
         if handler is None:
             return None
         method = handler_call_details.method
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(handler, method)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(self, handler: Any, method: str) -> Any:
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 _wrap_unary(handler.unary_unary, method, False, self._draining),

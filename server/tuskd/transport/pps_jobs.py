@@ -23,6 +23,8 @@ from tuskd.domain.pipelines import PipelineKey
 from tuskd.domain.states import JobState
 from tuskd.services.job_queries import JobListing, JobQueries, JobSetListing, compile_jq, job_key
 from tuskd.services.jobs import WatchTarget
+from tuskd.services.pipelines import PipelineChange
+from tuskd.store.base import Tx
 from tuskd.transport.base import ServicerBase
 from tuskd.transport.job_convert import (
     fill_input_commits,
@@ -34,6 +36,7 @@ from tuskd.transport.pipeline_convert import details_proto
 
 # (project, pipeline, version) -> that version's Details, None when the pipeline is gone.
 SpecCache = dict[tuple[str, str, int], "pps_pb2.JobInfo.Details | None"]
+_DETAILS_CACHE_SIZE = 1024
 
 
 def key_of(job: pps_pb2.Job) -> JobKey:
@@ -67,19 +70,39 @@ class JobRpcs(ServicerBase):
 
     # -- conversion helpers -----------------------------------------------------------------
 
-    def job_details(self, job: Job, specs: SpecCache | None = None) -> pps_pb2.JobInfo.Details | None:
-        """The spec of the pipeline version the job runs under, with its input commits filled in.
+    @cached_property
+    def details_cache(self) -> SpecCache:
+        """Converted JobInfo.Details per pipeline version, shared by every call.
 
-        ``specs`` caches converted specs across the jobs of one listing."""
+        A pipeline version's spec never changes; entries of a pipeline are dropped when it
+        changes (a delete and re-create restarts its version numbers)."""
+        cache: SpecCache = {}
+
+        def forget(tx: Tx, change: PipelineChange) -> None:
+            key = change.pipeline
+
+            def drop() -> None:
+                for version in list(cache):  # a snapshot: other calls insert concurrently
+                    if version[0] == key.project and version[1] == key.name:
+                        cache.pop(version, None)
+
+            tx.after_commit(drop)
+
+        self.deps.pipelines.add_hook(forget)
+        return cache
+
+    def job_details(self, job: Job, specs: SpecCache | None = None) -> pps_pb2.JobInfo.Details | None:
+        """The spec of the pipeline version the job runs under, with its input commits filled in."""
+        specs = self.details_cache if specs is None else specs
         version = (job.key.project, job.key.pipeline, job.pipeline_version)
-        if specs is None or version not in specs:
+        if version not in specs:
             try:
                 spec = self.deps.pipelines.spec(PipelineKey(job.key.project, job.key.pipeline), job.pipeline_version)
                 converted: pps_pb2.JobInfo.Details | None = details_proto(spec)
             except NotFound:
                 converted = None  # the pipeline (or that version) is gone
-            if specs is None:
-                specs = {}
+            if len(specs) >= _DETAILS_CACHE_SIZE:
+                specs.clear()
             specs[version] = converted
         cached = specs[version]
         if cached is None:
