@@ -131,3 +131,57 @@ def test_list_jobs_newest_first_with_keyset_cursor(svc: JobService) -> None:
     svc.transition(keys[0], JobState.JOB_KILLED)
     killed = svc.list(JobQuery(states=[JobState.JOB_KILLED]))
     assert [r.job.key for r in killed] == [keys[0]]
+
+
+def test_recent_changes_answer_only_unbroken_runs() -> None:
+    from tuskd.services.jobs import RecentChanges
+
+    recent = RecentChanges(per_target=3, max_targets=2)
+    job = JobKey("default", "edges", SET)
+    snap = _job_value(job)
+    assert recent.since(job, 0) is None  # nothing known: the store must answer
+    for seq in (1, 2, 3):
+        recent.add(job, seq, snap)
+    assert [s for s, _ in recent.since(job, 0) or []] == [1, 2, 3]
+    assert recent.since(job, 3) == []
+    recent.add(job, 4, snap)  # the run keeps the last 3: 2, 3, 4
+    assert recent.since(job, 0) is None
+    assert [s for s, _ in recent.since(job, 1) or []] == [2, 3, 4]
+    recent.add(job, 6, snap)  # seq 5 never arrived here: only 6 is known for certain
+    assert recent.since(job, 4) is None
+    assert [s for s, _ in recent.since(job, 5) or []] == [6]
+    recent.add("set-a", 1, snap)
+    recent.add("set-b", 1, snap)  # evicts the least recently used target (the job)
+    assert recent.since(job, 5) is None
+
+
+def _job_value(key: JobKey) -> object:
+    from tuskd.domain.jobs import Job
+
+    return Job(key=key, pipeline_version=1, output_repo=key.pipeline, output_branch="master")
+
+
+def test_watchers_served_from_memory_see_the_stored_history(svc: JobService) -> None:
+    key = _create(svc, "edges")
+    seen: list[list[int]] = [[] for _ in range(20)]
+    ready = threading.Barrier(21)
+
+    def follow(mine: list[int]) -> None:
+        for item in svc.watch(WatchTarget(key=key), heartbeat=5):
+            if not mine:
+                ready.wait(5)
+            if item.job is not None:
+                mine.append(item.seq)
+
+    followers = [threading.Thread(target=follow, args=(seen[i],)) for i in range(20)]
+    for t in followers:
+        t.start()
+    ready.wait(5)  # every follower has its first message (seq 1) before anything changes
+    _run_to_success(svc, key)
+    for t in followers:
+        t.join(10)
+        assert not t.is_alive()
+    stored = [1] + [i.seq for i in svc.watch(WatchTarget(key=key), after_seq=1)]
+    assert stored == [1, 2, 3, 4, 5]
+    # Every follower got every change, in order, exactly once.
+    assert all(mine == stored for mine in seen)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import builtins
 import json
+import threading
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
@@ -68,6 +70,43 @@ class WatchItem:
     job: Job | None  # None for a heartbeat
 
 
+class RecentChanges:
+    """The latest changes of recently active jobs and job sets, in memory.
+
+    Watchers read new changes here instead of from the store, so a change followed by a
+    thousand WaitJob streams costs a thousand dictionary lookups, not a thousand SQLite reads.
+    Only an unbroken run of seqs is kept per target; whatever it cannot answer for certain (a
+    gap, an evicted target, a restart) is read from the store, which stays the truth.
+    """
+
+    def __init__(self, per_target: int = 64, max_targets: int = 4096) -> None:
+        self._lock = threading.Lock()
+        self._per_target = per_target
+        self._max_targets = max_targets
+        self._runs: OrderedDict[object, deque[tuple[int, Job]]] = OrderedDict()
+
+    def add(self, target: object, seq: int, job: Job) -> None:
+        with self._lock:
+            run = self._runs.get(target)
+            if run is None:
+                run = deque(maxlen=self._per_target)
+                self._runs[target] = run
+                if len(self._runs) > self._max_targets:
+                    self._runs.popitem(last=False)
+            elif run and run[-1][0] + 1 != seq:
+                run.clear()  # a change was not seen here: start a new unbroken run
+            self._runs.move_to_end(target)
+            run.append((seq, job))
+
+    def since(self, target: object, after_seq: int) -> builtins.list[tuple[int, Job]] | None:
+        """Every known change after ``after_seq``, or None when the run does not reach back."""
+        with self._lock:
+            run = self._runs.get(target)
+            if not run or run[0][0] > after_seq + 1:
+                return None
+            return [item for item in run if item[0] > after_seq]
+
+
 class JobService:
     def __init__(
         self,
@@ -80,20 +119,29 @@ class JobService:
         self._tables = tables
         self._hub = hub
         self._clock = clock
+        self._recent = RecentChanges()
 
     # -- plumbing ---------------------------------------------------------------------------
 
     def _now_us(self) -> int:
         return int(self._clock() * 1_000_000)
 
-    def _publish_after(self, tx: Tx, job: Job) -> None:
+    def _publish_after(self, tx: Tx, job: Job, job_seq: int, set_seq: int) -> None:
         topics = (
             job_topic(job.key),
             set_topic(job.key.id),
             pipeline_topic(job.key.project, job.key.pipeline),
             ANY_JOB_TOPIC,
         )
-        tx.after_commit(lambda: self._hub.publish(*topics))
+
+        def committed() -> None:
+            try:  # remembered before the wake-up, so a woken watcher finds the change here
+                self._recent.add(job.key, job_seq, job)
+                self._recent.add(job.key.id, set_seq, job)
+            finally:
+                self._hub.publish(*topics)
+
+        tx.after_commit(committed)
 
     def tables(self, tx: Tx) -> PpsTx:
         return self._tables(tx)
@@ -113,8 +161,9 @@ class JobService:
             state=JobState.JOB_CREATED,
             created=now,
         )
-        row = self._tables(tx).insert_job(job, snapshot(job), self._now_us())
-        self._publish_after(tx, job)
+        t = self._tables(tx)
+        row = t.insert_job(job, snapshot(job), self._now_us())
+        self._publish_after(tx, job, row.seq, t.set_seq(key.id))
         return row
 
     # -- changes ----------------------------------------------------------------------------
@@ -157,8 +206,8 @@ class JobService:
             t.upsert_datums(row.row, datum_list, now_us)
         t.put_datum_outputs(row.row, outputs)
         if new != row.job:
-            t.save_job(row.row, new, snapshot(new), now_us)
-            self._publish_after(tx, new)
+            job_seq, set_seq = t.save_job(row.row, new, snapshot(new), now_us)
+            self._publish_after(tx, new, job_seq, set_seq)
         return new
 
     def transition(self, key: JobKey, new: JobState, reason: str | None = None, *, tx: Tx | None = None) -> Job:
@@ -219,23 +268,27 @@ class JobService:
                     return job
                 sub.wait(remaining)
 
-    def _history(self, target: WatchTarget, after_seq: int) -> tuple[builtins.list[tuple[int, Job]], bool]:
-        """Changes after ``after_seq`` (or the current state when 0) and whether all are terminal."""
+    def _history(
+        self, target: WatchTarget, after_seq: int
+    ) -> tuple[builtins.list[tuple[int, Job]], dict[JobKey, JobState]]:
+        """From the store: the changes after ``after_seq`` (or, for 0, each job's current state)
+        and the current state of every job the target covers."""
         with self._store.read() as tx:
             t = self._tables(tx)
             if target.key is not None:
                 row = t.get_job(target.key)
                 if row is None:
                     raise NotFound(f"job {target.key} not found", job=str(target.key))
+                states = {row.job.key: row.job.state}
                 if after_seq == 0:
-                    return [(row.seq, row.job)], is_terminal(row.job.state)
+                    return [(row.seq, row.job)], states
                 events = t.job_events(row.row, after_seq)
-                return [(e.seq, from_snapshot(e.snapshot)) for e in events], is_terminal(row.job.state)
+                return [(e.seq, from_snapshot(e.snapshot)) for e in events], states
             assert target.set_id is not None
             rows = t.jobs_in_set(target.set_id)
             if not rows:
                 raise NotFound(f"job set {target.set_id} not found", job_set=target.set_id)
-            done = all(is_terminal(r.job.state) for r in rows)
+            states = {r.job.key: r.job.state for r in rows}
             events = t.set_events(target.set_id, after_seq)
         items = [(e.seq, from_snapshot(e.snapshot)) for e in events]
         if after_seq == 0:
@@ -244,7 +297,7 @@ class JobService:
             for seq, job in items:
                 latest[job.key] = (seq, job)
             items = sorted(latest.values(), key=lambda item: item[0])
-        return items, done
+        return items, states
 
     def current_seq(self, target: WatchTarget) -> int:
         with self._store.read() as tx:
@@ -268,19 +321,28 @@ class JobService:
         """Yield the current state (or every change after ``after_seq``), then each change as it is
         recorded, with heartbeats in quiet periods; end after every covered job is terminal."""
         topic = job_topic(target.key) if target.key is not None else set_topic(target.set_id or "")
+        recent_key: object = target.key if target.key is not None else target.set_id
         with self._hub.subscribe(topic, cancel=cancel) as sub:
             last = after_seq
+            items, states = self._history(target, last)
             while True:
-                items, done = self._history(target, last)
                 for seq, job in items:
                     last = seq
+                    states[job.key] = job.state
                     yield WatchItem(seq, job)
-                if done and (items or last >= self.current_seq(target)):
+                if all(is_terminal(state) for state in states.values()):
                     return
                 sub.check()
-                if not sub.wait(heartbeat):
-                    yield WatchItem(last, None)
+                woke = sub.wait(heartbeat)
                 sub.check()
+                if not woke:
+                    yield WatchItem(last, None)
+                cached = self._recent.since(recent_key, last) if woke else None
+                if cached is not None:
+                    items = cached
+                else:  # a quiet period or a gap in memory: the store has the whole history
+                    items, fresh = self._history(target, last)
+                    states.update(fresh)
 
 
 def pipelines_of(rows: Sequence[JobRow]) -> list[str]:
