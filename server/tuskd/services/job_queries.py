@@ -66,6 +66,7 @@ DEFAULT_STOP_REASON = "job stopped"
 NON_TERMINAL_STATES: tuple[JobState, ...] = tuple(s for s in JobState if s not in TERMINAL_JOB_STATES)
 _MAX_BATCH = 1000
 _MIN_HEARTBEAT = 0.01
+_INPUT_COMMITS_CACHE = 4096  # jobs whose input commit ids are remembered
 
 
 def job_key(project: str, pipeline: str, job_id: str) -> JobKey:
@@ -198,6 +199,7 @@ class JobQueries:
         self._stopper = stopper  # None: no engine, so no processes; a kill is only recorded
         self._logs = logs
         self._clock = clock
+        self._input_commits: dict[JobKey, dict[tuple[str, str], str]] = {}
 
     # -- single jobs ------------------------------------------------------------------------
 
@@ -207,14 +209,24 @@ class JobQueries:
         return self._jobs.get(key).job
 
     def input_commits(self, job: Job) -> dict[tuple[str, str], str]:
-        """(project, repo) -> commit ID of each input commit the job reads (from PFS provenance)."""
+        """(project, repo) -> commit ID of each input commit the job reads (from PFS provenance).
+
+        A job's output commit gets its provenance when it is opened and keeps it, so the answer
+        is remembered per job (bounded), which keeps InspectJob with details off PFS."""
+        known = self._input_commits.get(job.key)
+        if known is not None:
+            return known
         try:
             info = self._pfs.inspect_commit(
                 CommitRef(RepoKey.of(job.output_repo, job.key.project), job.output_branch, job.key.id)
             )
         except (NotFound, InvalidArgument):
             return {}
-        return {(c.repo.project, c.repo.name): c.id for c in info.direct_provenance}
+        commits = {(c.repo.project, c.repo.name): c.id for c in info.direct_provenance}
+        if len(self._input_commits) >= _INPUT_COMMITS_CACHE:
+            self._input_commits.clear()
+        self._input_commits[job.key] = commits
+        return commits
 
     def delete(self, key: JobKey) -> None:
         """Remove a finished job's record (FAILED_PRECONDITION while it still runs)."""
