@@ -36,7 +36,7 @@ baseline measured in the same run are what to compare, not the absolute figures.
 
 MISSED: dict[str, str] = {
     "datum_throughput": """\
-**datum_throughput.** The job is bound by per-datum latency, not by server CPU: py-spy `--gil`
+**datum_throughput** (profiled at 44b1dbe, the first zygote engine). The job is bound by per-datum latency, not by server CPU: py-spy `--gil`
 shows the server's Python busy only ~20% of the job's wall time. Per datum, the worker thread
 (`JobRunner._run_datum`) spends ~95% of its wall time in `Sandbox._attempt`
 (engine/sandbox.py): ~72% waiting in `_Helper.receive` for the zygote's replies and ~20% in
@@ -51,37 +51,41 @@ send the next datum's `run` while the previous attempt's sweep/record finishes, 
 processes are always running (today a slot idles for the exit reply, the pump's EOF and the
 batch record between datums).""",
     "waitjob_fanout": """\
-**waitjob_fanout.** Every waiter re-reads the store on every change, each on a fresh SQLite
-connection: `SqliteStore` keeps at most 8 idle read connections (`max_idle_readers=8`,
-store/sqlite.py), so when 1,000 WaitJob threads wake together ~1,000 connections are opened
-(`_connect`: 4 PRAGMAs) and the first statement on each re-parses the 38-object schema, then all
-but 8 are closed again. py-spy `--gil` on the server during a change: `JobService._history`
-75% of the server's CPU, of which `SqlitePpsTx.get_job` 46% (the first query on a new
-connection) and `SqliteStore._connect` 8%; `from_snapshot` JSON 8.5%. Measured: a read on a fresh
-connection 0.63 ms, on a pooled one 0.007 ms. The RUNNING change is the slow one: STARTING and
-RUNNING land back to back, so every waiter wakes and reads twice. What would close it: (1)
-keep read connections for as many concurrent readers as there are RPC threads (raise
-`max_idle_readers`; an idle connection costs its page cache, up to 2 MB by default), or give each
-RPC thread its own long-lived read connection; (2) better, read a change
-once and fan it out: the hub (services/events.py) carries (topic, seq) and one reader per target
-loads the snapshot once and hands the same JobInfo (converted, even serialized, once) to every
-waiter, so 1,000 waiters cost one read and one conversion per change instead of 1,000.""",
+**waitjob_fanout** (profiled at 2a1e89e, where watchers read changes from memory). The store is
+out of the fan-out path now (before 2a1e89e every waiter re-read the store on a fresh SQLite
+connection: `SqlitePpsTx.get_job` was 46% of the server's CPU and p99 was 4 to 6 s). py-spy
+`--gil` during a change: the server's Python is busy only ~12% of the wall time; grpcio's send
+path (`_send_response`) is 40% of that, tusk's WaitJob handler 12%, half of it `job_info`
+converting the same JobInfo once per waiter. Per change: RUNNING reaches the first subscriber
+9 ms after the server's stamp and the last 0.83 s after; SUCCESS reaches the first 0.34 s after
+its stamp (the stamp is taken inside the terminal write transaction, before the output commit is
+written and COMMIT fsyncs) and the last 0.68 s after. The bare grpcio floor, the same 1,000
+streams woken by one condition, is 0.4 to 0.7 s here. What would close it: (1) convert and
+serialize each change once per target, not once per waiter (cache the JobInfo by (job, seq));
+(2) serve WaitJob from an asyncio (grpc.aio) servicer: one event loop writes the same bytes to
+1,000 streams instead of 1,000 threads each woken by `notify_all` and each taking the GIL for a
+blocking send (it also frees the 1,000 thread stacks: ~70 KiB RSS per stream); (3) take the
+terminal stamp after the output commit is written (nearer to the COMMIT), or publish sooner.""",
     "inspect_job": """\
-**inspect_job (with details).** Without details InspectJob is near the floor; `details` adds,
-on every call, `JobRpcs.job_details` (transport/pps_jobs.py) = ~27% of the server's CPU
-(py-spy `--gil`): `JobQueries.input_commits` -> `PfsService.inspect_commit` 14%,
-`PipelineService.spec` -> `spec_from_dict` (JSON parse of the stored spec) 7%, `details_proto`
-3.5%. Both results are immutable (a pipeline version's spec never changes; a job's input
-commits are fixed when it is created). What would close it: a small LRU in the servicer keyed by
-(project, pipeline, version) for the converted Details and by job for its input commits; then
-InspectJob with details costs what it costs without.""",
+**inspect_job** (profiled at 562d8e9, with the details cache of 306e587 and the remembered input
+commits of 562d8e9; before them `details` cost 27% of the server's CPU in spec parsing and
+PFS reads). py-spy `--gil`: tusk's InspectJob handler is ~18% of the server's Python CPU, the
+rest is grpcio's own server path (the same as the bare server's), and the server's Python is
+busy only ~25% of the wall time. py-spy `--idle` on the handler: ~70% of its wall time is the
+store's read transaction, four SQLite calls (`BEGIN` 26%, the SELECT and fetch 31%, `ROLLBACK`
+12%; store/sqlite.py `SqliteStore.read`, store/sqlite_pps.py `get_job`), although those four calls
+take ~20 us in isolation with 8 threads: under load each one hands the GIL over and waits to get
+it back. (A shorter switch interval does not help: 0.5 ms gave 1,857 calls/s against 2,249 at the
+default 5 ms.) What would close it: answer InspectJob without `wait` from memory, with no SQLite
+call: the latest state of recently changed jobs is already kept for WaitJob (`RecentChanges`,
+2a1e89e); a small cache of job rows by key, replaced on every committed change, would make
+InspectJob a pure conversion.""",
     "rpc_overhead": """\
-**rpc_overhead.** GetVersion re-reads tusk's installed package metadata on every call:
-`describe()` -> `tusk_version()` (server/tuskd/version.py) calls `importlib.metadata.version`,
-which opens and parses the METADATA file with the email parser. py-spy `--gil`: 30% of the
-process's CPU (server and the 8 callers share the process in this case), about 40% of the
-server side. What would close it: compute the version once (`functools.cache` on
-`tusk_version`, or a module constant at import).""",
+**rpc_overhead.** Fixed in 306e587 (before it, `importlib.metadata.version` re-parsed the
+package METADATA on every GetVersion: 30% of the process's CPU; and the error interceptor
+wrapped every handler per call). This case runs the server in the bench process, so the 8
+callers and the server share one GIL: a miss here after 306e587 is most likely the neighbours'
+load; run it alone (`--only rpc_overhead`) to check.""",
     "upload": """\
 **upload.** Receiving and writing alternate on one thread: py-spy `--idle` on the ModifyFile
 handler thread: ~51% waiting for the next 4 MiB message (`RawChunks.chunks` ->
@@ -100,13 +104,22 @@ the engine gets faster: the first job's time is the denominator. What would clos
 the input commit's diff against the previous job's input commit (only changed paths get new
 datums); carry the skipped datums' rows in SQL (`INSERT ... SELECT` from the previous job's rows)
 instead of building 5,000 Python rows with JSON.""",
-    "load_mix": """\
-**load_mix.** No numeric goal beyond zero errors; latency under load is high. py-spy `--idle`
-on the server: ModifyFile spends ~68% of its wall time waiting for the store's single writer
-lock (`SqliteStore.write`, one fsync per transaction at synchronous=FULL, shared with the engine's
-progress writes); ListDatum spends ~61% in `DatumQueries._list` (rows materialized and
-`inputs_json` decoded per row: 37%) and ~22% in `JobService.get` (on a fresh read connection, see
-waitjob_fanout). What would close it: group commit (one fsync for the write transactions queued
-at the same moment), the read-connection fix above, and decoding datum inputs only for the page
-actually sent.""",
 }
+
+# Printed in every full run, whatever the goals say: findings a "met" does not show.
+NOTES: str = """\
+## Other findings
+
+**load_mix** (no numeric goal beyond zero errors and every WaitJob terminal; latency is the
+finding; profiled at 562d8e9). p99 is seconds, with or without the job running; ListDatum and
+puts are the slow operations (in a 50-client, 800-datum profile run: ListDatum p50 2.0 s, p99
+4.3 s; put p50 0.36 s, p99 1.9 s; InspectJob p50 71 ms). py-spy `--idle` on the server:
+ModifyFile spends ~54% of its wall time waiting for the store's single writer lock
+(`with self._write_lock` in `SqliteStore.write`, store/sqlite.py: one fsync per transaction at
+synchronous=FULL, shared with the engine's progress writes); ListDatum spends ~34% materializing
+the page's rows (`SqlitePpsTx.list_datums`, `inputs_json` decoded per row), ~32% in
+`JobService.get` (a separate read transaction for the job row before the page's own), ~18% in
+`datum_info` conversion. What would close it: group commit (one fsync for the write transactions
+queued at the same moment, as SQLite WAL allows with one writer connection batching them); read
+the job row and the page in one read transaction; decode datum inputs only for what is sent.
+"""

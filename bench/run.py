@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.analysis import METHOD, MISSED  # noqa: E402
+from bench.analysis import METHOD, MISSED, NOTES  # noqa: E402
 from bench.harness import CASES, Machine, Row, Size, render, write_doc  # noqa: E402
 
 
@@ -73,6 +73,7 @@ def main() -> int:
             notes.append("## Missed goals: why, and what would close them\n")
             notes += [MISSED.get(name, f"**{name}.** Not analysed yet: profile it (bench/README.md).") + "\n"
                       for name in missed]  # fmt: skip
+        notes.append(NOTES)
         notes.append(METHOD)
         write_doc(ROOT / "docs" / "benchmarks.md", rows, Machine(), "\n".join(notes))
         print("wrote docs/benchmarks.md")
