@@ -83,10 +83,12 @@ def _make_writable(func: Callable[..., Any], path: str, exc_info: object) -> Non
 
 def clear_dir(path: Path) -> None:
     """Empty ``path`` (creating it when missing) without replacing the directory itself."""
-    if not path.exists():
+    try:
+        entries = os.scandir(path)
+    except FileNotFoundError:
         path.mkdir(parents=True)
         return
-    with os.scandir(path) as entries:
+    with entries:
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
                 if sys.version_info >= (3, 12):

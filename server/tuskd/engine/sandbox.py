@@ -65,6 +65,7 @@ import select
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -219,7 +220,7 @@ def _probe() -> bool:
         )
         sandbox = Sandbox(isolation=Isolation.NAMESPACE)
         try:
-            result = sandbox._run_helper(spec, threading.Event())
+            result = sandbox._run_helper(spec, threading.Event(), _check_inputs(spec.inputs))
         except (OSError, ValueError, HelperError) as exc:
             log.info("mount namespace probe failed: %s", exc)
             return False
@@ -267,19 +268,29 @@ def _link_layout(root: Path, inputs: Mapping[str, Path], out_dir: Path) -> None:
     (root / OUT_NAME).symlink_to(out_dir.absolute())
 
 
-def _check_inputs(inputs: Mapping[str, Path]) -> None:
+def _check_inputs(inputs: Mapping[str, Path]) -> dict[str, bool]:
+    """Raise for a bad input name or a missing input; name -> whether it is a directory."""
+    kinds = {}
     for name, host in inputs.items():
         if not name or "/" in name or name in (".", "..", OUT_NAME) or "\0" in name:
             raise ValueError(f"input name {name!r} cannot appear under {PFS_ROOT}")
-        if not host.exists():
-            raise FileNotFoundError(f"input {name!r}: {host} does not exist")
+        try:
+            kinds[name] = stat.S_ISDIR(os.stat(host).st_mode)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"input {name!r}: {host} does not exist") from None
+    return kinds
 
 
-def _base_env(scratch_tmp: Path) -> dict[str, str]:
+def _inherited_env() -> dict[str, str]:
     env = {key: os.environ[key] for key in _INHERITED_ENV if key in os.environ}
     env.setdefault("PATH", _DEFAULT_PATH)
     env.setdefault("HOME", "/")
     env.setdefault("LANG", "C.UTF-8")
+    return env
+
+
+def _base_env(scratch_tmp: Path) -> dict[str, str]:
+    env = _inherited_env()
     env["TMPDIR"] = str(scratch_tmp)
     return env
 
@@ -405,31 +416,13 @@ def kill_namespace(ns: tuple[int, int], exclude: Sequence[int] = (), wait: float
 
 
 class _Supervisor:
-    """Pumps one running process: output in, stdin out, and the source that says it exited.
+    """Pumps one running process: output in, stdin out; subclasses learn when it exited."""
 
-    ``exit_fd`` becomes readable when there is news of the exit; ``on_exit_news`` handles it
-    and returns True once the process has exited (or can no longer be waited for).
-    """
-
-    def __init__(
-        self,
-        pid: int,
-        out_fd: int,
-        stdin_fd: int | None,
-        stdin_data: bytes,
-        log_limit: int,
-        exit_fd: int | None,
-        on_exit_news: Callable[[], bool],
-    ) -> None:
-        self.pid = pid
+    def __init__(self, out_fd: int, stdin_fd: int | None, stdin_data: bytes, log_limit: int) -> None:
         self.buffer = _LogBuffer(log_limit)
         self.exited = False
-        self.reaped = False  # set by the owner once the pid may be reused: no more signals
         self._poller = select.poll()
-        self._exit_fd = exit_fd
-        self._on_exit_news = on_exit_news
-        if exit_fd is not None:
-            self._poller.register(exit_fd, select.POLLIN)
+        self._watch: int | None = None  # the descriptor that brings news of the exit
         self._out: int | None = out_fd
         with contextlib.suppress(OSError):  # a smaller pipe only costs more wake-ups
             fcntl.fcntl(out_fd, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
@@ -440,26 +433,49 @@ class _Supervisor:
             os.set_blocking(stdin_fd, False)
             self._poller.register(stdin_fd, select.POLLOUT)
 
+    # -- what subclasses provide ------------------------------------------------------------
+
+    def group(self) -> int | None:
+        """The process group to signal (the main process's pid), or None when it may not be."""
+        raise NotImplementedError
+
+    def _on_watch(self, events: int) -> None:
+        """News on the watched descriptor: set ``exited`` once the process has exited."""
+        raise NotImplementedError
+
+    def _on_output_closed(self) -> None:
+        """The output pipe reached end of file."""
+
+    def _max_wait(self) -> float | None:
+        """A bound on one poll, for a subclass that must look instead of being told."""
+        return None
+
+    def _after_poll(self) -> None:
+        """Called after every poll."""
+
+    # -- pumping ----------------------------------------------------------------------------
+
+    def _set_watch(self, fd: int | None, events: int = select.POLLIN) -> None:
+        if self._watch is not None:
+            self._poller.unregister(self._watch)
+        self._watch = fd
+        if fd is not None:
+            self._poller.register(fd, events)
+
     def pump(self, timeout: float) -> None:
         """Wait up to ``timeout`` seconds for output, stdin room or exit, and handle what came."""
-        if self._exit_fd is None and not self.exited:
-            timeout = min(timeout, 0.01)
+        bound = self._max_wait()
+        if bound is not None and not self.exited:
+            timeout = min(timeout, bound)
         for fd, events in self._poller.poll(max(timeout, 0.0) * 1000):
             if fd == self._out:
                 self._read()
             elif fd == self._stdin:
                 self._write_stdin(events)
-            elif fd == self._exit_fd and not self.exited:
-                self._news()
-        if self._exit_fd is None and not self.exited:
-            self._news()
-
-    def _news(self) -> None:
-        if self._on_exit_news():
-            self.exited = True
-            if self._exit_fd is not None:
-                self._poller.unregister(self._exit_fd)
-                self._exit_fd = None
+            elif fd == self._watch and not self.exited:
+                self._on_watch(events)
+        if not self.exited:
+            self._after_poll()
 
     def _read(self) -> None:
         assert self._out is not None
@@ -473,6 +489,7 @@ class _Supervisor:
             self._poller.unregister(self._out)
             os.close(self._out)
             self._out = None
+            self._on_output_closed()
 
     def _write_stdin(self, events: int) -> None:
         assert self._stdin is not None
@@ -494,12 +511,11 @@ class _Supervisor:
             self._stdin = None
 
     def signal_group(self, sig: int) -> None:
-        # Never once the main process is reaped: while it is a zombie its pid, and so the group
-        # id, cannot be handed to another process.
-        if self.reaped:
+        pgid = self.group()
+        if pgid is None:
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, sig)
+            os.killpg(pgid, sig)
 
     def pump_until_exit(self, deadline: float | None) -> None:
         while not self.exited:
@@ -520,7 +536,7 @@ class _Supervisor:
         while self._out is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                log.warning("pid %d: output pipe still held open by an escaped process", self.pid)
+                log.warning("pid %s: output pipe still held open by an escaped process", self.group())
                 return
             self.pump(min(remaining, _POLL_SECONDS))
 
@@ -530,6 +546,121 @@ class _Supervisor:
             self._poller.unregister(self._out)
             os.close(self._out)
             self._out = None
+
+
+class _ChildSupervisor(_Supervisor):
+    """Fallback mode: our own child, its exit seen through a pidfd (or by looking)."""
+
+    def __init__(
+        self, proc: subprocess.Popen[bytes], out_fd: int, stdin_fd: int | None, stdin_data: bytes, log_limit: int
+    ) -> None:
+        super().__init__(out_fd, stdin_fd, stdin_data, log_limit)
+        self.proc = proc
+        self.reaped = False  # set once the pid may be reused: no more signals
+        self._pidfd: int | None = None
+        with contextlib.suppress(AttributeError, OSError):  # old kernel: waitid polling instead
+            self._pidfd = os.pidfd_open(proc.pid)
+        self._set_watch(self._pidfd)
+
+    def group(self) -> int | None:
+        # Never once reaped: while the main process is a zombie its pid, and so the group id,
+        # cannot be handed to another process.
+        return None if self.reaped else self.proc.pid
+
+    def _on_watch(self, events: int) -> None:
+        self.exited = True
+        self._set_watch(None)
+
+    def _max_wait(self) -> float | None:
+        return 0.01 if self._pidfd is None else None
+
+    def _after_poll(self) -> None:
+        if self._pidfd is None:
+            try:
+                info = os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                self.exited = True
+                return
+            self.exited = info is not None
+
+    def close(self) -> None:
+        super().close()
+        if self._pidfd is not None:
+            self._set_watch(None)
+            os.close(self._pidfd)
+            self._pidfd = None
+
+
+class _HelperSupervisor(_Supervisor):
+    """Namespace mode: a process the helper started, learnt about from the helper's messages.
+
+    The helper sends ``pid`` at once and ``exit`` once the process and what it left are dead,
+    and keeps its end of the output pipe open until then: so a fast attempt wakes the engine
+    once (end of file, with both messages waiting) instead of once per message. The helper
+    socket is watched for hang-ups only until then. The main process stays unreaped until the
+    engine's next request, so its pid can be signalled safely up to the end of the attempt.
+    """
+
+    def __init__(self, helper: _Helper, out_fd: int, stdin_fd: int | None, stdin_data: bytes, log_limit: int) -> None:
+        super().__init__(out_fd, stdin_fd, stdin_data, log_limit)
+        self.helper = helper
+        self.pid: int | None = None
+        self.returncode: int | None = None
+        self.escaped: list[int] = []
+        self.failure: tuple[int, str] | None = None  # the helper could not start the command
+        self.error: str | None = None  # it refused the request
+        self.died = False
+        self._set_watch(helper.sock.fileno(), 0)  # hang-ups only
+
+    def group(self) -> int | None:
+        if self.pid is None and not self.exited:
+            self._take_messages(block=_HELPER_REPLY_SECONDS, until=lambda: self.pid is not None)
+        return self.pid
+
+    def _on_watch(self, events: int) -> None:
+        self._take_messages()
+
+    def _on_output_closed(self) -> None:
+        self._take_messages()
+        if not self.exited and self._watch is not None:
+            self._set_watch(self._watch, select.POLLIN)  # the exit message comes next
+
+    def _take_messages(self, block: float | None = None, until: Callable[[], bool] | None = None) -> None:
+        """Handle every message waiting; with ``block``, wait up to that long for ``until``."""
+        deadline = None if block is None else time.monotonic() + block
+        while not self.exited and not (until is not None and until()):
+            try:
+                data = self.helper.sock.recv(zygote.MAX_MESSAGE, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                if deadline is None:
+                    return
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not select.select([self.helper.sock], [], [], remaining)[0]:
+                    log.warning("sandbox helper %d did not answer in %gs", self.helper.pid, block)
+                    self.helper.proc.kill()  # hung: it is replaced like a dead one
+                    self.died = self.exited = True
+                    return
+                continue
+            except ConnectionError:
+                data = b""
+            if not data:
+                self.died = self.exited = True
+                return
+            message = json.loads(data)
+            if "pid" in message:
+                self.pid = int(message["pid"])
+            elif "exit" in message:
+                self.returncode = int(message["exit"])
+                self.escaped = list(message.get("escaped") or [])
+                self.exited = True
+            elif "fail" in message:
+                self.failure = (int(message["fail"]), str(message["message"]))
+                self.exited = True
+            elif "error" in message:
+                self.error = str(message.get("message", message))
+                self.exited = True
+            else:
+                log.warning("sandbox helper %d: unexpected message %s", self.helper.pid, message)
 
 
 def _exec_failure(code: int, message: str, started: float, timeout: float | None) -> AttemptResult:
@@ -573,7 +704,7 @@ def _supervise(sup: _Supervisor, spec: AttemptSpec, cancel: threading.Event, sta
         wait = _POLL_SECONDS if deadline is None else min(_POLL_SECONDS, deadline - now)
         sup.pump(wait)
     if timed_out or cancelled:
-        log.info("pid %d: %s, stopping its process group", sup.pid, "timed out" if timed_out else "cancelled")
+        log.info("pid %s: %s, stopping its process group", sup.group(), "timed out" if timed_out else "cancelled")
         sup.terminate()
     return timed_out, cancelled
 
@@ -711,6 +842,8 @@ class Sandbox:
         self._helper: _Helper | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self._made: tuple[Path, Path] | None = None  # (scratch, out) last made
+        self._inherited: dict[str, str] | None = None  # the server's environment user code gets
 
     @property
     def isolation(self) -> Isolation:
@@ -730,7 +863,7 @@ class Sandbox:
         for a missing input, OSError when the scratch dir cannot be prepared."""
         if not spec.cmd:
             raise ValueError("an attempt needs a command")
-        _check_inputs(spec.inputs)
+        kinds = _check_inputs(spec.inputs)
         mode = self.isolation
         if mode is Isolation.NAMESPACE and detect_isolation() is not Isolation.NAMESPACE:
             raise RuntimeError("mount namespaces are not available here")
@@ -738,7 +871,7 @@ class Sandbox:
             return _cancelled_before_start(spec)
         if mode is Isolation.FALLBACK:
             return _run_direct(spec, cancel)
-        return self._run_helper(spec, cancel)
+        return self._run_helper(spec, cancel, kinds)
 
     def reset(self) -> None:
         """Between jobs: unmount the layout and kill anything left in the helper's namespace."""
@@ -785,7 +918,7 @@ class Sandbox:
                 helper = self._helper = _Helper(self._env)
             return helper
 
-    def _run_helper(self, spec: AttemptSpec, cancel: threading.Event) -> AttemptResult:
+    def _run_helper(self, spec: AttemptSpec, cancel: threading.Event, kinds: Mapping[str, bool]) -> AttemptResult:
         started = time.monotonic()
         try:
             helper = self._live_helper()
@@ -794,7 +927,7 @@ class Sandbox:
             return _sandbox_failure(f"could not start the sandbox helper: {exc}", b"", False, started, spec)
         try:
             # The timeout counts from here: starting a helper is not the attempt's time.
-            return self._attempt(helper, spec, cancel, time.monotonic())
+            return self._attempt(helper, spec, kinds, cancel, time.monotonic())
         except BaseException:
             # The helper is in an unknown state (a message half-handled): never reuse it.
             with self._lock:
@@ -802,17 +935,22 @@ class Sandbox:
                     self._drop_helper()
             raise
 
-    def _attempt(self, helper: _Helper, spec: AttemptSpec, cancel: threading.Event, started: float) -> AttemptResult:
+    def _attempt(
+        self, helper: _Helper, spec: AttemptSpec, kinds: Mapping[str, bool], cancel: threading.Event, started: float
+    ) -> AttemptResult:
         scratch = spec.scratch_dir
         tmp = scratch / "tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
-        spec.out_dir.mkdir(parents=True, exist_ok=True)
-        env = _base_env(tmp)
-        env.update(spec.env)
+        if self._made != (scratch, spec.out_dir):  # a slot's directories stay: made once
+            tmp.mkdir(parents=True, exist_ok=True)
+            spec.out_dir.mkdir(parents=True, exist_ok=True)
+            self._made = (scratch, spec.out_dir)
+        if self._inherited is None:
+            self._inherited = _inherited_env()
+        env = {**self._inherited, "TMPDIR": str(tmp), **spec.env}
         working_dir = os.path.join(PFS_ROOT, spec.working_dir) if spec.working_dir else PFS_ROOT
         layout = {
             "root": str((scratch / "pfs").absolute()),
-            "inputs": [[name, str(host.absolute()), host.is_dir()] for name, host in sorted(spec.inputs.items())],
+            "inputs": [[name, str(host.absolute()), kinds[name]] for name, host in sorted(spec.inputs.items())],
             "out": str(spec.out_dir.absolute()),
         }
         request = {"op": "run", "cmd": list(spec.cmd), "env": env, "cwd": working_dir, "layout": layout}
@@ -825,40 +963,26 @@ class Sandbox:
             os.close(out_w)
             if in_r is not None:
                 os.close(in_r)
-        reply = helper.receive(_HELPER_REPLY_SECONDS) if sent else None
-        if reply is None or "pid" not in reply:
+        if not sent:
             os.close(out_r)
             if in_w is not None:
                 os.close(in_w)
-            if reply is None:
-                return self._helper_died(helper, None, None, started, spec)
-            if "fail" in reply:
-                return _exec_failure(int(reply["fail"]), str(reply["message"]), started, spec.timeout)
-            raise ValueError(str(reply.get("message", reply)))
-        pid = int(reply["pid"])
-        outcome: dict[str, Any] = {}
-
-        def exit_news() -> bool:
-            message = helper.receive(None)
-            if message is None:
-                outcome["died"] = True
-                return True
-            if "exit" in message:
-                outcome.update(message)
-                return True
-            log.warning("sandbox helper %d: unexpected message %s", helper.pid, message)
-            return False
-
-        sup = _Supervisor(pid, out_r, in_w, stdin_data, spec.log_limit, helper.sock.fileno(), exit_news)
+            return self._helper_died(helper, None, (False, False), started, spec)
+        sup = _HelperSupervisor(helper, out_r, in_w, stdin_data, spec.log_limit)
         try:
             timed_out, cancelled = _supervise(sup, spec, cancel, started)
             duration = time.monotonic() - started
-            if outcome.get("died"):
+            if sup.died:
                 sup.signal_group(signal.SIGKILL)
                 return self._helper_died(helper, sup, (timed_out, cancelled), started, spec)
-            escaped = outcome.get("escaped") or []
-            if escaped:
-                log.info("killed %d process(es) that left the attempt's process group: %s", len(escaped), escaped)
+            if sup.error is not None:
+                raise ValueError(sup.error)
+            if sup.failure is not None:
+                return _exec_failure(*sup.failure, started, spec.timeout)
+            if sup.escaped:
+                log.info(
+                    "killed %d process(es) that left the attempt's process group: %s", len(sup.escaped), sup.escaped
+                )
             if timed_out or cancelled:
                 assert helper.ns is not None
                 stray = kill_namespace(helper.ns, exclude=(helper.pid,))
@@ -867,7 +991,8 @@ class Sandbox:
             sup.drain(time.monotonic() + _DRAIN_SECONDS)
         finally:
             sup.close()
-        returncode = int(outcome["exit"])
+        returncode = sup.returncode
+        assert returncode is not None
         log_bytes, truncated = sup.buffer.value()
         return AttemptResult(
             exit_code=returncode if returncode >= 0 else None,
@@ -1014,26 +1139,11 @@ def _run_direct(spec: AttemptSpec, cancel: threading.Event) -> AttemptResult:
         if in_r is not None:
             os.close(in_r)
 
-    pidfd: int | None
     try:
-        pidfd = os.pidfd_open(proc.pid)
-    except (AttributeError, OSError):
-        pidfd = None  # old kernel: fall back to waitid polling
-
-    def exited_without_reaping() -> bool:
-        try:
-            info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-        except ChildProcessError:
-            return True
-        return info is not None
-
-    try:
-        sup = _Supervisor(proc.pid, out_r, in_w, stdin_data, spec.log_limit, pidfd, exited_without_reaping)
+        sup = _ChildSupervisor(proc, out_r, in_w, stdin_data, spec.log_limit)
     except BaseException:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        if pidfd is not None:
-            os.close(pidfd)
         raise
     try:
         timed_out, cancelled = _supervise(sup, spec, cancel, started)
@@ -1050,8 +1160,6 @@ def _run_direct(spec: AttemptSpec, cancel: threading.Event) -> AttemptResult:
             sup.signal_group(signal.SIGKILL)
             proc.wait()
         sup.close()
-        if pidfd is not None:
-            os.close(pidfd)
 
     log_bytes, truncated = sup.buffer.value()
     return AttemptResult(

@@ -12,7 +12,8 @@ standard library only, so it starts without the site machinery or tusk's own pac
 
    * ``run``: make ``/pfs`` hold the requested layout (bind mounts, done only when the layout
      differs from what is mounted or a mount is no longer intact), then spawn the command in a
-     new session with the stdout (and stdin) pipe the engine passed along (SCM_RIGHTS) and reply
+     new session (``posix_spawn``: one vfork and exec, no Python in between) with the stdout
+     (and stdin) pipe the engine passed along (SCM_RIGHTS) and reply
      ``{"pid": ...}`` at once, or ``{"fail": <exit code>, "message": ...}`` when it could not
      start (125 layout or working directory, 126 not executable, 127 not found). When the
      process exits: SIGKILL its process group, kill every other process left in the tree
@@ -30,6 +31,7 @@ to happen inside the namespace, on its own CPU.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import ctypes
 import errno
@@ -39,7 +41,6 @@ import select
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -69,6 +70,9 @@ MNT_DETACH = 0x2
 PR_SET_CHILD_SUBREAPER = 36
 
 _SWEEP_SECONDS = 2.0
+_DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Python ignores these; a spawned program must get the default actions back (as subprocess does).
+_RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 # statvfs flags a read-only remount of a bind mount must keep (the kernel refuses to drop the
 # ones locked by a less privileged user namespace, and dropping the others is not intended).
 _KEPT_FLAGS = (
@@ -307,6 +311,54 @@ class Layout:
         _mount(self.out, f"{PFS_ROOT}/{OUT_NAME}", MS_BIND)
 
 
+class WorkingDirError(Exception):
+    """The working directory does not exist (exit 125)."""
+
+
+def find_program(name: str, path: str) -> str:
+    """Where ``name`` is on ``path`` (execvp's rules, by stat instead of failed execs): the first
+    executable file; else the first file found (its exec fails with EACCES, exit 126); else
+    FileNotFoundError (exit 127). A name with a slash is used as it is."""
+    if "/" in name:
+        return name
+    found = None
+    for directory in path.split(os.pathsep):
+        candidate = os.path.join(directory or ".", name)
+        if os.path.isfile(candidate):
+            if os.access(candidate, os.X_OK):
+                return candidate
+            found = found or candidate
+    if found is None:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), name)
+    return found
+
+
+def spawn(cmd: Sequence[str], env: dict[str, str], cwd: str, stdin_fd: int, out_fd: int) -> int:
+    """Start ``cmd`` in a new session with stdin and stdout+stderr on the given descriptors;
+    its pid. Every other descriptor of this process is close-on-exec. OSError as exec reports
+    it; NotADirectoryError/FileNotFoundError naming ``cwd`` when the working directory is bad."""
+    program = find_program(cmd[0], env.get("PATH", _DEFAULT_PATH))
+    try:
+        os.chdir(cwd)  # this process is single-threaded: the child starts there
+    except OSError as exc:
+        raise WorkingDirError(f"cannot change to working directory {cwd}") from exc
+    try:
+        return os.posix_spawn(
+            program,
+            list(cmd),
+            env,
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, stdin_fd, 0),
+                (os.POSIX_SPAWN_DUP2, out_fd, 1),
+                (os.POSIX_SPAWN_DUP2, out_fd, 2),
+            ],
+            setsid=True,
+            setsigdef=_RESET_SIGNALS,
+        )
+    finally:
+        os.chdir("/")
+
+
 class Zygote:
     """The request loop (see the module docstring)."""
 
@@ -314,8 +366,9 @@ class Zygote:
         self.sock = sock
         self.layout: Layout | None = None
         self.mounted = False
-        self.child: subprocess.Popen[bytes] | None = None
+        self.child: int | None = None  # pid of the attempt's main process (a zombie once done)
         self.pidfd: int | None = None
+        self.out_fd: int | None = None  # our copy of the output pipe, held until the exit is sent
         self.running = False
         self.devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
 
@@ -327,9 +380,15 @@ class Zygote:
     def receive(self) -> tuple[dict[str, Any], list[int]] | None:
         """The next request and the fds it carried; None when the engine went away."""
         try:
-            data, fds, flags, _ = socket.recv_fds(self.sock, MAX_MESSAGE, MAX_FDS)
+            data, ancillary, flags, _ = self.sock.recvmsg(
+                MAX_MESSAGE, socket.CMSG_SPACE(MAX_FDS * 4), socket.MSG_CMSG_CLOEXEC
+            )
         except ConnectionError:
             return None
+        fds: list[int] = []
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.extend(array.array("i", payload[: len(payload) - len(payload) % 4]))
         if not data:
             for fd in fds:
                 os.close(fd)
@@ -388,7 +447,7 @@ class Zygote:
     def _child_finished(self) -> bool:
         assert self.child is not None
         try:
-            info = os.waitid(os.P_PID, self.child.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            info = os.waitid(os.P_PID, self.child, os.WEXITED | os.WNOHANG | os.WNOWAIT)
         except ChildProcessError:
             return True
         return info is not None
@@ -396,7 +455,7 @@ class Zygote:
     def _finish_attempt(self) -> None:
         """The main process exited (a zombie, not reaped): kill what it left, report."""
         assert self.child is not None
-        pid = self.child.pid
+        pid = self.child
         info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
         returncode = -1
         if info is not None:
@@ -409,11 +468,20 @@ class Zygote:
             self.pidfd = None
         self.running = False
         self.send({"exit": returncode, "escaped": escaped})
+        self._release_output()
+
+    def _release_output(self) -> None:
+        # The engine sees end of file only now, with the exit message already waiting: one
+        # wake-up for it per attempt.
+        if self.out_fd is not None:
+            os.close(self.out_fd)
+            self.out_fd = None
 
     def _collect_previous(self) -> None:
         """The engine moved on: the previous attempt's main process may be reaped now."""
         if self.child is not None and not self.running:
-            self.child.wait()
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.child, 0)
             self.child = None
 
     def _unmount(self, force: bool = False) -> None:
@@ -438,66 +506,63 @@ class Zygote:
         self.mounted = True
 
     def _run(self, message: dict[str, Any], fds: Sequence[int]) -> None:
+        child: int | None = None
         try:
-            if self.running:
-                self.send({"error": "RuntimeError", "message": "an attempt is already running"})
-                return
-            out_fd = fds[0]
-            in_fd = fds[1] if len(fds) > 1 else self.devnull
-            try:
-                self._prepare(message["layout"])
-            except LayoutError as exc:
-                self.send({"fail": SETUP_FAILED, "message": str(exc)})
-                return
-            cwd = message["cwd"]
-            if not os.path.isdir(cwd):
-                self.send({"fail": SETUP_FAILED, "message": f"cannot change to working directory {cwd}"})
-                return
-            cmd = message["cmd"]
-            try:
-                child = subprocess.Popen(
-                    cmd,
-                    stdin=in_fd,
-                    stdout=out_fd,
-                    stderr=out_fd,
-                    cwd=cwd,
-                    env=message["env"],
-                    start_new_session=True,
-                    close_fds=True,
-                )
-            except OSError as exc:
-                code = 127 if exc.errno == errno.ENOENT else 126
-                what = "command not found" if code == 127 else exc.strerror
-                self.send({"fail": code, "message": f"{cmd[0]}: {what}"})
-                return
-            except (ValueError, TypeError) as exc:
-                self.send({"error": "ValueError", "message": str(exc)})
-                return
+            child = self._start(message, fds)
         finally:
-            for fd in fds:
+            # Replies go out before the descriptors close: the engine reads them at end of file.
+            for fd in fds[1:] if child is not None else fds:
                 os.close(fd)
+        if child is None:
+            return
+        self.out_fd = fds[0]
         self.child = child
         self.running = True
         try:
-            self.pidfd = os.pidfd_open(child.pid)
+            self.pidfd = os.pidfd_open(child)
         except (AttributeError, OSError):
             self.pidfd = None
-        self.send({"pid": child.pid})
+        self.send({"pid": child})
+
+    def _start(self, message: dict[str, Any], fds: Sequence[int]) -> int | None:
+        """Spawn the request's command; None (a reply sent) when it could not start."""
+        if self.running or not fds:
+            self.send({"error": "RuntimeError", "message": "an attempt is already running or has no output"})
+            return None
+        out_fd = fds[0]
+        in_fd = fds[1] if len(fds) > 1 else self.devnull
+        try:
+            self._prepare(message["layout"])
+        except LayoutError as exc:
+            self.send({"fail": SETUP_FAILED, "message": str(exc)})
+            return None
+        cmd = message["cmd"]
+        try:
+            return spawn(cmd, message["env"], message["cwd"], in_fd, out_fd)
+        except WorkingDirError as exc:
+            self.send({"fail": SETUP_FAILED, "message": str(exc)})
+        except OSError as exc:
+            code = 127 if exc.errno == errno.ENOENT else 126
+            what = "command not found" if code == 127 else exc.strerror
+            self.send({"fail": code, "message": f"{cmd[0]}: {what}"})
+        except (ValueError, TypeError) as exc:
+            self.send({"error": "ValueError", "message": str(exc)})
+        return None
 
     def shutdown(self) -> None:
         """Kill everything in the tree (the main process too) and reap it."""
         if self.child is not None and self.running:
             with contextlib.suppress(OSError):
-                os.killpg(self.child.pid, signal.SIGKILL)
-        sweep()
-        if self.child is not None:
-            with contextlib.suppress(ChildProcessError):
-                self.child.wait()
+                os.killpg(self.child, signal.SIGKILL)
+        sweep()  # the main process too: it is one of our children
+        self.child = None
+        self._release_output()
         self._unmount()
 
 
 def main(argv: Sequence[str]) -> int:
     sock = socket.socket(fileno=int(argv[1]))
+    sock.set_inheritable(False)  # user code must not get it (spawn relies on close-on-exec)
     try:
         enter_namespace()
     except OSError as exc:
