@@ -8,6 +8,9 @@ exits 0 the datum is RECOVERED (it writes no output), otherwise it FAILED.
 The out dir is emptied before every attempt, so a failed attempt's partial output never reaches
 the next one, and emptied again whenever the datum does not end in SUCCESS: the out dir holds
 files if and only if the datum succeeded.
+
+An attempt whose sandbox helper died is a failed attempt like any other (reason ``sandbox
+helper died (...)``); the sandbox starts a new helper for the next one.
 """
 
 from __future__ import annotations

@@ -10,15 +10,17 @@ The walk (docs/jobs.md tells it for users):
    pipeline with the same ID and hash (state SUCCESS or SKIPPED) are SKIPPED and their
    recorded outputs carried over, all in the same transaction as the RUNNING change.
 3. The rest run on the executor (``parallelism_spec.constant`` at a time): lay out inputs by
-   hard links, run the attempts in the sandbox, store /pfs/out as blobs, keep the log.
+   hard links, run the attempts in the worker slot's sandbox (its namespace helper is kept
+   from datum to datum), store /pfs/out as blobs, keep the log.
    Finished datums are recorded in batches (at most every ``FLUSH_SECONDS`` or
    ``FLUSH_DATUMS``): a batch is one transaction holding the datum rows, their outputs and the
    job's counters, so counters and rows never disagree and never go backwards.
 4. Any failed datum: FAILURE, reason ``datum <id> failed: <how>`` (the lowest failed datum ID).
 5. EGRESSING (only with ``egress.URL``): the merged output is copied to the URL.
 6. FINISHING: the merged output (datum-ID order concatenation for paths several datums wrote)
-   is written to the job's open output commit as a diff against what it holds, and the commit
-   is finished together with the SUCCESS change, in one transaction.
+   is written to the job's open output commit as a diff against what it holds (the output
+   blobs are recorded, not copied), and the commit is finished together with the SUCCESS
+   change, in one transaction.
 
 A job that fails, is killed or is unrunnable finishes its output commit with an error in the
 same transaction as its terminal change, so nothing it wrote reaches a later commit and the

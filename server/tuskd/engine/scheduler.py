@@ -13,10 +13,12 @@ datums run on the shared executor, which bounds the number of user processes ser
 
 Start (``start``), before anything is dispatched:
 
-1. Processes a crashed earlier server left behind are killed. Every user process carries
-   ``TUSK_ENGINE_ID=<id of this data dir>`` in its environment; the engine scans ``/proc`` for
-   it and SIGKILLs those processes and their process groups. (A process that scrubbed its
-   environment and left its process group escapes this; see docs/jobs.md.)
+1. Processes a crashed earlier server left behind are killed. Every user process and every
+   sandbox helper carries ``TUSK_ENGINE_ID=<id of this data dir>`` in its environment; the
+   engine scans ``/proc`` for it and SIGKILLs every process in those processes' private mount
+   namespaces, then them and their process groups. (Helpers normally do this themselves when
+   their server dies; in fallback mode a process that scrubbed its environment and left its
+   process group escapes; see docs/jobs.md.)
 2. Datum work directories from before are removed.
 3. Unfinished jobs resume. A job that had reached RUNNING goes back to STARTING with
    ``restart`` + 1 (it takes its inputs again; datums already recorded are not run again).
