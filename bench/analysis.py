@@ -36,20 +36,22 @@ baseline measured in the same run are what to compare, not the absolute figures.
 
 MISSED: dict[str, str] = {
     "datum_throughput": """\
-**datum_throughput** (profiled at 44b1dbe, the first zygote engine). The job is bound by per-datum latency, not by server CPU: py-spy `--gil`
-shows the server's Python busy only ~20% of the job's wall time. Per datum, the worker thread
-(`JobRunner._run_datum`) spends ~95% of its wall time in `Sandbox._attempt`
-(engine/sandbox.py): ~72% waiting in `_Helper.receive` for the zygote's replies and ~20% in
-`_Supervisor.pump` draining the attempt's output pipe to EOF. The zygote (engine/zygote.py)
-spends ~57% of its wall time in `subprocess.Popen` (`Zygote._run` -> `_execute_child`, blocking
-until the child has exec'd) and ~39% polling for the child's exit. What would close it:
-(1) spawn with `os.posix_spawn(..., setsid=True)` in `Zygote._run` instead of `subprocess.Popen`:
-measured in a mount namespace on this machine, 0.96 ms vs 1.78 ms per `true` (interleaved A/B);
-(2) let the zygote write the attempt's stdout/stderr to the datum's log file itself, so the
-engine need not pump a pipe to EOF (~20% of the datum's wall time); (3) pipeline each slot:
-send the next datum's `run` while the previous attempt's sweep/record finishes, so two user
-processes are always running (today a slot idles for the exit reply, the pump's EOF and the
-batch record between datums).""",
+**datum_throughput** (profiled at af37bb2: the helper spawns with `posix_spawn` and wakes the
+engine once per attempt; at 44b1dbe, with `subprocess.Popen` and a wake-up per message, the job
+ran ~180 datums/s and Popen was 57% of the helper's wall time). The server is not CPU-bound:
+py-spy `--gil` shows its Python busy ~16% of the job's wall time. Each worker slot's wall time
+(py-spy `--idle`, `JobRunner._run_datum`): 86% in `Sandbox._attempt`, almost all of it
+(`_Supervisor.pump`) waiting for the helper's end-of-attempt event; 14% between attempts
+(`JobSpace.prepare` 7.5%, `_Helper.send` 7%, recording 5%). The helper (engine/zygote.py): 43%
+of its wall time in `os.posix_spawn` of the user command, 46% in `poll` (the child running,
+then waiting for the engine's next request). The spawn itself is at the machine's cost (a bare
+`posix_spawn` + `waitpid` of `true` measured 1.6 to 2.0 ms at the same time, with or without a
+mount namespace and `setsigdef`); what the thread-pool floor does not pay is the turnaround
+between attempts, during which the slot's helper is idle. What would close it: overlap that
+turnaround with the running attempt: prepare the next datum's workspace and queue its `run` in
+the helper while the current attempt runs, so the helper spawns the next command the moment the
+previous one exits (the exit report and the recording follow asynchronously), and each slot's
+user processes run back to back as in the floor.""",
     "waitjob_fanout": """\
 **waitjob_fanout** (profiled at 2a1e89e, where watchers read changes from memory). The store is
 out of the fan-out path now (before 2a1e89e every waiter re-read the store on a fresh SQLite
