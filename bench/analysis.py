@@ -89,14 +89,14 @@ wrapped every handler per call). This case runs the server in the bench process,
 callers and the server share one GIL: a miss here after 306e587 is most likely the neighbours'
 load; run it alone (`--only rpc_overhead`) to check.""",
     "upload": """\
-**upload.** Receiving and writing alternate on one thread: py-spy `--idle` on the ModifyFile
+**upload** (profiled at aed934e). Receiving and writing alternate on one thread: py-spy `--idle` on the ModifyFile
 handler thread: ~51% waiting for the next 4 MiB message (`RawChunks.chunks` ->
 `_checked_stream`), ~40% in the blob file's `write` and ~9% in SHA-256
 (`LocalBlobStore._put_stream`, blobs/local.py), then one `fsync`. The plain write does only the
 `write`s. What would close it: overlap them (a reader thread filling a bounded queue of a few
 chunks while the handler hashes and writes), which hides most of the receive time.""",
     "incremental_job": """\
-**incremental_job.** The second job still does per-datum Python work for all 5,000 datums,
+**incremental_job** (profiled at aed934e). The second job still does per-datum Python work for all 5,000 datums,
 although 4,999 are skipped; py-spy `--gil` on the server during five incremental jobs (each ~0.4
 to 0.8 s): `plan_datums` (domain/datums.py) 37% of the server's CPU (the PFS walk of every file,
 `PfsService._walk_infos`, 19%; the planner's index 20%; `datum_id` 8%); building a `DatumRow` for
