@@ -13,24 +13,27 @@ from __future__ import annotations
 METHOD = """\
 ## How each case measures
 
-The full run (`make bench`) takes about 5 to 6 minutes on this machine; `--tiny` (CI) about 25 s.
-Every baseline is a real program run in the same process run, just before or after tusk.
+The full run (`make bench`) took 3 to 5 minutes on this machine (this run's time is above);
+`--tiny` (CI) about 25 s. Every baseline is a real program run in the same bench run, next to
+tusk's figure; where both sides are cheap they alternate (best of each), so the neighbours' load
+drifting during the run hits both sides alike.
 
 | case | what | size (full / tiny) | baseline |
 |---|---|---|---|
 | job_overhead | FinishCommit of a fresh input commit -> the job's SUCCESS message on a WaitJob stream opened before; median of 15 (first one dropped) | 15 / 2 samples | `subprocess.run(["true"])`, median |
 | dag_latency | the same for a chain of 5 pipelines, one datum each (each stage copies its file: `sh -c 'cp "$in" out/'`, so the next stage has one datum too); median of 7 | 7 / 1 | 5 x a single pipeline with the same command, measured on the same server |
-| datum_throughput | FinishCommit -> SUCCESS of a job of N one-line files, glob `/*`, `true`, parallelism 2, 2 datum workers | N = 5,000 / 40 | the same N `true` in a plain 2-worker ThreadPoolExecutor |
+| datum_throughput | FinishCommit -> SUCCESS of a job of N one-line files, glob `/*`, `true`, parallelism 2, 2 datum workers | N = 5,000 / 40 | the same N `true` in a plain 2-worker ThreadPoolExecutor (best of one run just before the job and one just after) |
 | incremental_job | after that job, change 1 file and commit: the new job's time over the first job's (one N-datum run shared with datum_throughput, bench/numbers_job.py) | 5,000 / 40 | the first job |
-| history_scale | ListJob first page (50, newest first), median of 200, and server RSS, at 100,000 jobs vs 1,000 jobs on the same data directory. **Bulk path**: with the server stopped, finished jobs are written in-process through the store's PPS interface (`PpsTx.insert_job` + `save_job`), each walked CREATED -> STARTING -> RUNNING -> FINISHING -> SUCCESS by `domain.jobs.transition` with one history entry per step, 1,000 per transaction (~40 s for 100,000); they have no PFS commits behind them (ListJob without details reads none). The server then runs as its own process (`bench/serve_proc.py`) | 100,000 vs 1,000 / 600 vs 60 | the 1,000-job figure |
+| history_scale | ListJob first page (50, newest first), median of 200, and server RSS, at 100,000 jobs vs 1,000 jobs on the same data directory. **Bulk path**: with the server stopped, finished jobs are written in-process through the store's PPS interface (`PpsTx.insert_job` + `save_job`), each walked CREATED -> STARTING -> RUNNING -> FINISHING -> SUCCESS by `domain.jobs.transition` with one history entry per step, 1,000 per transaction (35 to 100 s for 100,000, with the machine's load); they have no PFS commits behind them (ListJob without details reads none). The server then runs as its own process (`bench/serve_proc.py`) | 100,000 vs 1,000 / 600 vs 60 | the 1,000-job figure |
 | upload | one 1 GiB file through ModifyFile (4 MiB AddFile chunks, one stream) into a server in its own process; peak RSS growth with VmHWM reset (`/proc/PID/clear_refs`) just before the upload | 1 GiB / 16 MiB | plain `write` + `fsync` of the same bytes on the same filesystem (best of one before and one after; the blob store fsyncs too) |
-| inspect_job | InspectJob calls/s, 8 caller threads in the bench process, server in its own process; the seed's `edges` job (1.1 KB as JSON with `details`) | 8 x 1,000 / 8 x 20 | `bench/bare_proc.py`: a bare grpcio server in its own process answering the same serialized JobInfo |
+| inspect_job | InspectJob calls/s, 8 caller threads in the bench process, server in its own process; the seed's `edges` job (1.1 KB as JSON with `details`); 3 rounds alternating with the baseline, best of each | 8 x 400 x 3 / 8 x 20 | `bench/bare_proc.py`: a bare grpcio server in its own process answering the same serialized JobInfo |
 | waitjob_fanout | 1,000 grpc.aio WaitJob streams (10 channels) on one job; per change: last subscriber's arrival minus the server's `started`/`finished` stamp of the change; 3 rounds x 2 changes (RUNNING, SUCCESS); RSS with the streams open (server in its own process, rpc_workers 1,200) | 1,000 streams / 20 | `bench/bare_proc.py --fanout`: a bare grpcio server whose 1,000 stream handlers block on one condition and each send the same WaitJobResponse bytes when notified |
 | load_mix | 50 clients (own channel each), each following the job with one WaitJob stream and looping ListJob page / InspectJob / ListDatum page / 64-byte put / WaitJob first message, while a 2,000-datum `true` job runs (server in its own process) | 50 clients, 2,000 datums / 6, 40 | the same mix for 15 s on the idle server (the job done) |
-| rpc_overhead | GetVersion calls/s, 8 callers, server in-process | 8 x 1,000 | bare grpcio server in-process answering the same bytes |
+| rpc_overhead | GetVersion calls/s, 8 callers, server in-process; 3 alternating rounds, best of each | 8 x 400 x 3 / 8 x 20 | bare grpcio server in-process answering the same bytes |
 
 The machine is shared: other sessions' tests and profilers run at the same time, so figures move
-between runs (the load average before and after the run is printed below). Ratios against a
+between runs (this run's load average is printed above): a goal near its line can flip from one
+run to the next. Ratios against a
 baseline measured in the same run are what to compare, not the absolute figures.
 """
 
