@@ -119,9 +119,55 @@ class _Gone(Exception):
     """The job was deleted under the runner."""
 
 
+class KillSwitch(threading.Event):
+    """The job's kill event: setting it also sets the cancel event of every running datum, so
+    one datum can be cancelled alone (RestartDatum) while a stop still reaches them all."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._mu = threading.Lock()
+        self._children: set[threading.Event] = set()
+
+    def set(self) -> None:
+        super().set()
+        with self._mu:
+            children = list(self._children)
+        for child in children:
+            child.set()
+
+    def child(self) -> threading.Event:
+        """A cancel event for one datum: set by ``set`` (or at once if already set)."""
+        event = threading.Event()
+        with self._mu:
+            self._children.add(event)
+        if self.is_set():
+            event.set()
+        return event
+
+    def release(self, event: threading.Event) -> None:
+        with self._mu:
+            self._children.discard(event)
+
+
+@dataclass
+class RunningDatum:
+    """A datum whose attempts are running now; ``restart`` asks for a fresh run from attempt 1."""
+
+    cancel: threading.Event
+    restart: bool = False
+
+
 @dataclass
 class JobControl:
-    """Stop requests and completion of one running job, shared by the engine and its runner."""
+    """Stop requests and completion of one running job, shared by the engine and its runner.
+
+    Datum restarts (RestartDatum) go through it too, under ``lock``: ``running`` holds the
+    datums running now, ``finished`` those that ended but are not recorded yet (their outcome),
+    ``reruns`` the done datums (FAILED or RECOVERED) to run again once the current batch is
+    through (ID -> the outcome already counted; STARTING while it is not recorded yet), and
+    ``datums_closed`` is set once the runner took its last look at ``reruns``: from then on the
+    job is past its datums and restarts are refused.
+    """
 
     key: JobKey
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -130,10 +176,16 @@ class JobControl:
     committing: bool = False
     orphan: bool = False  # the job has no output commit: the engine does not touch it
     no_more: threading.Event = field(default_factory=threading.Event)  # schedule no new datum
-    kill: threading.Event = field(default_factory=threading.Event)  # kill running user code
+    kill: KillSwitch = field(default_factory=KillSwitch)  # kill running user code
     token: CancelToken = field(default_factory=CancelToken)  # interrupts blocking waits
     done: threading.Event = field(default_factory=threading.Event)
     _timers: list[threading.Timer] = field(default_factory=list)
+    plan: dict[str, Datum] = field(default_factory=dict)  # every datum of the job, by ID
+    running: dict[str, RunningDatum] = field(default_factory=dict)
+    finished: dict[str, DatumState] = field(default_factory=dict)
+    reruns: dict[str, DatumState] = field(default_factory=dict)
+    datums_closed: bool = False
+    describe: Callable[[Datum], DatumRow] | None = None  # a datum's row (for data filters)
 
     def request_stop(self, reason: str, grace: float = 0.0) -> bool:
         """Ask the job to stop; False if it is already committing its outcome (too late)."""
@@ -218,6 +270,25 @@ class _Finished:
     files: list[CollectedFile]
     stats: Stats
     state: DatumState
+    previous: DatumState | None = None  # a restarted datum's outcome already counted
+
+
+RESTARTED_PREFIX = "restarted; was "
+"""The reason of a done datum restarted by RestartDatum until it has run again
+(``restarted; was FAILED``): a resumed job reads back from it what was already counted."""
+
+
+def _counted_before(reason: str) -> DatumState | None:
+    if not reason.startswith(RESTARTED_PREFIX):
+        return None
+    name = reason.removeprefix(RESTARTED_PREFIX).split(":", 1)[0].strip()
+    return DatumState.__members__.get(name)
+
+
+def restarted_row(row: DatumRow, counted: DatumState) -> DatumRow:
+    """``row`` back in STARTING, waiting to run again (its earlier outcome was ``counted``)."""
+    record = replace(row.record, state=DatumState.STARTING, reason=f"{RESTARTED_PREFIX}{counted.name}")
+    return DatumRow(record, row.inputs_json)
 
 
 @dataclass
@@ -468,7 +539,14 @@ class JobRunner:
             row = t.get_job(key)
             if row is None:
                 raise _Gone()
-            done = {d.record.id for d in t.list_datums(row.row) if is_datum_done(d.record.state)}
+            recorded = t.list_datums(row.row)
+            done = {d.record.id for d in recorded if is_datum_done(d.record.state)}
+            # Datums restarted before a server restart: run them again, counted as before.
+            counted = {
+                d.record.id: c
+                for d in recorded
+                if d.record.state == DatumState.STARTING and (c := _counted_before(d.record.reason)) is not None
+            }
             previous: dict[str, str] = {}
             prev_row = None
             if spec.reprocess_spec != REPROCESS_EVERY_JOB:
@@ -489,6 +567,9 @@ class JobRunner:
         rows = [self._datum_row(d, hashes[d.id], DatumState.SKIPPED, inputs) for d in skipped]
         with self.control.lock:
             self.control.check()
+            self.control.plan = {d.id: d for d in datums}
+            self.control.describe = lambda d: self._datum_row(d, hashes[d.id], DatumState.STARTING, inputs)
+            self.control.datums_closed = False
             with ctx.store.write() as tx:
                 if prev_row is not None and skipped:
                     ctx.jobs.tables(tx).copy_datum_outputs(prev_row, row.row, [d.id for d in skipped])
@@ -499,7 +580,17 @@ class JobRunner:
         )  # fmt: skip
         self._arm_job_timeout(spec, job)
         if todo:
-            self._process(spec, todo, hashes, inputs)
+            self._process(spec, todo, hashes, inputs, counted)
+        # Done datums restarted meanwhile (RestartDatum) run again before the job goes on.
+        while True:
+            with self.control.lock:
+                self.control.check()
+                reruns, self.control.reruns = self.control.reruns, {}
+                if not reruns:
+                    self.control.datums_closed = True
+                    break
+            log.info("job %s: running %d restarted datum(s) again", key, len(reruns))
+            self._process(spec, [self.control.plan[i] for i in sorted(reruns)], hashes, inputs, reruns)
         self.control.check()
 
     def _arm_job_timeout(self, spec: PipelineSpec, job: Job) -> None:
@@ -512,7 +603,15 @@ class JobRunner:
             self.control.check()
         self.control._timer(remaining, lambda: self.control.request_stop(reason))
 
-    def _process(self, spec: PipelineSpec, todo: list[Datum], hashes: dict[str, str], inputs: _Inputs) -> None:
+    def _process(
+        self,
+        spec: PipelineSpec,
+        todo: list[Datum],
+        hashes: dict[str, str],
+        inputs: _Inputs,
+        counted: dict[str, DatumState],
+    ) -> None:
+        """Run ``todo``; ``counted``: restarted datums and the outcome already counted for them."""
         policy = DatumPolicy(
             tries=max(spec.datum_tries, 1),
             timeout=spec.datum_timeout,
@@ -528,7 +627,7 @@ class JobRunner:
             "PPS_PROJECT_NAME": self.key.project,
             ENGINE_ID_ENV: self.ctx.engine_id,
         }
-        tasks = (self._task(d, hashes[d.id], spec, policy, base_env) for d in todo)
+        tasks = (self._task(d, hashes[d.id], spec, policy, base_env, counted.get(d.id)) for d in todo)
         results: queue.SimpleQueue[_Finished | BaseException | None] = queue.SimpleQueue()
         batch = self.ctx.executor.run_batch(str(self.key), tasks, max(spec.parallelism, 1), self.control.no_more)
 
@@ -579,17 +678,28 @@ class JobRunner:
             raise error
 
     def _task(
-        self, datum: Datum, hash_: str, spec: PipelineSpec, policy: DatumPolicy, base_env: dict[str, str]
+        self,
+        datum: Datum,
+        hash_: str,
+        spec: PipelineSpec,
+        policy: DatumPolicy,
+        base_env: dict[str, str],
+        previous: DatumState | None,
     ) -> Callable[[], _Finished | None]:
         def task() -> _Finished | None:
             try:
-                return self._run_datum(datum, hash_, spec, policy, base_env)
+                finished = self._run_datum(datum, hash_, spec, policy, base_env)
             except Exception as exc:
                 # Laying out or collecting failed (disk full, a missing blob...): the datum fails
                 # with the reason and the job goes on with the others.
                 log.exception("job %s: datum %s could not run", self.key, datum.id)
                 result = DatumResult(DatumOutcome.FAILED, 0, f"could not run: {exc}", b"", 0.0, ())
-                return _Finished(datum, hash_, result, [], Stats(), DatumState.FAILED)
+                finished = _Finished(datum, hash_, result, [], Stats(), DatumState.FAILED)
+            if finished is not None:
+                finished.previous = previous
+                with self.control.lock:
+                    self.control.finished[datum.id] = finished.state
+            return finished
 
         return task
 
@@ -621,10 +731,7 @@ class JobRunner:
                     scratch_dir=tree.scratch_dir,
                 )
 
-            try:
-                result = run_datum(make_spec, policy, self.control.kill, sandbox=slot.sandbox)
-            except (OSError, ValueError) as exc:
-                result = DatumResult(DatumOutcome.FAILED, 0, f"could not run: {exc}", b"", 0.0, ())
+            result = self._run_attempts(datum.id, make_spec, policy, slot.sandbox)
             if result.outcome is DatumOutcome.CANCELLED:
                 return None
             files: list[CollectedFile] = []
@@ -647,6 +754,28 @@ class JobRunner:
             upload_bytes=sum(f.size for f in files),
         )
         return _Finished(datum, hash_, result, files, stats, state)
+
+    def _run_attempts(
+        self, datum_id: str, make_spec: Callable[[int], AttemptSpec], policy: DatumPolicy, sandbox: Any
+    ) -> DatumResult:
+        """run_datum with the datum's own cancel event; a restart (RestartDatum) cancels the
+        running attempt (its process group is killed) and runs the datum again from attempt 1."""
+        control = self.control
+        while True:
+            running = RunningDatum(control.kill.child())
+            with control.lock:
+                control.running[datum_id] = running
+            try:
+                result = run_datum(make_spec, policy, running.cancel, sandbox=sandbox)
+            except (OSError, ValueError) as exc:
+                result = DatumResult(DatumOutcome.FAILED, 0, f"could not run: {exc}", b"", 0.0, ())
+            finally:
+                with control.lock:
+                    control.running.pop(datum_id, None)
+                control.kill.release(running.cancel)
+            if not running.restart or control.kill.is_set():
+                return result
+            log.info("job %s: datum %s restarted (its run ended %s)", self.key, datum_id, result.outcome.name)
 
     def _datum_row(
         self,
@@ -682,10 +811,13 @@ class JobRunner:
         """Record finished datums, their outputs and the counters in one transaction."""
         if not finished:
             return
+        # A datum restarted after a FAILED or RECOVERED run adds only an outcome not yet counted
+        # for it: counters never go backwards, so each counts the datums that reached it.
+        new = [f for f in finished if f.state != f.previous]
         counts = Counts(
-            processed=sum(1 for f in finished if f.state == DatumState.SUCCESS),
-            failed=sum(1 for f in finished if f.state == DatumState.FAILED),
-            recovered=sum(1 for f in finished if f.state == DatumState.RECOVERED),
+            processed=sum(1 for f in new if f.state == DatumState.SUCCESS),
+            failed=sum(1 for f in new if f.state == DatumState.FAILED),
+            recovered=sum(1 for f in new if f.state == DatumState.RECOVERED),
         )
         stats = Stats()
         rows: list[DatumRow] = []
@@ -696,10 +828,22 @@ class JobRunner:
             outputs.extend(OutputEntry(f.datum.id, file.path, file.blob, file.size) for file in f.files)
         if outputs:
             self.ctx.blobs.flush()  # outputs become durable before the rows naming them
-        try:
-            self.ctx.jobs.record_progress(self.key, counts, stats, datums=rows, outputs=outputs)
-        except NotFound:
-            raise _Gone() from None
+        control = self.control
+        with control.lock:
+            for i, f in enumerate(finished):
+                control.finished.pop(f.datum.id, None)
+                if control.reruns.get(f.datum.id) == DatumState.STARTING:
+                    # Restarted between its end and now: a failure waits to run again, a
+                    # success stays (SUCCESS is final).
+                    if f.state in (DatumState.FAILED, DatumState.RECOVERED):
+                        control.reruns[f.datum.id] = f.state
+                        rows[i] = restarted_row(rows[i], f.state)
+                    else:
+                        del control.reruns[f.datum.id]
+            try:
+                self.ctx.jobs.record_progress(self.key, counts, stats, datums=rows, outputs=outputs)
+            except NotFound:
+                raise _Gone() from None
 
     def _first_failed(self) -> DatumRow | None:
         with self.ctx.store.read() as tx:

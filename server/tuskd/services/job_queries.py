@@ -606,7 +606,13 @@ class LogLine:
 class DatumRestarter(Protocol):
     """The engine's side of RestartDatum: run these datums of a running job again."""
 
-    def restart_datums(self, key: JobKey, datum_ids: Sequence[str]) -> None: ...
+    def restart_datums(self, key: JobKey, datum_ids: Sequence[str]) -> list[str]:
+        """Restart what can be (running, FAILED, RECOVERED datums); returns their IDs."""
+        ...
+
+    def unrecorded_datums(self, key: JobKey) -> list[DatumRow]:
+        """A running job's datums with no row yet (running or waiting), as STARTING rows."""
+        ...
 
 
 class LogSource(Protocol):
@@ -764,38 +770,48 @@ class DatumQueries:
     # -- restarting -------------------------------------------------------------------------
 
     def restart(self, key: JobKey, datum_ids: Sequence[str], data_filters: Sequence[str]) -> list[str]:
-        """Run the chosen datums of a running job again: by ID (each must exist, else nothing is
-        restarted) and by data filter. Returns the IDs handed to the engine."""
+        """Run the chosen datums of a RUNNING job again: by ID (each must be a datum of the job,
+        else nothing is restarted) and by data filter. Returns the IDs the engine restarted
+        (running, FAILED and RECOVERED datums; SUCCESS and SKIPPED ones are final)."""
         if not datum_ids and not data_filters:
             raise InvalidArgument("name the datums to restart: datum IDs or input paths", field="datum_ids")
         row = self._job_row(key)
-        if is_terminal(row.job.state):
+        state = row.job.state
+        if is_terminal(state):
             raise FailedPrecondition(
-                f"job {key} is {row.job.state.name.removeprefix('JOB_').lower()}: only datums of a running "
-                f"job can be restarted; rerun the pipeline instead (tusk rerun pipeline {key.pipeline})",
+                f"job {key} is finished ({state.name.removeprefix('JOB_').lower()}); "
+                f"rerun the pipeline (tusk rerun pipeline {key.pipeline})",
                 reason="JOB_FINISHED",
                 job=str(key),
             )
+        if state in (JobState.JOB_CREATED, JobState.JOB_STARTING):
+            raise FailedPrecondition(
+                f"job {key} has not started its datums yet; nothing to restart", reason="JOB_NOT_RUNNING", job=str(key)
+            )
+        if self._restarter is None:
+            raise Unimplemented("restarting datums is not supported by this server's job engine")
+        # Datums running or waiting have no row yet: the engine describes them.
+        unrecorded = {d.record.id: d for d in self._restarter.unrecorded_datums(key)}
         chosen: list[str] = []
         with self._store.read() as tx:
             t = self._jobs.tables(tx)
             for datum_id in dict.fromkeys(datum_ids):
-                if t.get_datum(row.row, datum_id) is None:
-                    raise NotFound(f"datum {datum_id} not found in job {key}", reason="DATUM_NOT_FOUND", datum=datum_id)
+                if datum_id not in unrecorded and t.get_datum(row.row, datum_id) is None:
+                    raise NotFound(
+                        f"datum {datum_id} not found in job {key}; nothing was restarted",
+                        reason="DATUM_NOT_FOUND",
+                        datum=datum_id,
+                    )
                 chosen.append(datum_id)
             if data_filters:
-                matched = [
-                    d.record.id
-                    for d in t.list_datums(row.row)
-                    if matches_filters(data_filters, _inputs_of(d.inputs_json))
-                ]
+                rows = [*t.list_datums(row.row), *unrecorded.values()]
+                matched = sorted(
+                    {d.record.id for d in rows if matches_filters(data_filters, _inputs_of(d.inputs_json))}
+                )
                 if not matched:
                     raise NotFound(f"no datum of job {key} matches {', '.join(data_filters)}", reason="DATUM_NOT_FOUND")
                 chosen += [d for d in matched if d not in chosen]
-        if self._restarter is None:
-            raise Unimplemented("restarting datums is not supported by this server's job engine yet")
-        self._restarter.restart_datums(key, chosen)
-        return chosen
+        return self._restarter.restart_datums(key, chosen)
 
     # -- logs -------------------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ class DatumRpcs(ServicerBase):
     def datum_queries(self) -> DatumQueries:
         deps = self.deps
         engine = deps.engine
-        # The engine gains datum restarts separately; until it has them RestartDatum says so.
+        # An engine without datum restarts (a test double) makes RestartDatum UNIMPLEMENTED.
         restarter = cast(DatumRestarter, engine) if hasattr(engine, "restart_datums") else None
         return DatumQueries(deps.store, deps.jobs, deps.pfs, deps.hub, restarter, engine.logs)
 
