@@ -217,7 +217,10 @@ class APIServicer:
 
     def RestartDatum(self, request, context):
         """Runs chosen datums of a running job again. tusk also accepts datum ids;
-        an unknown job or datum id fails with NOT_FOUND.
+        an unknown job or datum id fails with NOT_FOUND. A running datum is
+        cancelled and runs again from attempt 1; a FAILED or RECOVERED one runs
+        again before the job ends; SUCCESS and SKIPPED datums are not restarted.
+        A job that is not RUNNING fails with FAILED_PRECONDITION.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
