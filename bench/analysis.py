@@ -24,8 +24,8 @@ drifting during the run hits both sides alike.
 | dag_latency | the same for a chain of 5 pipelines, one datum each (each stage copies its file: `sh -c 'cp "$in" out/'`, so the next stage has one datum too); median of 7 | 7 / 1 | 5 x a single pipeline with the same command, measured on the same server |
 | datum_throughput | FinishCommit -> SUCCESS of a job of N one-line files, glob `/*`, `true`, parallelism 2, 2 datum workers | N = 5,000 / 40 | the same N `true` in a plain 2-worker ThreadPoolExecutor (best of one run just before the job and one just after) |
 | incremental_job | after that job, change 1 file and commit: the new job's time over the first job's (one N-datum run shared with datum_throughput, bench/numbers_job.py) | 5,000 / 40 | the first job |
-| history_scale | ListJob first page (50, newest first), median of 200, and server RSS, at 100,000 jobs vs 1,000 jobs on the same data directory. **Bulk path**: with the server stopped, finished jobs are written in-process through the store's PPS interface (`PpsTx.insert_job` + `save_job`), each walked CREATED -> STARTING -> RUNNING -> FINISHING -> SUCCESS by `domain.jobs.transition` with one history entry per step, 1,000 per transaction (35 to 100 s for 100,000, with the machine's load); they have no PFS commits behind them (ListJob without details reads none). The server then runs as its own process (`bench/serve_proc.py`) | 100,000 vs 1,000 / 600 vs 60 | the 1,000-job figure |
-| upload | one 1 GiB file through ModifyFile (4 MiB AddFile chunks, one stream) into a server in its own process; peak RSS growth with VmHWM reset (`/proc/PID/clear_refs`) just before the upload | 1 GiB / 16 MiB | plain `write` + `fsync` of the same bytes on the same filesystem (best of one before and one after; the blob store fsyncs too) |
+| history_scale | ListJob first page (50, newest first), median of 200, and server RSS, at 100,000 jobs vs 1,000 jobs on the same data directory. **Bulk path**: with the server stopped, finished jobs are written in-process through the store's PPS interface (`PpsTx.insert_job` + `save_job`), each walked CREATED -> STARTING -> RUNNING -> FINISHING -> SUCCESS by `domain.jobs.transition` with one history entry per step, 1,000 per transaction (35 to 100 s for 100,000, with the machine's load); they have no PFS commits behind them (ListJob without details reads none). A copy of the data directory is taken at 1,000 jobs; two servers (`bench/serve_proc.py`, own processes) then run side by side on the copy and on the 100,000-job directory and are queried alternately, 10 rounds | 100,000 vs 1,000 / 600 vs 60 | the 1,000-job server |
+| upload | one 1 GiB file through ModifyFile (4 MiB AddFile chunks, one stream) into a server in its own process; peak RSS growth with VmHWM reset (`/proc/PID/clear_refs`) just before the upload | 1 GiB / 16 MiB | plain `write` + `fsync` of the same bytes on the same filesystem (the blob store fsyncs too); median of three, one before the upload and two after |
 | inspect_job | InspectJob calls/s, 8 caller threads in the bench process, server in its own process; the seed's `edges` job (1.1 KB as JSON with `details`); 3 rounds alternating with the baseline, best of each | 8 x 400 x 3 / 8 x 20 | `bench/bare_proc.py`: a bare grpcio server in its own process answering the same serialized JobInfo |
 | waitjob_fanout | 1,000 grpc.aio WaitJob streams (10 channels) on one job; per change: last subscriber's arrival minus the server's `started`/`finished` stamp of the change; 3 rounds x 2 changes (RUNNING, SUCCESS); RSS with the streams open (server in its own process, rpc_workers 1,200) | 1,000 streams / 20 | `bench/bare_proc.py --fanout`: a bare grpcio server whose 1,000 stream handlers block on one condition and each send the same WaitJobResponse bytes when notified |
 | load_mix | 50 clients (own channel each), each following the job with one WaitJob stream and looping ListJob page / InspectJob / ListDatum page / 64-byte put / WaitJob first message, while a 2,000-datum `true` job runs (server in its own process) | 50 clients, 2,000 datums / 6, 40 | the same mix for 15 s on the idle server (the job done) |
@@ -97,7 +97,17 @@ handler thread: ~51% waiting for the next 4 MiB message (`RawChunks.chunks` ->
 `_checked_stream`), ~40% in the blob file's `write` and ~9% in SHA-256
 (`LocalBlobStore._put_stream`, blobs/local.py), then one `fsync`. The plain write does only the
 `write`s. What would close it: overlap them (a reader thread filling a bounded queue of a few
-chunks while the handler hashes and writes), which hides most of the receive time.""",
+chunks while the handler hashes and writes), which hides most of the receive time. The ratio
+also swings with this VM's disk: a plain 1 GiB write + fsync took 0.6 s in one run and 4 s in
+the next, while the upload stays near 6 s (receive-bound), hence the median of three plain writes.
+**Peak RSS**: growth is usually 60 to 75 MiB during the 1 GiB upload and went over 100 MiB once
+(106 MiB). It is buffers, not the file: RSS falls back after the upload. With glibc's mmap
+threshold pinned (`MALLOC_MMAP_THRESHOLD_=1048576` in the server's environment) the same upload
+peaked at 37 and 57 MiB against 72 and 73 MiB without, in alternating runs: freed 4 MiB message
+buffers are kept by glibc's dynamic mmap threshold (each of grpcio's and the handler's threads can
+hold an arena full of them). What would close it: `mallopt(M_MMAP_THRESHOLD, 1 MiB)` at server
+start (or the environment variable in the service unit), and bounding the messages in flight per
+ModifyFile stream.""",
     "incremental_job": """\
 **incremental_job** (profiled at aed934e). The second job still does per-datum Python work for all 5,000 datums,
 although 4,999 are skipped; py-spy `--gil` on the server during five incremental jobs (each ~0.4

@@ -38,10 +38,12 @@ def upload(size: Size) -> list[Row]:
     count = total // CHUNK
     chunk = os.urandom(CHUNK)  # repeated: the whole file is one blob, hashed as a stream
     with tempfile.TemporaryDirectory(prefix="tusk-bench-upload-") as tmp:
-        # The floor is the better of two plain writes, one before and one after the upload, each
-        # after a sync so neither pays for the other's dirty pages.
+        # The floor is the median of three plain writes (one before the upload, two after), each
+        # after a sync so none pays for another's dirty pages: this VM's fsync is bimodal (a 1 GiB
+        # write + fsync took 0.6 s in one run and 4 s in the next), so the best of them is not a
+        # floor one can rely on, and the median is.
         os.sync()
-        base_s = plain_write_seconds(Path(tmp) / "plain.bin", chunk, count)
+        plain = [plain_write_seconds(Path(tmp) / "plain.bin", chunk, count)]
         os.sync()
         with server_process(Path(tmp) / "data") as sp, raw_channel(sp.address) as channel:
             stub = pfs_pb2_grpc.APIStub(channel)
@@ -67,15 +69,17 @@ def upload(size: Size) -> list[Row]:
             )
             if info.size_bytes != total:
                 raise BenchError(f"uploaded {total} bytes, InspectFile says {info.size_bytes}")
-        os.sync()
-        base_s = min(base_s, plain_write_seconds(Path(tmp) / "plain.bin", chunk, count))
+        for _ in range(2):
+            os.sync()
+            plain.append(plain_write_seconds(Path(tmp) / "plain.bin", chunk, count))
+    base_s = sorted(plain)[1]
     ours, base = total / MiB / ours_s, total / MiB / base_s
     growth = (peak - before) / MiB
     ratio = ours / base
     label = f"{total >> 30} GiB" if total >= 1 << 30 else f"{total // MiB} MiB"
     return [
         Row(f"upload {label} via ModifyFile vs plain write+fsync", ours, base, "MiB/s", ratio, ">= 0.5",
-            ratio >= 0.5, f"{ours_s:.1f} s vs {base_s:.1f} s"),
+            ratio >= 0.5, f"{ours_s:.1f} s vs {base_s:.1f} s (plain writes: {', '.join(f'{p:.1f}' for p in plain)} s)"),
         Row(f"server peak RSS growth during the {label} upload", growth, before / MiB, "MiB",
             growth / (before / MiB), "growth < 100 MiB", growth < 100, "baseline column: RSS before the upload"),
     ]  # fmt: skip
