@@ -635,7 +635,7 @@ class _HelperSupervisor(_Supervisor):
                 if deadline is None:
                     return
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or not select.select([self.helper.sock], [], [], remaining)[0]:
+                if remaining <= 0 or not _readable(self.helper.sock.fileno(), remaining):
                     log.warning("sandbox helper %d did not answer in %gs", self.helper.pid, block)
                     self.helper.proc.kill()  # hung: it is replaced like a dead one
                     self.died = self.exited = True
@@ -707,6 +707,14 @@ def _supervise(sup: _Supervisor, spec: AttemptSpec, cancel: threading.Event, sta
         log.info("pid %s: %s, stopping its process group", sup.group(), "timed out" if timed_out else "cancelled")
         sup.terminate()
     return timed_out, cancelled
+
+
+def _readable(fd: int, timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds for ``fd`` to be readable (or hung up). poll, not select:
+    a busy server's descriptors go past select's limit."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(max(timeout, 0.0) * 1000))
 
 
 def _pipes(stdin_data: bytes) -> tuple[int, int, int | None, int | None]:
@@ -788,10 +796,8 @@ class _Helper:
 
     def receive(self, timeout: float | None) -> dict[str, Any] | None:
         """The next message; None when the helper is gone. HelperError on a timeout."""
-        if timeout is not None:
-            ready, _, _ = select.select([self.sock], [], [], timeout)
-            if not ready:
-                raise HelperError(f"the sandbox helper (pid {self.pid}) did not answer in {timeout:g}s")
+        if timeout is not None and not _readable(self.sock.fileno(), timeout):
+            raise HelperError(f"the sandbox helper (pid {self.pid}) did not answer in {timeout:g}s")
         try:
             data = self.sock.recv(zygote.MAX_MESSAGE)
         except ConnectionError:
