@@ -958,6 +958,7 @@ class Sandbox:
             "root": str((scratch / "pfs").absolute()),
             "inputs": [[name, str(host.absolute()), kinds[name]] for name, host in sorted(spec.inputs.items())],
             "out": str(spec.out_dir.absolute()),
+            "tmp": os.path.abspath(env.get("TMPDIR", str(tmp))),
         }
         request = {"op": "run", "cmd": list(spec.cmd), "env": env, "cwd": working_dir, "layout": layout}
         stdin_data = ("\n".join(spec.stdin) + "\n").encode() if spec.stdin else b""

@@ -62,6 +62,7 @@ from tuskd.engine.job_runner import (
 from tuskd.engine.logs import DatumLogs
 from tuskd.engine.sandbox import Isolation, SandboxPool, detect_isolation, kill_namespace, namespace_id
 from tuskd.engine.workspace import Workspace, default_scratch_root
+from tuskd.engine.zygote import READONLY_ENV
 from tuskd.services.events import EventHub
 from tuskd.services.jobs import ANY_JOB_TOPIC, JobService
 from tuskd.services.pfs import PfsService
@@ -226,7 +227,8 @@ class Engine(JobEngine):
             # marker too, so a restart after a crash finds them (and what they started).
             sandboxes=SandboxPool(
                 isolation=isolation,
-                env={ENGINE_ID_ENV: self.engine_id},
+                # User code may not write the data directory (store, blobs, other datums).
+                env={ENGINE_ID_ENV: self.engine_id, READONLY_ENV: str(self._data_dir.resolve())},
                 max_idle=getattr(self._ctx.executor, "max_workers", 8),
             ),
         )

@@ -118,6 +118,38 @@ def _umount(target: str) -> None:
     _check(_lib().umount2(os.fsencode(target), MNT_DETACH), f"umount {target}")
 
 
+READONLY_ENV = "TUSK_SANDBOX_READONLY"
+"""Environment variable (of the helper, not of user code): directories to make read-only in the
+namespace, separated by ``os.pathsep`` — the server's data directory."""
+
+
+def _kept_flags(path: str) -> int:
+    """The mount flags a bind remount of ``path`` must keep (the kernel refuses to drop them)."""
+    kept = 0
+    flags = os.statvfs(path).f_flag
+    for st_flag, ms_flag in _KEPT_FLAGS:
+        if flags & st_flag:
+            kept |= ms_flag
+    return kept
+
+
+def protect(paths: str) -> None:
+    """Make each directory in ``paths`` read-only inside this namespace (recursively), so user
+    code cannot touch the store, the blobs or other datums' files through their host paths."""
+    for path in filter(None, paths.split(os.pathsep)):
+        if os.path.isdir(path):
+            _mount(path, path, MS_BIND | MS_REC)
+            _mount(None, path, MS_REMOUNT | MS_BIND | MS_RDONLY | _kept_flags(path))
+
+
+def ensure_writable(path: str) -> None:
+    """Give a directory under a protected one its own writable mount (once: a mount that is
+    already writable is left alone, so mounts never pile up)."""
+    if os.statvfs(path).f_flag & os.ST_RDONLY:
+        _mount(path, path, MS_BIND)
+        _mount(None, path, MS_REMOUNT | MS_BIND | _kept_flags(path))
+
+
 def enter_namespace() -> None:
     """Leave the server's mount namespace, make mounts private, become a child subreaper."""
     lib = _lib()
@@ -251,6 +283,7 @@ class Layout:
         self.root: str = spec["root"]
         self.inputs: list[tuple[str, str, bool]] = [(n, h, bool(d)) for n, h, d in spec["inputs"]]
         self.out: str = spec["out"]
+        self.tmp: str = spec.get("tmp", "")  # the user code's TMPDIR: writable like out
         self.names = {name for name, _, _ in self.inputs} | {OUT_NAME}
 
     def key(self) -> tuple[object, ...]:
@@ -284,6 +317,10 @@ class Layout:
                     os.unlink(entry.path)
 
     def mount(self) -> None:
+        # What this attempt may write, carved out of the read-only data directory.
+        for path in (os.path.dirname(self.root), self.out, self.tmp):
+            if path and os.path.isdir(path):
+                ensure_writable(path)
         os.makedirs(self.root, exist_ok=True)
         self.prune_root()
         for name, _, is_dir in self.inputs:
@@ -302,12 +339,7 @@ class Layout:
         for name, host, _ in self.inputs:
             target = f"{PFS_ROOT}/{name}"
             _mount(host, target, MS_BIND)
-            kept = 0
-            flags = os.statvfs(target).f_flag
-            for st_flag, ms_flag in _KEPT_FLAGS:
-                if flags & st_flag:
-                    kept |= ms_flag
-            _mount(None, target, MS_REMOUNT | MS_BIND | MS_RDONLY | kept)
+            _mount(None, target, MS_REMOUNT | MS_BIND | MS_RDONLY | _kept_flags(target))
         _mount(self.out, f"{PFS_ROOT}/{OUT_NAME}", MS_BIND)
 
 
@@ -565,6 +597,7 @@ def main(argv: Sequence[str]) -> int:
     sock.set_inheritable(False)  # user code must not get it (spawn relies on close-on-exec)
     try:
         enter_namespace()
+        protect(os.environ.get(READONLY_ENV, ""))
     except OSError as exc:
         with contextlib.suppress(OSError):
             sock.send(json.dumps({"fatal": f"no private mount namespace: {exc}"}).encode())
