@@ -167,11 +167,11 @@ def enter_namespace() -> None:
 # -- processes -----------------------------------------------------------------------------------
 
 
-def children(pid: int) -> list[int]:
+def children(pid: int, single_threaded: bool = False) -> list[int]:
     """Direct children of ``pid`` (every thread's), from /proc (``[]`` when it is gone)."""
     found: list[int] = []
     try:
-        tids = os.listdir(f"/proc/{pid}/task")
+        tids = [str(pid)] if single_threaded else os.listdir(f"/proc/{pid}/task")
     except OSError:
         return found
     for tid in tids:
@@ -241,7 +241,7 @@ def sweep(keep: int | None = None, deadline_seconds: float = _SWEEP_SECONDS) -> 
     killed: list[int] = []
     deadline = time.monotonic() + deadline_seconds
     while True:
-        roots = [pid for pid in children(me) if pid != keep]
+        roots = [pid for pid in children(me, single_threaded=True) if pid != keep]
         live = False
         for pid in roots:
             if _reap(pid):
@@ -368,8 +368,12 @@ def find_program(name: str, path: str) -> str:
 def spawn(cmd: Sequence[str], env: dict[str, str], cwd: str, stdin_fd: int, out_fd: int) -> int:
     """Start ``cmd`` in a new session with stdin and stdout+stderr on the given descriptors;
     its pid. Every other descriptor of this process is close-on-exec. OSError as exec reports
-    it; NotADirectoryError/FileNotFoundError naming ``cwd`` when the working directory is bad."""
+    it; WorkingDirError when the working directory is bad."""
     program = find_program(cmd[0], env.get("PATH", _DEFAULT_PATH))
+    return _spawn(program, cmd, env, cwd, stdin_fd, out_fd)
+
+
+def _spawn(program: str, cmd: Sequence[str], env: dict[str, str], cwd: str, stdin_fd: int, out_fd: int) -> int:
     try:
         os.chdir(cwd)  # this process is single-threaded: the child starts there
     except OSError as exc:
