@@ -22,7 +22,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from tusk import format as fmt
-from tusk.cli.pipelines import print_raw
+from tusk.cli.output import print_raw, show_one
 from tusk.cli.root import Settings, cli, delete, inspect, list_, pass_settings, restart, stop, wait
 from tusk.pps_jobs import split_target
 from tusk.proto.pps_v2 import pps_pb2
@@ -471,10 +471,7 @@ def inspect_job_cmd(settings: Settings, job: str, project: str, raw: bool, outpu
     target = job_arg(job, project)
     with settings.client() as client:
         info = client.pps.inspect_job(target, details=True)
-    if raw or output:
-        print_raw([info], output or "json")
-        return
-    click.echo(describe_job(info))
+    show_one(info, raw, output, lambda: describe_job(info))
 
 
 @wait.command("job")
@@ -573,10 +570,7 @@ def inspect_datum_cmd(settings: Settings, job: str, datum: str, project: str, ra
     """Show one datum of a job (PIPELINE@ID DATUM) in detail."""
     with settings.client() as client:
         info = client.pps.inspect_datum(job_arg(job, project), datum)
-    if raw or output:
-        print_raw([info], output or "json")
-        return
-    click.echo(describe_datum(info))
+    show_one(info, raw, output, lambda: describe_datum(info))
 
 
 _DATUM_ID = re.compile(r"^[0-9a-f]{16,}$")

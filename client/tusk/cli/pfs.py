@@ -27,7 +27,7 @@ import click
 from google.protobuf import timestamp_pb2
 
 from tusk import format as fmt
-from tusk.cli.pipelines import print_raw
+from tusk.cli.output import print_raw, show_one
 from tusk.cli.root import (
     Settings,
     create,
@@ -315,10 +315,7 @@ def inspect_repo_cmd(settings: Settings, name: str, project: str, raw: bool, out
     """Show one repo in detail."""
     with settings.client() as client:
         info = client.pfs.inspect_repo(parse_repo(name, project))
-    if raw or output:
-        print_raw([info], output or "json")
-        return
-    click.echo(describe_repo(info))
+    show_one(info, raw, output, lambda: describe_repo(info))
 
 
 @delete.command("repo")
@@ -385,10 +382,7 @@ def inspect_branch_cmd(settings: Settings, branch: str, project: str, raw: bool,
     _needs_ref(branch, "branch", "<repo>@<branch>")
     with settings.client() as client:
         info = client.pfs.inspect_branch(parse_branch(branch, project))
-    if raw or output:
-        print_raw([info], output or "json")
-        return
-    click.echo(describe_branch(info))
+    show_one(info, raw, output, lambda: describe_branch(info))
 
 
 @list_.command("branch")
@@ -477,10 +471,7 @@ def inspect_commit_cmd(
                 _emit((commit_row(i, full_timestamps) for i in infos), COMMIT_HEADERS)
             return
         info = client.pfs.inspect_commit(parse_commit(commit, project), wait=wait)
-    if raw or output:
-        print_raw([info], output or "json")
-        return
-    click.echo(describe_commit(info, full_timestamps))
+    show_one(info, raw, output, lambda: describe_commit(info, full_timestamps))
 
 
 @wait.command("commit")
@@ -803,10 +794,7 @@ def inspect_file_cmd(settings: Settings, target: str, project: str, raw: bool, o
     file = parse_file(target, project)
     with settings.client() as client:
         info = client.pfs.inspect_file(file.commit, file.path)
-    if raw or output:
-        print_raw([info], output or "json")
-        return
-    click.echo(describe_file(info))
+    show_one(info, raw, output, lambda: describe_file(info))
 
 
 @diff.command("file")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +20,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from tusk import format as fmt
+from tusk.cli.output import print_raw, show_one, to_dict
 from tusk.cli.root import Settings, create, delete, inspect, list_, pass_settings, rerun, start, stop, update
 from tusk.proto.pps_v2 import pps_pb2
 
@@ -150,21 +150,8 @@ def pipeline_row(info: pps_pb2.PipelineInfo, full_timestamps: bool = False, with
 PIPELINE_HEADERS = ["NAME", "VERSION", "INPUT", "CREATED", "STATE / LAST JOB", "DESCRIPTION"]
 
 
-def _to_dict(message: Message) -> dict[str, Any]:
-    return json_format.MessageToDict(message, preserving_proto_field_name=True)
-
-
-def print_raw(messages: Iterable[Message], output: str) -> None:
-    """Protobuf JSON with proto field names (2-space indent), or the same as YAML documents."""
-    for message in messages:
-        if output == "yaml":
-            click.echo("---\n" + yaml.safe_dump(_to_dict(message), sort_keys=False, allow_unicode=True), nl=False)
-        else:
-            click.echo(json_format.MessageToJson(message, preserving_proto_field_name=True, indent=2))
-
-
 def _json_block(message: Message) -> str:
-    return json.dumps(_to_dict(message), indent=2, ensure_ascii=False)
+    return json.dumps(to_dict(message), indent=2, ensure_ascii=False)
 
 
 def describe_pipeline(info: pps_pb2.PipelineInfo) -> str:
@@ -290,10 +277,7 @@ def inspect_pipeline_cmd(settings: Settings, name: str, raw: bool, output: str |
     """Show one pipeline in detail."""
     with settings.client() as client:
         info = client.pps.inspect_pipeline(name, project=project)
-    if raw or output:
-        print_raw([info], output or "json")
-        return
-    click.echo(describe_pipeline(info))
+    show_one(info, raw, output, lambda: describe_pipeline(info))
 
 
 @delete.command("pipeline")
