@@ -87,7 +87,9 @@ def open_deps(config: ServerConfig) -> Deps:
 
 
 def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
-    store = SqliteStore(config.data_dir / "metadata.db")
+    # Enough idle readers for the concurrent RPCs of a busy server: opening one costs far more
+    # than keeping it (each open parses the schema).
+    store = SqliteStore(config.data_dir / "metadata.db", max_idle_readers=64)
     blobs = LocalBlobStore(config.data_dir / "blobs", exclusive=True)
     hub = EventHub()
     pfs = PfsService(store, blobs, hub, allow_file_urls=config.allow_file_urls)

@@ -313,3 +313,14 @@ def test_gc_removes_only_unreferenced_layers(store: SqliteStore) -> None:
         assert tx.layer_size(orphan) == 0
         assert list(tx.scan_layer(base))  # still there
         assert tx.commit_stack(commit.id) == [base]
+
+
+def test_single_statement_reads_without_a_snapshot(store: SqliteStore) -> None:
+    with store.write() as tx:
+        tx.insert_repo(RepoKey.of("images"), "d", 1)
+    with store.read(snapshot=False) as tx:
+        assert tx.get_repo(RepoKey.of("images")) is not None
+        assert not tx.connection.in_transaction  # no BEGIN around the statement
+    with store.read() as tx:
+        assert tx.connection.in_transaction  # the default read is a consistent snapshot
+        assert tx.get_repo(RepoKey.of("images")) is not None

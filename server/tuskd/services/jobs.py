@@ -231,7 +231,7 @@ class JobService:
     # -- reads ------------------------------------------------------------------------------
 
     def get(self, key: JobKey) -> JobRow:
-        with self._store.read() as tx:
+        with self._store.read(snapshot=False) as tx:  # one SELECT: atomic on its own
             row = self._tables(tx).get_job(key)
         if row is None:
             raise NotFound(f"job {key} not found", job=str(key))

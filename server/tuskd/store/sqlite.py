@@ -630,21 +630,23 @@ class SqliteStore:
             self._local.depth = depth - 1
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[SqliteTx]:
+    def read(self, snapshot: bool = True) -> Iterator[SqliteTx]:
         current: SqliteTx | None = getattr(self._local, "tx", None)
         if current is not None:
             yield current
             return
         self._check_open()
         conn = self._checkout()
-        conn.execute("BEGIN")
+        if snapshot:
+            conn.execute("BEGIN")
         tx = SqliteTx(conn, writable=False)
         try:
             yield tx
         finally:
             tx._open = False
             try:
-                conn.execute("ROLLBACK")
+                if snapshot:
+                    conn.execute("ROLLBACK")
             except sqlite3.Error:
                 conn.close()
             else:
