@@ -37,6 +37,7 @@ from tuskd.transport.pipeline_convert import details_proto
 # (project, pipeline, version) -> that version's Details, None when the pipeline is gone.
 SpecCache = dict[tuple[str, str, int], "pps_pb2.JobInfo.Details | None"]
 _DETAILS_CACHE_SIZE = 1024
+_INSPECTED_CACHE_SIZE = 4096
 
 
 def key_of(job: pps_pb2.Job) -> JobKey:
@@ -117,10 +118,24 @@ class JobRpcs(ServicerBase):
 
     # -- RPCs -------------------------------------------------------------------------------
 
+    @cached_property
+    def _inspected(self) -> dict[tuple[Job, bool], pps_pb2.JobInfo]:
+        return {}
+
     def InspectJob(self, request: pps_pb2.InspectJobRequest, context: grpc.ServicerContext) -> pps_pb2.JobInfo:
         key = key_of(request.job)
         cancel = self.cancel_token(context) if request.wait else None
-        return self.job_info(self.job_queries.inspect(key, request.wait, cancel), request.details)
+        job = self.job_queries.inspect(key, request.wait, cancel)
+        # A Job value (every field, counters and state included) always converts to the same
+        # JobInfo: repeated inspects of an unchanged job reuse the converted message.
+        cache = self._inspected
+        info = cache.get((job, request.details))
+        if info is None:
+            info = self.job_info(job, request.details)
+            if len(cache) >= _INSPECTED_CACHE_SIZE:
+                cache.clear()
+            cache[(job, request.details)] = info
+        return info
 
     def ListJob(self, request: pps_pb2.ListJobRequest, context: grpc.ServicerContext) -> Iterator[pps_pb2.JobInfo]:
         pipeline = None
