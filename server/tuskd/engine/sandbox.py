@@ -54,6 +54,7 @@ be set up, 126 when the command is not executable and 127 when it is not found (
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import enum
 import errno
@@ -415,7 +416,7 @@ def kill_namespace(ns: tuple[int, int], exclude: Sequence[int] = (), wait: float
     return killed
 
 
-class _Supervisor:
+class _Supervisor(abc.ABC):
     """Pumps one running process: output in, stdin out; subclasses learn when it exited."""
 
     def __init__(self, out_fd: int, stdin_fd: int | None, stdin_data: bytes, log_limit: int) -> None:
@@ -435,22 +436,22 @@ class _Supervisor:
 
     # -- what subclasses provide ------------------------------------------------------------
 
+    @abc.abstractmethod
     def group(self) -> int | None:
         """The process group to signal (the main process's pid), or None when it may not be."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _on_watch(self, events: int) -> None:
         """News on the watched descriptor: set ``exited`` once the process has exited."""
-        raise NotImplementedError
 
-    def _on_output_closed(self) -> None:
+    def _on_output_closed(self) -> None:  # noqa: B027 - optional hook, a no-op unless overridden
         """The output pipe reached end of file."""
 
     def _max_wait(self) -> float | None:
         """A bound on one poll, for a subclass that must look instead of being told."""
         return None
 
-    def _after_poll(self) -> None:
+    def _after_poll(self) -> None:  # noqa: B027 - optional hook, a no-op unless overridden
         """Called after every poll."""
 
     # -- pumping ----------------------------------------------------------------------------
