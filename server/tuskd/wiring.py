@@ -23,14 +23,20 @@ from tuskd.domain.jobs import Job
 from tuskd.domain.pipelines import PipelineKey, PipelineSpec
 from tuskd.engine.executor import ThreadPoolExecutor
 from tuskd.engine.scheduler import Engine, JobEngine
+from tuskd.services.cluster import ClusterService
 from tuskd.services.events import ActiveCount, CancelToken, EventHub
 from tuskd.services.jobs import JobService
+from tuskd.services.metadata import MetadataService
 from tuskd.services.pfs import PfsService
 from tuskd.services.pipelines import PipelineService
+from tuskd.services.projects import ProjectService
+from tuskd.services.transactions import TransactionService
 from tuskd.services.triggers import JobTrigger
 from tuskd.store.base import Store, Tx
+from tuskd.store.meta import MetaTx
 from tuskd.store.pps import PpsTx
 from tuskd.store.sqlite import SqliteStore, SqliteTx
+from tuskd.store.sqlite_meta import SqliteMetaTx
 from tuskd.store.sqlite_pps import SqlitePpsTx
 from tuskd.transport.security import credentials_for, interceptors_for
 
@@ -47,6 +53,10 @@ class Deps:
     pfs: PfsService
     jobs: JobService
     pipelines: PipelineService
+    projects: ProjectService
+    metadata: MetadataService
+    cluster: ClusterService
+    transactions: TransactionService
     engine: JobEngine
     interceptors: list[grpc.ServerInterceptor] = field(default_factory=list)
     # Flipped when the server starts shutting down: open waits and streams end at once with
@@ -75,6 +85,10 @@ def _pps_tables(tx: Tx) -> PpsTx:
     return SqlitePpsTx(cast(SqliteTx, tx))
 
 
+def _meta_tables(tx: Tx) -> MetaTx:
+    return SqliteMetaTx(cast(SqliteTx, tx))
+
+
 def open_deps(config: ServerConfig) -> Deps:
     """Create the data directory and every default dependency for ``config``."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -92,9 +106,13 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
     store = SqliteStore(config.data_dir / "metadata.db", max_idle_readers=64)
     blobs = LocalBlobStore(config.data_dir / "blobs", exclusive=True)
     hub = EventHub()
-    pfs = PfsService(store, blobs, hub, allow_file_urls=config.allow_file_urls)
+    pfs = PfsService(store, blobs, hub, meta_tables=_meta_tables, allow_file_urls=config.allow_file_urls)
     jobs = JobService(store, _pps_tables, hub)
-    pipelines = PipelineService(store, pfs, jobs)
+    pipelines = PipelineService(store, pfs, jobs, _meta_tables)
+    projects = ProjectService(store, _meta_tables, pfs, pipelines)
+    metadata = MetadataService(store, _meta_tables, pfs, pipelines, projects)
+    cluster = ClusterService(store, _meta_tables)
+    transactions = TransactionService(store, _meta_tables)
     pfs.add_observer(JobTrigger(jobs))  # a commit on a pipeline's output branch gets its job
     executor = ThreadPoolExecutor(config.datum_workers)
 
@@ -121,6 +139,10 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
         pfs=pfs,
         jobs=jobs,
         pipelines=pipelines,
+        projects=projects,
+        metadata=metadata,
+        cluster=cluster,
+        transactions=transactions,
         engine=engine,
         interceptors=interceptors_for(config),
         server_credentials=credentials_for(config),

@@ -317,7 +317,8 @@ def test_commit_verbs(tusk_cli: Run, client: tusk.Client, tmp_path: Path) -> Non
     out = ok(tusk_cli, "list", "commit", "images")
     names, rows = table(out)
     assert names == ["REPO", "BRANCH", "COMMIT", "FINISHED", "SIZE", "ORIGIN", "DESCRIPTION"]
-    assert rows == [["images", "master", commit, "-", "2B", "USER", "by hand"]]
+    # As pachd, a CommitInfo names no branch (its commit is repo + ID), so BRANCH shows "-".
+    assert rows == [["images", "-", commit, "-", "2B", "USER", "by hand"]]
     ok(tusk_cli, "finish", "commit", "images@master")
     assert table(ok(tusk_cli, "list", "commit", "images"))[1][0][3].endswith("ago")
 

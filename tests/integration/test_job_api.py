@@ -463,14 +463,18 @@ def test_subscribe_job_streams_existing_then_changes(server: RunningServer, clie
 def test_delete_job(server: RunningServer, client: tusk.Client) -> None:
     key = add_job(server, "p")
     drive(server, key, *RUN)
-    with pytest.raises(errors.FailedPrecondition, match="stop it first"):
-        client.pps.delete_job(name(key))
-    client.pps.stop_job(name(key))
+    # As pachd: deleting a running job stops it ("job deleted"), then removes it.
     client.pps.delete_job(name(key))
     with pytest.raises(errors.NotFound):
         client.pps.inspect_job(name(key))
     with pytest.raises(errors.NotFound):
         client.pps.delete_job(name(key))
+    finished = add_job(server, "q")
+    drive(server, finished, *RUN)
+    client.pps.stop_job(name(finished))
+    client.pps.delete_job(name(finished))
+    with pytest.raises(errors.NotFound):
+        client.pps.inspect_job(name(finished))
 
 
 def test_stop_job(server: RunningServer, client: tusk.Client) -> None:

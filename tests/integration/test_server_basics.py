@@ -22,6 +22,9 @@ from tusk.proto.pfs_v2 import pfs_pb2
 from tusk.proto.pps_v2 import pps_pb2, pps_pb2_grpc
 from tuskd.domain import errors as domain_errors
 from tuskd.transport.errors import ErrorMappingInterceptor
+from tuskd.transport.not_activated import AUTH_NOT_ACTIVATED
+from tuskd.transport.registry import SERVICE_NAMES
+from tuskd.transport.unserved import reason_for
 
 
 def test_get_version(client: tusk.Client) -> None:
@@ -35,14 +38,32 @@ def test_health_serving(client: tusk.Client) -> None:
     assert client.health("pps_v2.API") == "SERVING"
 
 
-@pytest.mark.parametrize("service_module", [pfs_pb2, pps_pb2])
-def test_every_unary_rpc_answers_with_a_canonical_code(client: tusk.Client, service_module: object) -> None:
-    """An empty request to any unary RPC is served, refused with a clear code, or UNIMPLEMENTED by name."""
-    from google.protobuf import message_factory
+NOT_ACTIVATED = ("auth_v2.API", "identity_v2.API", "license_v2.API", "enterprise_v2.API")
 
-    service = service_module.DESCRIPTOR.services_by_name["API"]  # type: ignore[attr-defined]
+
+def test_auth_answers_not_activated_as_pachd(client: tusk.Client) -> None:
+    from tusk.proto.auth_v2 import auth_pb2
+
+    call = client.channel.unary_unary(
+        "/auth_v2.API/WhoAmI",
+        request_serializer=lambda m: m.SerializeToString(),
+        response_deserializer=auth_pb2.WhoAmIResponse.FromString,
+    )
+    with pytest.raises(grpc.RpcError) as caught:
+        call(auth_pb2.WhoAmIRequest(), timeout=5)
+    assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert AUTH_NOT_ACTIVATED in caught.value.details()
+
+
+@pytest.mark.parametrize("service_name", SERVICE_NAMES + NOT_ACTIVATED)
+def test_every_unary_rpc_answers_with_a_canonical_code(client: tusk.Client, service_name: str) -> None:
+    """An empty request to any unary RPC of Pachyderm 2.12's API is served, refused with a clear
+    code, or UNIMPLEMENTED naming itself and why; never gRPC's bare "Method not found!"."""
+    from google.protobuf import descriptor_pool, message_factory
+
+    service = descriptor_pool.Default().FindServiceByName(service_name)
     for desc in service.methods:
-        if desc.server_streaming or desc.client_streaming or desc.name == "DeleteAll":
+        if desc.server_streaming or desc.client_streaming or desc.name in ("DeleteAll", "RestartPachyderm"):
             continue
         request = message_factory.GetMessageClass(desc.input_type)()
         response = message_factory.GetMessageClass(desc.output_type)
@@ -58,7 +79,13 @@ def test_every_unary_rpc_answers_with_a_canonical_code(client: tusk.Client, serv
                 f"{desc.name}: {err.code()} {err.details()}"
             )
             if err.code() == grpc.StatusCode.UNIMPLEMENTED:
-                assert err.details() == f"{service.full_name}/{desc.name} is not implemented by tusk yet"
+                full = f"{service.full_name}/{desc.name}"
+                if service_name in NOT_ACTIVATED:
+                    assert "not activated" in err.details() or "enterprise features" in err.details(), full
+                elif desc.name != "RunCron":
+                    assert err.details().startswith(f"{full} is not served by tusk: {reason_for(full)}") or (
+                        "not supported by tusk" in err.details()
+                    ), err.details()
 
 
 def test_client_maps_errors_to_typed_exceptions(server: object) -> None:
@@ -158,15 +185,26 @@ def test_grpcurl_lists_and_describes_through_reflection(server: object) -> None:
     )
     assert out.returncode == 0, out.stderr
     for field in (
-        "job = 1", "pipeline_version = 2", "output_commit = 3", "data_processed = 5", "data_skipped = 6",
-        "data_total = 7", "stats = 10", "state = 11", "created = 13", "started = 14", "finished = 15",
+        "job = 1",
+        "pipeline_version = 2",
+        "output_commit = 3",
+        "data_processed = 5",
+        "data_skipped = 6",
+        "data_total = 7",
+        "stats = 10",
+        "state = 11",
+        "created = 13",
+        "started = 14",
+        "finished = 15",
         "details = 16",
     ):
         assert field in out.stdout, field
 
     out = subprocess.run(
         [exe, "-plaintext", "-d", "{}", address, "versionpb_v2.API/GetVersion"],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["major"] == 2
@@ -175,7 +213,9 @@ def test_grpcurl_lists_and_describes_through_reflection(server: object) -> None:
 def test_cli_version_against_server(server: object) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "tusk", "--address", server.address, "version"],  # type: ignore[attr-defined]
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 0, out.stderr
     assert "pachd (API)" in out.stdout and "2.12.0" in out.stdout
@@ -184,7 +224,9 @@ def test_cli_version_against_server(server: object) -> None:
 def test_cli_unreachable_server_is_one_line(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "tusk", "--address", "127.0.0.1:1", "version"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 3
     assert out.stderr.startswith("error: ")

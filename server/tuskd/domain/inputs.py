@@ -79,7 +79,7 @@ def _invalid(message: str, **metadata: str) -> InvalidArgument:
     return InvalidArgument(message, reason="INVALID_INPUT", **metadata)
 
 
-def _validate_pfs(pfs: PfsInput, parent: str) -> PfsInput:
+def _validate_pfs(pfs: PfsInput, parent: str, project: str) -> PfsInput:
     if not pfs.repo.strip():
         raise _invalid("input must specify a repo")
     branch = pfs.branch if pfs.branch != "" else "master"
@@ -115,12 +115,12 @@ def _validate_pfs(pfs: PfsInput, parent: str) -> PfsInput:
         pfs,
         name=name,
         branch=branch,
-        project=pfs.project or "default",
+        project=pfs.project or project,
         repo_type=pfs.repo_type or "user",
     )
 
 
-def _validate(node: Input, parent: str) -> Input:
+def _validate(node: Input, parent: str, project: str) -> Input:
     set_kinds = [k for k in ("pfs", "cross", "union", "join", "group") if getattr(node, k)]
     if not set_kinds:
         raise _invalid("no input set")
@@ -128,8 +128,8 @@ def _validate(node: Input, parent: str) -> Input:
         raise _invalid(f"multiple input types set ({', '.join(set_kinds)})")
     kind = set_kinds[0]
     if node.pfs is not None:
-        return Input(pfs=_validate_pfs(node.pfs, parent))
-    children = tuple(_validate(child, kind) for child in node.children())
+        return Input(pfs=_validate_pfs(node.pfs, parent, project))
+    children = tuple(_validate(child, kind, project) for child in node.children())
     if kind in ("join", "group"):
         for child in children:
             if child.pfs is None:
@@ -161,9 +161,12 @@ def _names(node: Input) -> set[str]:
     return seen
 
 
-def validate_input(node: Input) -> Input:
-    """Check an input tree and return a copy with defaults filled in; raise InvalidArgument."""
-    validated = _validate(node, "")
+def validate_input(node: Input, project: str = "default") -> Input:
+    """Check an input tree and return a copy with defaults filled in; raise InvalidArgument.
+
+    A pfs input without a project reads from ``project`` (the pipeline's own, as pachd does).
+    """
+    validated = _validate(node, "", project)
     _names(validated)
     return validated
 

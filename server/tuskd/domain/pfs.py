@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, NamedTuple
@@ -43,6 +43,7 @@ __all__ = [
     "FileType",
     "OriginKind",
     "PfsEvent",
+    "ProjectInfo",
     "RefSpec",
     "RepoEvent",
     "RepoEventKind",
@@ -243,6 +244,7 @@ class RepoInfo:
     branches: tuple[BranchKey, ...]
     # Size of the master head (Pachyderm's size_bytes_upper_bound); 0 without one.
     size_bytes: int
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +256,7 @@ class BranchInfo:
     direct_provenance: tuple[BranchKey, ...]
     created_at: datetime
     updated_at: datetime
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +273,7 @@ class CommitInfo:
     direct_subvenance: tuple[CommitKey, ...]
     error: str
     size_bytes: int
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def state(self) -> CommitState:
@@ -480,3 +484,15 @@ def layers_to_merge(sizes: Sequence[int], ratio: int = LAYER_RATIO, max_layers: 
         stack[-1] += top
         merged += 1
     return merged if merged >= 2 else 0
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectInfo:
+    """A project: a namespace for repos and pipelines ("default" always exists)."""
+
+    name: str
+    description: str
+    created: datetime
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    # The project's pipeline defaults as JSON; "" when none were set.
+    defaults_json: str = ""

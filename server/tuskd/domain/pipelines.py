@@ -140,6 +140,7 @@ class PipelineInfo:
     spec_commit: CommitKey | None
     user_spec_json: str
     effective_spec_json: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,7 +204,7 @@ def validate_pipeline_spec(spec: PipelineSpec) -> PipelineSpec:
     output_branch = spec.output_branch or "master"
     if not _NAME.match(output_branch):
         raise _invalid(f"invalid pipeline spec: output branch name {output_branch!r} is invalid", "output_branch")
-    validated_input = validate_input(spec.input)
+    validated_input = validate_input(spec.input, project)
     for leaf in input_repos(validated_input):
         if leaf.repo == spec.name and leaf.project == project and leaf.repo_type == "user":
             raise InvalidArgument(
@@ -272,36 +273,39 @@ _COMBINATORS: Final = ("cross", "union", "join", "group")
 _KEEP: Final = frozenset({"name", "repo", "repo_type", "branch", "glob", "project"})
 
 
-def input_to_dict(node: Input) -> dict[str, Any]:
+def input_to_dict(node: Input, project: str = "default") -> dict[str, Any]:
     """An input tree as protobuf JSON names it (``{"pfs": {...}}``, ``{"cross": [...]}``).
 
     The identity fields of a pfs input are written even when defaulted, so the stored spec says
-    exactly what ran; other fields only when set."""
+    exactly what ran; other fields only when set. The project is left out when it is the
+    pipeline's own (``project``), which is what an input without one reads from."""
     if node.pfs is not None:
         pfs = node.pfs
         values = {name: getattr(pfs, name) for name in _PFS_FIELDS if getattr(pfs, name) or name in _KEEP}
-        if values.get("project") == "default":
+        if values.get("project") == project:
             del values["project"]  # as Pachyderm prints it (the seed's inspect output has no project)
         return {"pfs": values}
     for kind in _COMBINATORS:
         children = getattr(node, kind)
         if children:
-            return {kind: [input_to_dict(child) for child in children]}
+            return {kind: [input_to_dict(child, project) for child in children]}
     return {}
 
 
-def input_from_dict(data: Mapping[str, Any]) -> Input:
-    """The inverse of :func:`input_to_dict` (unknown keys are an InvalidArgument)."""
+def input_from_dict(data: Mapping[str, Any], project: str = "default") -> Input:
+    """The inverse of :func:`input_to_dict` (unknown keys are an InvalidArgument); a pfs input
+    without a project is in ``project``, the pipeline's own."""
     if "pfs" in data:
         raw = data["pfs"]
         unknown = sorted(set(raw) - set(_PFS_FIELDS))
         if unknown:
             raise InvalidArgument(f"unknown pfs input field(s): {', '.join(unknown)}")
         values: dict[str, Any] = {k: bool(v) if isinstance(_PFS_DEFAULTS[k], bool) else str(v) for k, v in raw.items()}
+        values.setdefault("project", project)
         return Input(pfs=PfsInput(**values))
 
     def children(kind: str) -> tuple[Input, ...]:
-        return tuple(input_from_dict(child) for child in data.get(kind, ()))
+        return tuple(input_from_dict(child, project) for child in data.get(kind, ()))
 
     return Input(cross=children("cross"), union=children("union"), join=children("join"), group=children("group"))
 
@@ -329,7 +333,7 @@ def spec_to_dict(spec: PipelineSpec) -> dict[str, Any]:
     if spec.description:
         out["description"] = spec.description
     out["transform"] = transform
-    out["input"] = input_to_dict(spec.input)
+    out["input"] = input_to_dict(spec.input, spec.project or "default")
     if spec.parallelism != 1:  # the default is left out, as Pachyderm shows a spec that did not set it
         out["parallelism_spec"] = {"constant": spec.parallelism}
     out["datum_tries"] = spec.datum_tries
@@ -373,11 +377,12 @@ def spec_from_dict(data: Mapping[str, Any]) -> PipelineSpec:
     metadata = data.get("metadata") or {}
     datum_timeout = data.get("datum_timeout")
     job_timeout = data.get("job_timeout")
+    project = str((pipeline.get("project") or {}).get("name", "default"))
     return PipelineSpec(
         name=str(pipeline.get("name", "")),
-        project=str((pipeline.get("project") or {}).get("name", "default")),
+        project=project,
         transform=transform,
-        input=input_from_dict(data.get("input") or {}),
+        input=input_from_dict(data.get("input") or {}, project),
         description=str(data.get("description", "")),
         parallelism=int((data.get("parallelism_spec") or {}).get("constant", 1)),
         datum_tries=int(data.get("datum_tries", 3)),

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from tuskd.domain.datums import FileEntry, plan_datums
-from tuskd.domain.errors import FailedPrecondition, InvalidArgument, NotFound, OutOfRange, Unimplemented
+from tuskd.domain.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound, OutOfRange, Unimplemented
 from tuskd.domain.ids import check_global_id
 from tuskd.domain.inputs import Input, PfsInput
 from tuskd.domain.jobs import Job, JobKey, Stats, transition
@@ -55,8 +55,6 @@ __all__ = [
     "JobSetListing",
     "JobStopper",
     "Listed",
-    "LogLine",
-    "LogQuery",
     "compile_jq",
     "job_key",
     "matches_filters",
@@ -229,19 +227,16 @@ class JobQueries:
         return commits
 
     def delete(self, key: JobKey) -> None:
-        """Remove a finished job's record (FAILED_PRECONDITION while it still runs)."""
+        """Remove a job's record; a job that still runs is stopped first ("job deleted"), as pachd."""
+        if not is_terminal(self._jobs.get(key).job.state):
+            self.stop(key, "job deleted")
         with self._store.write() as tx:
             t = self._jobs.tables(tx)
             row = t.get_job(key)
             if row is None:
                 raise NotFound(f"job {key} not found", job=str(key))
-            if not is_terminal(row.job.state):
-                raise FailedPrecondition(
-                    f"job {key} is {row.job.state.name.removeprefix('JOB_').lower()}: stop it first "
-                    f"(tusk stop job {key}), then delete it",
-                    reason="JOB_RUNNING",
-                    job=str(key),
-                )
+            if not is_terminal(row.job.state):  # restarted by a racing call between stop and here
+                raise Aborted(f"job {key} started again while it was being deleted; try again", job=str(key))
             t.delete_job(row.row)  # its history, datums and datum outputs go with it
             topics = (job_topic(key), set_topic(key.id), pipeline_topic(key.project, key.pipeline), ANY_JOB_TOPIC)
             tx.after_commit(lambda: self._hub.publish(*topics))
@@ -580,29 +575,6 @@ class DatumListing:
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 
 
-@dataclass(frozen=True)
-class LogQuery:
-    pipeline: tuple[str, str] | None = None  # (project, name)
-    job: JobKey | None = None
-    datum_id: str = ""
-    data_filters: Sequence[str] = ()
-    master: bool = False
-    follow: bool = False
-    tail: int = 0
-    since: float | None = None  # seconds before now
-
-
-@dataclass(frozen=True)
-class LogLine:
-    project: str
-    pipeline: str
-    job_id: str
-    datum_id: str
-    inputs: tuple[DatumInputView, ...]
-    ts: float
-    message: str
-
-
 class DatumRestarter(Protocol):
     """The engine's side of RestartDatum: run these datums of a running job again."""
 
@@ -615,13 +587,7 @@ class DatumRestarter(Protocol):
         ...
 
 
-class LogSource(Protocol):
-    def read_logs(
-        self, project: str, pipeline: str, job_id: str | None = None, datum_id: str | None = None
-    ) -> Iterator[Any]: ...
-
-
-def _inputs_of(inputs_json: str) -> tuple[DatumInputView, ...]:
+def inputs_of(inputs_json: str) -> tuple[DatumInputView, ...]:
     try:
         items = json.loads(inputs_json or "[]")
     except ValueError:
@@ -647,7 +613,7 @@ def _inputs_of(inputs_json: str) -> tuple[DatumInputView, ...]:
 
 def _view(row: DatumRow, page_token: str = "") -> DatumView:
     r = row.record
-    return DatumView(r.job, r.id, r.state, r.attempts, r.reason, r.stats, _inputs_of(row.inputs_json), page_token)
+    return DatumView(r.job, r.id, r.state, r.attempts, r.reason, r.stats, inputs_of(row.inputs_json), page_token)
 
 
 def matches_filters(filters: Sequence[str], inputs: Sequence[DatumInputView]) -> bool:
@@ -679,7 +645,6 @@ class DatumQueries:
         pfs: PfsService,
         hub: EventHub,
         restarter: DatumRestarter | None = None,
-        log_source: LogSource | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
@@ -687,7 +652,6 @@ class DatumQueries:
         self._pfs = pfs
         self._hub = hub
         self._restarter = restarter
-        self._log_source = log_source
         self._clock = clock
 
     def _job_row(self, key: JobKey) -> JobRow:
@@ -771,27 +735,31 @@ class DatumQueries:
 
     def restart(self, key: JobKey, datum_ids: Sequence[str], data_filters: Sequence[str]) -> list[str]:
         """Run the chosen datums of a RUNNING job again: by ID (each must be a datum of the job,
-        else nothing is restarted) and by data filter. Returns the IDs the engine restarted
-        (running, FAILED and RECOVERED datums; SUCCESS and SKIPPED ones are final)."""
-        if not datum_ids and not data_filters:
-            raise InvalidArgument("name the datums to restart: datum IDs or input paths", field="datum_ids")
+        else nothing is restarted) and by data filter; with neither, every datum running now (as
+        pachd's empty filter). Returns the IDs the engine restarted (running, FAILED and RECOVERED
+        datums; SUCCESS and SKIPPED ones are final). What finds nothing says so in pachd's words."""
+        nothing = f"datum matching filter [{' '.join(data_filters)}] could not be found for job ID {key.id}"
         row = self._job_row(key)
         state = row.job.state
         if is_terminal(state):
             raise FailedPrecondition(
-                f"job {key} is finished ({state.name.removeprefix('JOB_').lower()}); "
+                f"{nothing}: job {key} is finished ({state.name.removeprefix('JOB_').lower()}); "
                 f"rerun the pipeline (tusk rerun pipeline {key.pipeline})",
                 reason="JOB_FINISHED",
                 job=str(key),
             )
         if state in (JobState.JOB_CREATED, JobState.JOB_STARTING):
             raise FailedPrecondition(
-                f"job {key} has not started its datums yet; nothing to restart", reason="JOB_NOT_RUNNING", job=str(key)
+                f"{nothing}: job {key} has not started its datums yet", reason="JOB_NOT_RUNNING", job=str(key)
             )
         if self._restarter is None:
             raise Unimplemented("restarting datums is not supported by this server's job engine")
         # Datums running or waiting have no row yet: the engine describes them.
         unrecorded = {d.record.id: d for d in self._restarter.unrecorded_datums(key)}
+        if not datum_ids and not data_filters:
+            if not unrecorded:
+                raise NotFound(nothing, reason="DATUM_NOT_FOUND", job=str(key))
+            return self._restarter.restart_datums(key, sorted(unrecorded))
         chosen: list[str] = []
         with self._store.read() as tx:
             t = self._jobs.tables(tx)
@@ -806,89 +774,13 @@ class DatumQueries:
             if data_filters:
                 rows = [*t.list_datums(row.row), *unrecorded.values()]
                 matched = sorted(
-                    {d.record.id for d in rows if matches_filters(data_filters, _inputs_of(d.inputs_json))}
+                    {d.record.id for d in rows if matches_filters(data_filters, inputs_of(d.inputs_json))}
                 )
                 if not matched:
-                    raise NotFound(f"no datum of job {key} matches {', '.join(data_filters)}", reason="DATUM_NOT_FOUND")
+                    raise NotFound(nothing, reason="DATUM_NOT_FOUND", job=str(key))
                 chosen += [d for d in matched if d not in chosen]
         return self._restarter.restart_datums(key, chosen)
 
-    # -- logs -------------------------------------------------------------------------------
-
-    def logs(self, query: LogQuery, cancel: CancelToken | None = None) -> Iterator[LogLine]:
-        if query.tail < 0:
-            raise InvalidArgument("tail must not be negative", field="tail")
-        if query.since is not None and query.since < 0:
-            raise InvalidArgument("since must not be negative", field="since")
-        if query.job is not None:
-            self._job_row(query.job)  # NotFound for an unknown job
-            project, pipeline = query.job.project, query.job.pipeline
-        elif query.pipeline is not None:
-            project, pipeline = query.pipeline
-            with self._store.read() as tx:
-                if self._jobs.tables(tx).get_pipeline(project, pipeline) is None:
-                    raise NotFound(f"pipeline {pipeline} not found", reason="PIPELINE_NOT_FOUND", pipeline=pipeline)
-        else:
-            raise InvalidArgument("GetLogs needs a pipeline, a job or a datum", field="pipeline")
-        if query.datum_id and query.job is None:
-            raise InvalidArgument("a datum's logs need its job", field="datum")
-        if query.master or self._log_source is None:
-            return iter(())  # tusk keeps no master logs: user code's output is all there is
-        return self._logs(self._log_source, project, pipeline, query, cancel)
-
-    def _read(
-        self, source: LogSource, project: str, pipeline: str, query: LogQuery, seen: dict[tuple[str, str], float]
-    ) -> list[LogLine]:
-        now = self._clock()
-        job_id = query.job.id if query.job is not None else None
-        lines: list[LogLine] = []
-        rows: dict[str, int | None] = {}
-        for entry in source.read_logs(project, pipeline, job_id, query.datum_id or None):
-            where = (entry.job_id, entry.datum_id)
-            if seen.get(where, -1.0) >= entry.written:
-                continue
-            seen[where] = entry.written
-            if query.since is not None and entry.written < now - query.since:
-                continue
-            inputs = self._datum_inputs(project, pipeline, entry.job_id, entry.datum_id, rows)
-            if query.data_filters and not matches_filters(query.data_filters, inputs):
-                continue
-            for text in entry.lines():
-                lines.append(LogLine(project, pipeline, entry.job_id, entry.datum_id, inputs, entry.written, text))
-        return lines
-
-    def _datum_inputs(
-        self, project: str, pipeline: str, job_id: str, datum_id: str, rows: dict[str, int | None]
-    ) -> tuple[DatumInputView, ...]:
-        with self._store.read() as tx:
-            t = self._jobs.tables(tx)
-            if job_id not in rows:
-                job = t.get_job(JobKey(project, pipeline, job_id))
-                rows[job_id] = job.row if job is not None else None
-            job_row = rows[job_id]
-            datum = t.get_datum(job_row, datum_id) if job_row is not None else None
-        return _inputs_of(datum.inputs_json) if datum is not None else ()
-
-    def _logs(
-        self, source: LogSource, project: str, pipeline: str, query: LogQuery, cancel: CancelToken | None
-    ) -> Iterator[LogLine]:
-        topic = job_topic(query.job) if query.job is not None else pipeline_topic(project, pipeline)
-        seen: dict[tuple[str, str], float] = {}
-        with self._hub.subscribe(topic, cancel=cancel) as sub:
-            lines = self._read(source, project, pipeline, query, seen)
-            yield from (lines[-query.tail :] if query.tail else lines)
-            while query.follow:
-                finished = query.job is not None and is_terminal(self._jobs.get(query.job).job.state)
-                sub.check()
-                if not finished:
-                    sub.wait(_LOG_RESCAN_SECONDS)
-                    sub.check()
-                yield from self._read(source, project, pipeline, query, seen)
-                if finished:
-                    return
-
-
-_LOG_RESCAN_SECONDS = 1.0
 
 
 def _encode_datum_token(datum_id: str, fingerprint: str) -> str:

@@ -79,7 +79,8 @@ from tuskd.domain.pfs import (
     parse_ref,
     walk_tree,
 )
-from tuskd.store.base import BranchRow, CommitRow, LayerEntry, PfsTx, RepoRow, Store
+from tuskd.store.base import BranchRow, CommitRow, LayerEntry, PfsTx, RepoRow, Store, Tx
+from tuskd.store.meta import MetaKind, MetaTx
 
 from .events import CancelToken, EventHub
 
@@ -391,10 +392,12 @@ class PfsService:
         blobs: BlobStore,
         events: EventHub,
         *,
+        meta_tables: Callable[[Tx], MetaTx],
         clock: Callable[[], int] | None = None,
         allow_file_urls: bool = True,
     ) -> None:
         self.store = store
+        self._meta = meta_tables
         self.blobs = blobs
         self.events = events
         self.allow_file_urls = allow_file_urls
@@ -515,6 +518,7 @@ class PfsService:
             direct_subvenance=keys(tx.commit_subvenance(row.id)),
             error=row.error,
             size_bytes=self._size(tx, row),
+            metadata=self._meta(tx).metadata(MetaKind.COMMIT, row.id),
         )
 
     def _repo_info(self, tx: PfsTx, row: RepoRow) -> RepoInfo:
@@ -531,6 +535,7 @@ class PfsService:
             description=row.description,
             branches=tuple(BranchKey(row.key, b.name) for b in branches),
             size_bytes=size,
+            metadata=self._meta(tx).metadata(MetaKind.REPO, row.id),
         )
 
     def _branch_graph(self, tx: PfsTx) -> tuple[dict[int, set[int]], dict[int, set[int]]]:
@@ -562,6 +567,7 @@ class PfsService:
             direct_provenance=keys(prov.get(row.id, ())),
             created_at=_ts(row.created_us),
             updated_at=_ts(row.updated_us),
+            metadata=self._meta(tx).metadata(MetaKind.BRANCH, row.id),
         )
 
     # ==========================================================================================
@@ -593,15 +599,36 @@ class PfsService:
             return [self._repo_info(tx, r) for r in tx.list_repos(type or None, projects)]
 
     def delete_repo(self, repo: RepoKey, force: bool = False) -> bool:
-        """Delete a repo with its branches, commits and file trees.
+        """Delete a repo with its branches, commits and file trees; False if there was none.
 
         Refused (FAILED_PRECONDITION) while a branch of another repo has one of its branches in
         its provenance (a pipeline reads it), unless ``force``, which also cuts those links.
+        A repo that does not exist is not an error (as pachd): the answer says nothing was deleted.
         """
         with self.store.write() as tx:
-            row = self._repo_row(tx, repo)
+            row = tx.get_repo(repo)
+            if row is None:
+                return False
             self._delete_repo_tx(tx, row, force)
             return True
+
+    def delete_repos(self, projects: Sequence[str] = (), force: bool = False) -> list[RepoKey]:
+        """Delete every user repo of ``projects`` (all projects when empty), in one transaction."""
+        with self.store.write() as tx:
+            deleted = []
+            for row in tx.list_repos(None, projects):
+                if tx.get_repo(row.key) is not None:
+                    self._delete_repo_tx(tx, row, force)
+                    deleted.append(row.key)
+            return deleted
+
+    def metadata_owner(self, tx: PfsTx, target: RepoKey | BranchKey | CommitRef) -> tuple[MetaKind, int]:
+        """The kind and store id that a metadata map of ``target`` hangs off (NOT_FOUND if none)."""
+        if isinstance(target, RepoKey):
+            return MetaKind.REPO, self._repo_row(tx, target).id
+        if isinstance(target, BranchKey):
+            return MetaKind.BRANCH, self._branch_row(tx, self._repo_row(tx, target.repo), target.name).id
+        return MetaKind.COMMIT, self._resolve(tx, target).id
 
     def _delete_repo_tx(self, tx: PfsTx, row: RepoRow, force: bool) -> None:
         names = _Names(tx)
@@ -825,12 +852,14 @@ class PfsService:
         branch: BranchKey,
         parent: CommitRef | None = None,
         description: str = "",
+        set_id: str | None = None,
     ) -> CommitInfo:
-        """Open a USER commit on ``branch`` (created if missing) in a new commit set."""
+        """Open a USER commit on ``branch`` (created if missing) in a new commit set, or in
+        ``set_id`` (a transaction's commits share its set)."""
         check_branch_name(branch.name)
         with self.store.write() as tx:
             names = _Names(tx)
-            row = self._start_tx(tx, branch, parent, description, names)
+            row = self._start_tx(tx, branch, parent, description, names, set_id)
             return self._commit_info(tx, row, names)
 
     def _start_tx(
@@ -1780,7 +1809,8 @@ class PfsService:
         shallow: bool = False,
     ) -> Iterator[FileDiff]:
         """Paths that differ between ``new`` and ``old`` (default: the parent of ``new``), files and
-        directories, in path order. ``shallow`` stops at the direct children of the path."""
+        directories, in path order, one answer per path. ``shallow`` stops at the direct children
+        of the path."""
         new_path = paths.normalize_path(new_path)
         old_path = new_path if old_path is None else paths.normalize_path(old_path)
         with self.store.read() as tx:
@@ -1813,7 +1843,9 @@ class PfsService:
                     rel = "" if node.key in (root, root_key) else node.key[len(root_key) :]
                     if shallow and "/" in rel.rstrip("/"):
                         continue
-                    yield rel, node
+                    # Both sides are matched by their full path, as pachd does: a file diffed
+                    # against another path is one side removed and the other added.
+                    yield node.key, node
 
             olds = keyed(old_tree, old_path)
             news = keyed(new_tree, new_path)

@@ -50,6 +50,7 @@ from tuskd.domain.pipelines import (
 )
 from tuskd.domain.states import JobState, is_terminal
 from tuskd.store.base import Store, Tx
+from tuskd.store.meta import MetaKind, MetaTx
 from tuskd.store.pps import JobQuery, PipelineRow, PipelineVersionRow, PpsTx
 
 from .jobs import JobService
@@ -135,6 +136,7 @@ class PipelineService:
         store: Store,
         pfs: PfsService,
         jobs: JobService,
+        meta_tables: Callable[[Tx], MetaTx],
         *,
         clock: Callable[[], float] = time.time,
         new_salt: Callable[[], str] = new_global_id,
@@ -142,6 +144,7 @@ class PipelineService:
         self._store = store
         self._pfs = pfs
         self._jobs = jobs
+        self._meta = meta_tables
         self._clock = clock
         self._new_salt = new_salt
         self._hooks: list[PipelineHook] = []
@@ -356,7 +359,12 @@ class PipelineService:
             spec_commit=spec_commit,
             user_spec_json=vrow.user_spec_json,
             effective_spec_json=vrow.spec_json,
+            metadata=self._meta(tx).metadata(MetaKind.PIPELINE, row.id),
         )
+
+    def metadata_owner(self, tx: Tx, key: PipelineKey) -> tuple[MetaKind, int]:
+        """The kind and store id that the pipeline's metadata map hangs off (NOT_FOUND if none)."""
+        return MetaKind.PIPELINE, self._row(self._tables(tx), key).id
 
     def inspect(self, key: PipelineKey) -> PipelineInfo:
         with self._store.read() as tx:
@@ -442,11 +450,12 @@ class PipelineService:
             self._pfs.delete_repo(spec_repo(key), force=True)
         log.info("pipeline deleted", extra={"pipeline": str(key)})
 
-    def delete_all(self, *, force: bool = False, keep_repo: bool = False) -> int:
-        """Delete every pipeline, downstream ones first; returns how many were deleted."""
+    def delete_all(self, *, force: bool = False, keep_repo: bool = False, projects: Sequence[str] = ()) -> int:
+        """Delete every pipeline (of ``projects``, when given), downstream ones first; returns
+        how many were deleted."""
         with self._store.write() as tx:
             t = self._tables(tx)
-            rows = t.list_pipelines()
+            rows = t.list_pipelines(projects)
             by_key = {PipelineKey(r.project, r.name): r for r in rows}
             readers: dict[PipelineKey, set[PipelineKey]] = {k: set() for k in by_key}
             for k, r in by_key.items():

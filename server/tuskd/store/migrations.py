@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from .meta_schema import META_CORE
 from .pps_schema import PPS_CORE
 
 __all__ = ["MIGRATIONS", "Migration", "SchemaTooNew", "apply_migrations", "current_version"]
@@ -137,6 +138,7 @@ _PFS_CORE = (
 MIGRATIONS: list[Migration] = [
     Migration(1, "pfs: repos, branches, commits, layered file trees", _PFS_CORE),
     Migration(2, "pps: pipelines, jobs, job history, datums, datum outputs", PPS_CORE),
+    Migration(3, "projects, metadata maps, cluster settings, transactions", META_CORE),
 ]
 
 

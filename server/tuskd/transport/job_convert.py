@@ -17,7 +17,8 @@ from tusk.proto.pfs_v2 import pfs_pb2
 from tusk.proto.pps_v2 import pps_pb2
 from tuskd.domain.jobs import Job, JobKey, Stats
 from tuskd.domain.pfs import DEFAULT_PROJECT, USER_REPO_TYPE
-from tuskd.services.job_queries import DatumInputView, DatumView, LogLine
+from tuskd.services.job_logs import LogLine
+from tuskd.services.job_queries import DatumInputView, DatumView
 
 __all__ = [
     "datum_file",
@@ -183,7 +184,8 @@ def log_message(line: LogLine) -> pps_pb2.LogMessage:
         job_id=line.job_id,
         datum_id=line.datum_id,
         data=[input_file(i) for i in line.inputs],
-        user=True,
+        user=line.user,
+        master=line.master,
         ts=timestamp(line.ts),
         message=line.message,
     )

@@ -21,6 +21,8 @@ from tuskd.domain.errors import Aborted, InvalidArgument, Unimplemented
 from tuskd.domain.pfs import CommitState
 from tuskd.transport import pfs_convert as conv
 from tuskd.transport.base import ServicerBase
+from tuskd.transport.pfs_projects import ProjectRpcs
+from tuskd.transport.transactions import Queueing
 from tuskd.transport.unimplemented import complete_servicer
 
 _EMPTY = empty_pb2.Empty()
@@ -32,12 +34,14 @@ def _bytes(chunks: Iterator[bytes]) -> Iterator[wrappers_pb2.BytesValue]:
 
 
 @complete_servicer(pfs_pb2.DESCRIPTOR.services_by_name["API"])
-class PfsApi(ServicerBase, pfs_pb2_grpc.APIServicer):
+class PfsApi(ProjectRpcs, Queueing, ServicerBase, pfs_pb2_grpc.APIServicer):
     """Every RPC not defined here answers UNIMPLEMENTED naming itself."""
 
     # -- repos ------------------------------------------------------------------------------
 
-    def CreateRepo(self, request: pfs_pb2.CreateRepoRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
+    def CreateRepo(self, request: pfs_pb2.CreateRepoRequest, context: grpc.ServicerContext | None) -> empty_pb2.Empty:
+        if self.queued(context, "create_repo", request) is not None:
+            return _EMPTY
         self.deps.pfs.create_repo(conv.repo_key(request.repo), request.description, request.update)
         return _EMPTY
 
@@ -55,8 +59,10 @@ class PfsApi(ServicerBase, pfs_pb2_grpc.APIServicer):
             yield conv.repo_info(info)
 
     def DeleteRepo(
-        self, request: pfs_pb2.DeleteRepoRequest, context: grpc.ServicerContext
+        self, request: pfs_pb2.DeleteRepoRequest, context: grpc.ServicerContext | None
     ) -> pfs_pb2.DeleteRepoResponse:
+        if self.queued(context, "delete_repo", request) is not None:
+            return pfs_pb2.DeleteRepoResponse()
         deleted = self.deps.pfs.delete_repo(conv.repo_key(request.repo), request.force)
         return pfs_pb2.DeleteRepoResponse(deleted=deleted)
 
@@ -67,12 +73,22 @@ class PfsApi(ServicerBase, pfs_pb2_grpc.APIServicer):
     # -- commits ----------------------------------------------------------------------------
 
     def StartCommit(self, request: pfs_pb2.StartCommitRequest, context: grpc.ServicerContext) -> pfs_pb2.Commit:
+        answer = self.queued(context, "start_commit", request)
+        if answer is not None:
+            return answer.commit
+        return self.start_commit(request)
+
+    def start_commit(self, request: pfs_pb2.StartCommitRequest, set_id: str | None = None) -> pfs_pb2.Commit:
         branch = request.branch if request.branch.name else request.parent.branch
         parent = conv.commit_ref(request.parent) if request.parent.id else None
-        info = self.deps.pfs.start_commit(conv.branch_key(branch), parent, request.description)
+        info = self.deps.pfs.start_commit(conv.branch_key(branch), parent, request.description, set_id)
         return conv.commit_pb(info.commit)
 
-    def FinishCommit(self, request: pfs_pb2.FinishCommitRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
+    def FinishCommit(
+        self, request: pfs_pb2.FinishCommitRequest, context: grpc.ServicerContext | None
+    ) -> empty_pb2.Empty:
+        if self.queued(context, "finish_commit", request) is not None:
+            return _EMPTY
         self.deps.pfs.finish_commit(conv.commit_ref(request.commit), request.description, request.error, request.force)
         return _EMPTY
 
@@ -130,8 +146,10 @@ class PfsApi(ServicerBase, pfs_pb2_grpc.APIServicer):
             yield conv.commit_set_info(info)
 
     def SquashCommitSet(
-        self, request: pfs_pb2.SquashCommitSetRequest, context: grpc.ServicerContext
+        self, request: pfs_pb2.SquashCommitSetRequest, context: grpc.ServicerContext | None
     ) -> empty_pb2.Empty:
+        if self.queued(context, "squash_commit_set", request) is not None:
+            return _EMPTY
         self.deps.pfs.squash_commit_set(request.commit_set.id)
         return _EMPTY
 
@@ -141,7 +159,11 @@ class PfsApi(ServicerBase, pfs_pb2_grpc.APIServicer):
 
     # -- branches ---------------------------------------------------------------------------
 
-    def CreateBranch(self, request: pfs_pb2.CreateBranchRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
+    def CreateBranch(
+        self, request: pfs_pb2.CreateBranchRequest, context: grpc.ServicerContext | None
+    ) -> empty_pb2.Empty:
+        if self.queued(context, "create_branch", request) is not None:
+            return _EMPTY
         if request.HasField("trigger") and request.trigger.branch:
             raise Unimplemented("branch triggers are not supported by tusk")
         head = None
@@ -165,7 +187,11 @@ class PfsApi(ServicerBase, pfs_pb2_grpc.APIServicer):
         for info in self.deps.pfs.list_branches(repo, request.reverse):
             yield conv.branch_info(info)
 
-    def DeleteBranch(self, request: pfs_pb2.DeleteBranchRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
+    def DeleteBranch(
+        self, request: pfs_pb2.DeleteBranchRequest, context: grpc.ServicerContext | None
+    ) -> empty_pb2.Empty:
+        if self.queued(context, "delete_branch", request) is not None:
+            return _EMPTY
         self.deps.pfs.delete_branch(conv.branch_key(request.branch), request.force)
         return _EMPTY
 

@@ -160,6 +160,7 @@ def repo_info(info: RepoInfo) -> pfs_pb2.RepoInfo:
         description=info.description,
         branches=[branch_pb(b) for b in info.branches],
         details=pfs_pb2.RepoInfo.Details(size_bytes=info.size_bytes),
+        metadata=dict(info.metadata),
     )
 
 
@@ -171,6 +172,7 @@ def branch_info(info: BranchInfo) -> pfs_pb2.BranchInfo:
         direct_provenance=[branch_pb(b) for b in info.direct_provenance],
         created_at=timestamp(info.created_at),
         updated_at=timestamp(info.updated_at),
+        metadata=dict(info.metadata),
     )
     if info.head is not None:
         out.head.CopyFrom(commit_pb(info.head))
@@ -178,8 +180,9 @@ def branch_info(info: BranchInfo) -> pfs_pb2.BranchInfo:
 
 
 def commit_info(info: CommitInfo) -> pfs_pb2.CommitInfo:
+    # As pachd, a CommitInfo names its commit by repo and ID only (commit.branch stays empty).
     out = pfs_pb2.CommitInfo(
-        commit=commit_pb(info.commit),
+        commit=pfs_pb2.Commit(repo=repo_pb(info.commit.repo), id=info.commit.id),
         origin=pfs_pb2.CommitOrigin(kind=cast(pfs_pb2.OriginKind, int(info.origin))),
         description=info.description,
         child_commits=[commit_pb(c) for c in info.children],
@@ -190,6 +193,7 @@ def commit_info(info: CommitInfo) -> pfs_pb2.CommitInfo:
         size_bytes_upper_bound=info.size_bytes,
         details=pfs_pb2.CommitInfo.Details(size_bytes=info.size_bytes),
         created_at=timestamp(info.started),
+        metadata=dict(info.metadata),
     )
     if info.parent is not None:
         out.parent_commit.CopyFrom(commit_pb(info.parent))

@@ -152,12 +152,14 @@ def input_from_proto(pb: pps_pb2.Input, where: str = "input") -> Input:
     )
 
 
-def input_to_proto(node: Input) -> pps_pb2.Input:
+def input_to_proto(node: Input, project: str = DEFAULT_PROJECT) -> pps_pb2.Input:
+    """The proto of an input tree; a pfs input's project is left out when it is ``project`` (the
+    pipeline's own, which an input without one reads from)."""
     if node.pfs is not None:
         p = node.pfs
         return pps_pb2.Input(
             pfs=pps_pb2.PFSInput(
-                project="" if p.project == DEFAULT_PROJECT else p.project,
+                project="" if p.project == project else p.project,
                 name=p.name,
                 repo=p.repo,
                 repo_type=p.repo_type,
@@ -172,10 +174,10 @@ def input_to_proto(node: Input) -> pps_pb2.Input:
             )
         )
     return pps_pb2.Input(
-        cross=[input_to_proto(c) for c in node.cross],
-        union=[input_to_proto(c) for c in node.union],
-        join=[input_to_proto(c) for c in node.join],
-        group=[input_to_proto(c) for c in node.group],
+        cross=[input_to_proto(c, project) for c in node.cross],
+        union=[input_to_proto(c, project) for c in node.union],
+        join=[input_to_proto(c, project) for c in node.join],
+        group=[input_to_proto(c, project) for c in node.group],
     )
 
 
@@ -242,7 +244,7 @@ def details_proto(spec: PipelineSpec) -> pps_pb2.JobInfo.Details:
     datum_tries). The job API fills each pfs input's ``commit`` for the job."""
     out = pps_pb2.JobInfo.Details(
         transform=transform_to_proto(spec.transform),
-        input=input_to_proto(spec.input),
+        input=input_to_proto(spec.input, spec.project or DEFAULT_PROJECT),
         salt=spec.salt,
         datum_tries=spec.datum_tries,
     )
@@ -264,7 +266,7 @@ def _pipeline_details(info: PipelineInfo) -> pps_pb2.PipelineInfo.Details:
         created_at=_timestamp(info.created),
         updated_at=_timestamp(info.updated),
         output_branch=spec.output_branch,
-        input=input_to_proto(spec.input),
+        input=input_to_proto(spec.input, spec.project or DEFAULT_PROJECT),
         description=spec.description,
         salt=spec.salt,
         datum_tries=spec.datum_tries,
@@ -302,6 +304,7 @@ def pipeline_info_proto(info: PipelineInfo, details: bool = True) -> pps_pb2.Pip
         type=pps_pb2.PipelineInfo.PIPELINE_TYPE_TRANSFORM,
         user_spec_json=info.user_spec_json,
         effective_spec_json=info.effective_spec_json,
+        metadata=dict(info.metadata),
     )
     if info.spec_commit is not None:
         out.spec_commit.CopyFrom(_spec_commit(info.spec_commit))

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from tusk.proto.pps_v2 import pps_pb2, pps_pb2_grpc
 from tuskd.transport.pps_datums import DatumRpcs
+from tuskd.transport.pps_defaults import DefaultsRpcs
 from tuskd.transport.pps_jobs import JobRpcs
 from tuskd.transport.pps_pipelines import PipelineRpcs
 from tuskd.transport.unimplemented import complete_servicer
 
 
 @complete_servicer(pps_pb2.DESCRIPTOR.services_by_name["API"])
-class PpsApi(PipelineRpcs, JobRpcs, DatumRpcs, pps_pb2_grpc.APIServicer):
+class PpsApi(PipelineRpcs, DefaultsRpcs, JobRpcs, DatumRpcs, pps_pb2_grpc.APIServicer):
     pass

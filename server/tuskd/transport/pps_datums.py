@@ -18,7 +18,8 @@ from tuskd.domain.errors import InvalidArgument
 from tuskd.domain.jobs import JobKey
 from tuskd.domain.pfs import DEFAULT_PROJECT
 from tuskd.domain.states import DatumState
-from tuskd.services.job_queries import DatumListing, DatumQueries, DatumRestarter, LogQuery, job_key
+from tuskd.services.job_logs import JobLogs, LogQuery
+from tuskd.services.job_queries import DatumListing, DatumQueries, DatumRestarter, job_key
 from tuskd.transport.base import ServicerBase
 from tuskd.transport.job_convert import datum_info, log_message, seconds_of
 from tuskd.transport.pipeline_convert import input_from_proto
@@ -38,7 +39,11 @@ class DatumRpcs(ServicerBase):
         engine = deps.engine
         # An engine without datum restarts (a test double) makes RestartDatum UNIMPLEMENTED.
         restarter = cast(DatumRestarter, engine) if hasattr(engine, "restart_datums") else None
-        return DatumQueries(deps.store, deps.jobs, deps.pfs, deps.hub, restarter, engine.logs)
+        return DatumQueries(deps.store, deps.jobs, deps.pfs, deps.hub, restarter)
+
+    @cached_property
+    def job_logs(self) -> JobLogs:
+        return JobLogs(self.deps.store, self.deps.jobs, self.deps.hub, self.deps.engine.logs)
 
     def _key(self, job: pps_pb2.Job) -> JobKey:
         return job_key(job.pipeline.project.name, job.pipeline.name, job.id)
@@ -72,6 +77,34 @@ class DatumRpcs(ServicerBase):
         for view in self.datum_queries.list_datums(self._key(request.job), listing):
             yield datum_info(view)
 
+    def CreateDatum(
+        self, request_iterator: Iterator[pps_pb2.CreateDatumRequest], context: grpc.ServicerContext
+    ) -> Iterator[pps_pb2.DatumInfo]:
+        """A dry run of an input's datums in batches: ``start`` asks for the first ``number`` (100
+        when not positive), each ``continue`` for the next; the stream ends with the datums."""
+        first = next(request_iterator, None)
+        if first is None or first.WhichOneof("body") != "start":
+            raise InvalidArgument("first message must be a StartCreateDatumRequest message", field="start")
+        if not first.start.HasField("input"):
+            raise InvalidArgument("first message must specify an input", field="start.input")
+        datums = iter(self.datum_queries.plan(input_from_proto(first.start.input)))
+        wanted = first.start.number
+        upcoming = next(datums, None)
+        while upcoming is not None:  # the stream ends with the last datum: clients wait for a full batch
+            for _ in range(wanted if wanted > 0 else 100):
+                if upcoming is None:
+                    return
+                yield datum_info(upcoming)
+                upcoming = next(datums, None)
+            if upcoming is None:
+                return
+            following = next(request_iterator, None)
+            if following is None:
+                return
+            if following.WhichOneof("body") != "continue":
+                raise InvalidArgument("subsequent messages must be a ContinueCreateDatumRequest message")
+            wanted = getattr(following, "continue").number
+
     def RestartDatum(self, request: pps_pb2.RestartDatumRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
         self.datum_queries.restart(self._key(request.job), list(request.datum_ids), list(request.data_filters))
         return empty_pb2.Empty()
@@ -98,5 +131,5 @@ class DatumRpcs(ServicerBase):
             since=seconds_of(request.since) if request.HasField("since") else None,
         )
         cancel = self.cancel_token(context) if request.follow else None
-        for line in self.datum_queries.logs(query, cancel):
+        for line in self.job_logs.logs(query, cancel):
             yield log_message(line)

@@ -14,12 +14,13 @@ import grpc
 from google.protobuf.descriptor import ServiceDescriptor
 
 from tuskd.domain.errors import Unimplemented
+from tuskd.transport.unserved import reason_for
 
 T = TypeVar("T")
 
 
 def _missing(full_name: str, server_streaming: bool) -> Any:
-    message = f"{full_name} is not implemented by tusk yet"
+    message = f"{full_name} is not served by tusk: {reason_for(full_name)}"
 
     if server_streaming:
 

@@ -1,5 +1,7 @@
 import datetime
 
+from tusk.proto.taskapi import task_pb2 as _task_pb2
+from google.protobuf import any_pb2 as _any_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
@@ -33,6 +35,14 @@ class FileType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RESERVED: _ClassVar[FileType]
     FILE: _ClassVar[FileType]
     DIR: _ClassVar[FileType]
+
+class Delimiter(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    NONE: _ClassVar[Delimiter]
+    JSON: _ClassVar[Delimiter]
+    LINE: _ClassVar[Delimiter]
+    SQL: _ClassVar[Delimiter]
+    CSV: _ClassVar[Delimiter]
 ORIGIN_KIND_UNKNOWN: OriginKind
 USER: OriginKind
 AUTO: OriginKind
@@ -45,6 +55,11 @@ FINISHED: CommitState
 RESERVED: FileType
 FILE: FileType
 DIR: FileType
+NONE: Delimiter
+JSON: Delimiter
+LINE: Delimiter
+SQL: Delimiter
+CSV: Delimiter
 
 class Project(_message.Message):
     __slots__ = ("name",)
@@ -633,3 +648,442 @@ class DiffFileResponse(_message.Message):
     new_file: FileInfo
     old_file: FileInfo
     def __init__(self, new_file: _Optional[_Union[FileInfo, _Mapping]] = ..., old_file: _Optional[_Union[FileInfo, _Mapping]] = ...) -> None: ...
+
+class RepoPicker(_message.Message):
+    __slots__ = ("name",)
+    class RepoName(_message.Message):
+        __slots__ = ("project", "name", "type")
+        PROJECT_FIELD_NUMBER: _ClassVar[int]
+        NAME_FIELD_NUMBER: _ClassVar[int]
+        TYPE_FIELD_NUMBER: _ClassVar[int]
+        project: ProjectPicker
+        name: str
+        type: str
+        def __init__(self, project: _Optional[_Union[ProjectPicker, _Mapping]] = ..., name: _Optional[str] = ..., type: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: RepoPicker.RepoName
+    def __init__(self, name: _Optional[_Union[RepoPicker.RepoName, _Mapping]] = ...) -> None: ...
+
+class BranchPicker(_message.Message):
+    __slots__ = ("name",)
+    class BranchName(_message.Message):
+        __slots__ = ("repo", "name")
+        REPO_FIELD_NUMBER: _ClassVar[int]
+        NAME_FIELD_NUMBER: _ClassVar[int]
+        repo: RepoPicker
+        name: str
+        def __init__(self, repo: _Optional[_Union[RepoPicker, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: BranchPicker.BranchName
+    def __init__(self, name: _Optional[_Union[BranchPicker.BranchName, _Mapping]] = ...) -> None: ...
+
+class CommitPicker(_message.Message):
+    __slots__ = ("branch_head", "id", "ancestor", "branch_root")
+    class CommitByGlobalId(_message.Message):
+        __slots__ = ("repo", "id")
+        REPO_FIELD_NUMBER: _ClassVar[int]
+        ID_FIELD_NUMBER: _ClassVar[int]
+        repo: RepoPicker
+        id: str
+        def __init__(self, repo: _Optional[_Union[RepoPicker, _Mapping]] = ..., id: _Optional[str] = ...) -> None: ...
+    class BranchRoot(_message.Message):
+        __slots__ = ("offset", "branch")
+        OFFSET_FIELD_NUMBER: _ClassVar[int]
+        BRANCH_FIELD_NUMBER: _ClassVar[int]
+        offset: int
+        branch: BranchPicker
+        def __init__(self, offset: _Optional[int] = ..., branch: _Optional[_Union[BranchPicker, _Mapping]] = ...) -> None: ...
+    class AncestorOf(_message.Message):
+        __slots__ = ("offset", "start")
+        OFFSET_FIELD_NUMBER: _ClassVar[int]
+        START_FIELD_NUMBER: _ClassVar[int]
+        offset: int
+        start: CommitPicker
+        def __init__(self, offset: _Optional[int] = ..., start: _Optional[_Union[CommitPicker, _Mapping]] = ...) -> None: ...
+    BRANCH_HEAD_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ANCESTOR_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_ROOT_FIELD_NUMBER: _ClassVar[int]
+    branch_head: BranchPicker
+    id: CommitPicker.CommitByGlobalId
+    ancestor: CommitPicker.AncestorOf
+    branch_root: CommitPicker.BranchRoot
+    def __init__(self, branch_head: _Optional[_Union[BranchPicker, _Mapping]] = ..., id: _Optional[_Union[CommitPicker.CommitByGlobalId, _Mapping]] = ..., ancestor: _Optional[_Union[CommitPicker.AncestorOf, _Mapping]] = ..., branch_root: _Optional[_Union[CommitPicker.BranchRoot, _Mapping]] = ...) -> None: ...
+
+class ProjectInfo(_message.Message):
+    __slots__ = ("project", "description", "auth_info", "created_at", "metadata", "created_by")
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    AUTH_INFO_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    project: Project
+    description: str
+    auth_info: AuthInfo
+    created_at: _timestamp_pb2.Timestamp
+    metadata: _containers.ScalarMap[str, str]
+    created_by: str
+    def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ..., description: _Optional[str] = ..., auth_info: _Optional[_Union[AuthInfo, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., created_by: _Optional[str] = ...) -> None: ...
+
+class ProjectPicker(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeleteReposRequest(_message.Message):
+    __slots__ = ("projects", "force", "all")
+    PROJECTS_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    ALL_FIELD_NUMBER: _ClassVar[int]
+    projects: _containers.RepeatedCompositeFieldContainer[Project]
+    force: bool
+    all: bool
+    def __init__(self, projects: _Optional[_Iterable[_Union[Project, _Mapping]]] = ..., force: _Optional[bool] = ..., all: _Optional[bool] = ...) -> None: ...
+
+class DeleteReposResponse(_message.Message):
+    __slots__ = ("repos",)
+    REPOS_FIELD_NUMBER: _ClassVar[int]
+    repos: _containers.RepeatedCompositeFieldContainer[Repo]
+    def __init__(self, repos: _Optional[_Iterable[_Union[Repo, _Mapping]]] = ...) -> None: ...
+
+class ClearCommitRequest(_message.Message):
+    __slots__ = ("commit",)
+    COMMIT_FIELD_NUMBER: _ClassVar[int]
+    commit: Commit
+    def __init__(self, commit: _Optional[_Union[Commit, _Mapping]] = ...) -> None: ...
+
+class SquashCommitRequest(_message.Message):
+    __slots__ = ("commit", "recursive")
+    COMMIT_FIELD_NUMBER: _ClassVar[int]
+    RECURSIVE_FIELD_NUMBER: _ClassVar[int]
+    commit: Commit
+    recursive: bool
+    def __init__(self, commit: _Optional[_Union[Commit, _Mapping]] = ..., recursive: _Optional[bool] = ...) -> None: ...
+
+class SquashCommitResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DropCommitRequest(_message.Message):
+    __slots__ = ("commit", "recursive")
+    COMMIT_FIELD_NUMBER: _ClassVar[int]
+    RECURSIVE_FIELD_NUMBER: _ClassVar[int]
+    commit: Commit
+    recursive: bool
+    def __init__(self, commit: _Optional[_Union[Commit, _Mapping]] = ..., recursive: _Optional[bool] = ...) -> None: ...
+
+class WalkCommitProvenanceRequest(_message.Message):
+    __slots__ = ("start", "max_commits", "max_depth")
+    START_FIELD_NUMBER: _ClassVar[int]
+    MAX_COMMITS_FIELD_NUMBER: _ClassVar[int]
+    MAX_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    start: _containers.RepeatedCompositeFieldContainer[CommitPicker]
+    max_commits: int
+    max_depth: int
+    def __init__(self, start: _Optional[_Iterable[_Union[CommitPicker, _Mapping]]] = ..., max_commits: _Optional[int] = ..., max_depth: _Optional[int] = ...) -> None: ...
+
+class WalkCommitSubvenanceRequest(_message.Message):
+    __slots__ = ("start", "max_commits", "max_depth")
+    START_FIELD_NUMBER: _ClassVar[int]
+    MAX_COMMITS_FIELD_NUMBER: _ClassVar[int]
+    MAX_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    start: _containers.RepeatedCompositeFieldContainer[CommitPicker]
+    max_commits: int
+    max_depth: int
+    def __init__(self, start: _Optional[_Iterable[_Union[CommitPicker, _Mapping]]] = ..., max_commits: _Optional[int] = ..., max_depth: _Optional[int] = ...) -> None: ...
+
+class WalkBranchProvenanceRequest(_message.Message):
+    __slots__ = ("start", "max_branches", "max_depth")
+    START_FIELD_NUMBER: _ClassVar[int]
+    MAX_BRANCHES_FIELD_NUMBER: _ClassVar[int]
+    MAX_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    start: _containers.RepeatedCompositeFieldContainer[BranchPicker]
+    max_branches: int
+    max_depth: int
+    def __init__(self, start: _Optional[_Iterable[_Union[BranchPicker, _Mapping]]] = ..., max_branches: _Optional[int] = ..., max_depth: _Optional[int] = ...) -> None: ...
+
+class WalkBranchSubvenanceRequest(_message.Message):
+    __slots__ = ("start", "max_branches", "max_depth")
+    START_FIELD_NUMBER: _ClassVar[int]
+    MAX_BRANCHES_FIELD_NUMBER: _ClassVar[int]
+    MAX_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    start: _containers.RepeatedCompositeFieldContainer[BranchPicker]
+    max_branches: int
+    max_depth: int
+    def __init__(self, start: _Optional[_Iterable[_Union[BranchPicker, _Mapping]]] = ..., max_branches: _Optional[int] = ..., max_depth: _Optional[int] = ...) -> None: ...
+
+class DropCommitResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class FindCommitsRequest(_message.Message):
+    __slots__ = ("start", "file_path", "limit")
+    START_FIELD_NUMBER: _ClassVar[int]
+    FILE_PATH_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    start: Commit
+    file_path: str
+    limit: int
+    def __init__(self, start: _Optional[_Union[Commit, _Mapping]] = ..., file_path: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class FindCommitsResponse(_message.Message):
+    __slots__ = ("found_commit", "last_searched_commit", "commits_searched")
+    FOUND_COMMIT_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEARCHED_COMMIT_FIELD_NUMBER: _ClassVar[int]
+    COMMITS_SEARCHED_FIELD_NUMBER: _ClassVar[int]
+    found_commit: Commit
+    last_searched_commit: Commit
+    commits_searched: int
+    def __init__(self, found_commit: _Optional[_Union[Commit, _Mapping]] = ..., last_searched_commit: _Optional[_Union[Commit, _Mapping]] = ..., commits_searched: _Optional[int] = ...) -> None: ...
+
+class CreateProjectRequest(_message.Message):
+    __slots__ = ("project", "description", "update")
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_FIELD_NUMBER: _ClassVar[int]
+    project: Project
+    description: str
+    update: bool
+    def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ..., description: _Optional[str] = ..., update: _Optional[bool] = ...) -> None: ...
+
+class InspectProjectRequest(_message.Message):
+    __slots__ = ("project",)
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    project: Project
+    def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ...) -> None: ...
+
+class InspectProjectV2Request(_message.Message):
+    __slots__ = ("project",)
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    project: Project
+    def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ...) -> None: ...
+
+class InspectProjectV2Response(_message.Message):
+    __slots__ = ("info", "defaults_json")
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    DEFAULTS_JSON_FIELD_NUMBER: _ClassVar[int]
+    info: ProjectInfo
+    defaults_json: str
+    def __init__(self, info: _Optional[_Union[ProjectInfo, _Mapping]] = ..., defaults_json: _Optional[str] = ...) -> None: ...
+
+class ListProjectRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DeleteProjectRequest(_message.Message):
+    __slots__ = ("project", "force")
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    project: Project
+    force: bool
+    def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ..., force: _Optional[bool] = ...) -> None: ...
+
+class FsckRequest(_message.Message):
+    __slots__ = ("fix", "zombie_target", "zombie_all")
+    FIX_FIELD_NUMBER: _ClassVar[int]
+    ZOMBIE_TARGET_FIELD_NUMBER: _ClassVar[int]
+    ZOMBIE_ALL_FIELD_NUMBER: _ClassVar[int]
+    fix: bool
+    zombie_target: Commit
+    zombie_all: bool
+    def __init__(self, fix: _Optional[bool] = ..., zombie_target: _Optional[_Union[Commit, _Mapping]] = ..., zombie_all: _Optional[bool] = ...) -> None: ...
+
+class FsckResponse(_message.Message):
+    __slots__ = ("fix", "error")
+    FIX_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    fix: str
+    error: str
+    def __init__(self, fix: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+
+class CreateFileSetResponse(_message.Message):
+    __slots__ = ("file_set_id",)
+    FILE_SET_ID_FIELD_NUMBER: _ClassVar[int]
+    file_set_id: str
+    def __init__(self, file_set_id: _Optional[str] = ...) -> None: ...
+
+class GetFileSetRequest(_message.Message):
+    __slots__ = ("commit", "type")
+    class FileSetType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        TOTAL: _ClassVar[GetFileSetRequest.FileSetType]
+        DIFF: _ClassVar[GetFileSetRequest.FileSetType]
+    TOTAL: GetFileSetRequest.FileSetType
+    DIFF: GetFileSetRequest.FileSetType
+    COMMIT_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    commit: Commit
+    type: GetFileSetRequest.FileSetType
+    def __init__(self, commit: _Optional[_Union[Commit, _Mapping]] = ..., type: _Optional[_Union[GetFileSetRequest.FileSetType, str]] = ...) -> None: ...
+
+class AddFileSetRequest(_message.Message):
+    __slots__ = ("commit", "file_set_id")
+    COMMIT_FIELD_NUMBER: _ClassVar[int]
+    FILE_SET_ID_FIELD_NUMBER: _ClassVar[int]
+    commit: Commit
+    file_set_id: str
+    def __init__(self, commit: _Optional[_Union[Commit, _Mapping]] = ..., file_set_id: _Optional[str] = ...) -> None: ...
+
+class RenewFileSetRequest(_message.Message):
+    __slots__ = ("file_set_id", "ttl_seconds")
+    FILE_SET_ID_FIELD_NUMBER: _ClassVar[int]
+    TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    file_set_id: str
+    ttl_seconds: int
+    def __init__(self, file_set_id: _Optional[str] = ..., ttl_seconds: _Optional[int] = ...) -> None: ...
+
+class ComposeFileSetRequest(_message.Message):
+    __slots__ = ("file_set_ids", "ttl_seconds", "compact")
+    FILE_SET_IDS_FIELD_NUMBER: _ClassVar[int]
+    TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    COMPACT_FIELD_NUMBER: _ClassVar[int]
+    file_set_ids: _containers.RepeatedScalarFieldContainer[str]
+    ttl_seconds: int
+    compact: bool
+    def __init__(self, file_set_ids: _Optional[_Iterable[str]] = ..., ttl_seconds: _Optional[int] = ..., compact: _Optional[bool] = ...) -> None: ...
+
+class ShardFileSetRequest(_message.Message):
+    __slots__ = ("file_set_id", "num_files", "size_bytes")
+    FILE_SET_ID_FIELD_NUMBER: _ClassVar[int]
+    NUM_FILES_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    file_set_id: str
+    num_files: int
+    size_bytes: int
+    def __init__(self, file_set_id: _Optional[str] = ..., num_files: _Optional[int] = ..., size_bytes: _Optional[int] = ...) -> None: ...
+
+class ShardFileSetResponse(_message.Message):
+    __slots__ = ("shards",)
+    SHARDS_FIELD_NUMBER: _ClassVar[int]
+    shards: _containers.RepeatedCompositeFieldContainer[PathRange]
+    def __init__(self, shards: _Optional[_Iterable[_Union[PathRange, _Mapping]]] = ...) -> None: ...
+
+class CheckStorageRequest(_message.Message):
+    __slots__ = ("read_chunk_data", "chunk_begin", "chunk_end")
+    READ_CHUNK_DATA_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_BEGIN_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_END_FIELD_NUMBER: _ClassVar[int]
+    read_chunk_data: bool
+    chunk_begin: bytes
+    chunk_end: bytes
+    def __init__(self, read_chunk_data: _Optional[bool] = ..., chunk_begin: _Optional[bytes] = ..., chunk_end: _Optional[bytes] = ...) -> None: ...
+
+class CheckStorageResponse(_message.Message):
+    __slots__ = ("chunk_object_count",)
+    CHUNK_OBJECT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    chunk_object_count: int
+    def __init__(self, chunk_object_count: _Optional[int] = ...) -> None: ...
+
+class PutCacheRequest(_message.Message):
+    __slots__ = ("key", "value", "file_set_ids", "tag")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    FILE_SET_IDS_FIELD_NUMBER: _ClassVar[int]
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    value: _any_pb2.Any
+    file_set_ids: _containers.RepeatedScalarFieldContainer[str]
+    tag: str
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_any_pb2.Any, _Mapping]] = ..., file_set_ids: _Optional[_Iterable[str]] = ..., tag: _Optional[str] = ...) -> None: ...
+
+class GetCacheRequest(_message.Message):
+    __slots__ = ("key",)
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    def __init__(self, key: _Optional[str] = ...) -> None: ...
+
+class GetCacheResponse(_message.Message):
+    __slots__ = ("value",)
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    value: _any_pb2.Any
+    def __init__(self, value: _Optional[_Union[_any_pb2.Any, _Mapping]] = ...) -> None: ...
+
+class ClearCacheRequest(_message.Message):
+    __slots__ = ("tag_prefix",)
+    TAG_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    tag_prefix: str
+    def __init__(self, tag_prefix: _Optional[str] = ...) -> None: ...
+
+class ActivateAuthRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ActivateAuthResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class EgressRequest(_message.Message):
+    __slots__ = ("commit", "object_storage", "sql_database")
+    COMMIT_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_STORAGE_FIELD_NUMBER: _ClassVar[int]
+    SQL_DATABASE_FIELD_NUMBER: _ClassVar[int]
+    commit: Commit
+    object_storage: ObjectStorageEgress
+    sql_database: SQLDatabaseEgress
+    def __init__(self, commit: _Optional[_Union[Commit, _Mapping]] = ..., object_storage: _Optional[_Union[ObjectStorageEgress, _Mapping]] = ..., sql_database: _Optional[_Union[SQLDatabaseEgress, _Mapping]] = ...) -> None: ...
+
+class EgressResponse(_message.Message):
+    __slots__ = ("object_storage", "sql_database")
+    class ObjectStorageResult(_message.Message):
+        __slots__ = ("bytes_written",)
+        BYTES_WRITTEN_FIELD_NUMBER: _ClassVar[int]
+        bytes_written: int
+        def __init__(self, bytes_written: _Optional[int] = ...) -> None: ...
+    class SQLDatabaseResult(_message.Message):
+        __slots__ = ("rows_written",)
+        class RowsWrittenEntry(_message.Message):
+            __slots__ = ("key", "value")
+            KEY_FIELD_NUMBER: _ClassVar[int]
+            VALUE_FIELD_NUMBER: _ClassVar[int]
+            key: str
+            value: int
+            def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+        ROWS_WRITTEN_FIELD_NUMBER: _ClassVar[int]
+        rows_written: _containers.ScalarMap[str, int]
+        def __init__(self, rows_written: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    OBJECT_STORAGE_FIELD_NUMBER: _ClassVar[int]
+    SQL_DATABASE_FIELD_NUMBER: _ClassVar[int]
+    object_storage: EgressResponse.ObjectStorageResult
+    sql_database: EgressResponse.SQLDatabaseResult
+    def __init__(self, object_storage: _Optional[_Union[EgressResponse.ObjectStorageResult, _Mapping]] = ..., sql_database: _Optional[_Union[EgressResponse.SQLDatabaseResult, _Mapping]] = ...) -> None: ...
+
+class ReposSummaryRequest(_message.Message):
+    __slots__ = ("projects",)
+    PROJECTS_FIELD_NUMBER: _ClassVar[int]
+    projects: _containers.RepeatedCompositeFieldContainer[ProjectPicker]
+    def __init__(self, projects: _Optional[_Iterable[_Union[ProjectPicker, _Mapping]]] = ...) -> None: ...
+
+class ReposSummary(_message.Message):
+    __slots__ = ("project", "user_repo_count", "size_bytes")
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    USER_REPO_COUNT_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    project: Project
+    user_repo_count: int
+    size_bytes: int
+    def __init__(self, project: _Optional[_Union[Project, _Mapping]] = ..., user_repo_count: _Optional[int] = ..., size_bytes: _Optional[int] = ...) -> None: ...
+
+class ReposSummaryResponse(_message.Message):
+    __slots__ = ("summaries",)
+    SUMMARIES_FIELD_NUMBER: _ClassVar[int]
+    summaries: _containers.RepeatedCompositeFieldContainer[ReposSummary]
+    def __init__(self, summaries: _Optional[_Iterable[_Union[ReposSummary, _Mapping]]] = ...) -> None: ...
+
+class ForgetCommitRequest(_message.Message):
+    __slots__ = ("commit",)
+    COMMIT_FIELD_NUMBER: _ClassVar[int]
+    commit: CommitPicker
+    def __init__(self, commit: _Optional[_Union[CommitPicker, _Mapping]] = ...) -> None: ...
+
+class ForgetCommitResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

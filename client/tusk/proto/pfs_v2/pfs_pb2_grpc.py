@@ -6,6 +6,7 @@ import warnings
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import wrappers_pb2 as google_dot_protobuf_dot_wrappers__pb2
 from tusk.proto.pfs_v2 import pfs_pb2 as tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2
+from tusk.proto.taskapi import task_pb2 as tusk_dot_proto_dot_taskapi_dot_task__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -28,8 +29,7 @@ if _version_not_supported:
 
 
 class APIStub:
-    """The file-system API: repos, branches, commits, commit sets and files.
-    """
+    """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
         """Constructor.
@@ -167,11 +167,160 @@ class APIStub:
                 request_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.DeleteRepos = channel.unary_unary(
+                '/pfs_v2.API/DeleteRepos',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.DeleteReposRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.DeleteReposResponse.FromString,
+                _registered_method=True)
+        self.ClearCommit = channel.unary_unary(
+                '/pfs_v2.API/ClearCommit',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ClearCommitRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.SquashCommit = channel.unary_unary(
+                '/pfs_v2.API/SquashCommit',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.SquashCommitRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.SquashCommitResponse.FromString,
+                _registered_method=True)
+        self.DropCommit = channel.unary_unary(
+                '/pfs_v2.API/DropCommit',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.DropCommitRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.DropCommitResponse.FromString,
+                _registered_method=True)
+        self.FindCommits = channel.unary_stream(
+                '/pfs_v2.API/FindCommits',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.FindCommitsRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.FindCommitsResponse.FromString,
+                _registered_method=True)
+        self.WalkCommitProvenance = channel.unary_stream(
+                '/pfs_v2.API/WalkCommitProvenance',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.WalkCommitProvenanceRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CommitInfo.FromString,
+                _registered_method=True)
+        self.WalkCommitSubvenance = channel.unary_stream(
+                '/pfs_v2.API/WalkCommitSubvenance',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.WalkCommitSubvenanceRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CommitInfo.FromString,
+                _registered_method=True)
+        self.WalkBranchProvenance = channel.unary_stream(
+                '/pfs_v2.API/WalkBranchProvenance',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.WalkBranchProvenanceRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.BranchInfo.FromString,
+                _registered_method=True)
+        self.WalkBranchSubvenance = channel.unary_stream(
+                '/pfs_v2.API/WalkBranchSubvenance',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.WalkBranchSubvenanceRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.BranchInfo.FromString,
+                _registered_method=True)
+        self.ActivateAuth = channel.unary_unary(
+                '/pfs_v2.API/ActivateAuth',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ActivateAuthRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ActivateAuthResponse.FromString,
+                _registered_method=True)
+        self.Fsck = channel.unary_stream(
+                '/pfs_v2.API/Fsck',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.FsckRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.FsckResponse.FromString,
+                _registered_method=True)
+        self.CreateFileSet = channel.stream_unary(
+                '/pfs_v2.API/CreateFileSet',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ModifyFileRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CreateFileSetResponse.FromString,
+                _registered_method=True)
+        self.GetFileSet = channel.unary_unary(
+                '/pfs_v2.API/GetFileSet',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.GetFileSetRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CreateFileSetResponse.FromString,
+                _registered_method=True)
+        self.AddFileSet = channel.unary_unary(
+                '/pfs_v2.API/AddFileSet',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.AddFileSetRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.RenewFileSet = channel.unary_unary(
+                '/pfs_v2.API/RenewFileSet',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.RenewFileSetRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.ComposeFileSet = channel.unary_unary(
+                '/pfs_v2.API/ComposeFileSet',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ComposeFileSetRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CreateFileSetResponse.FromString,
+                _registered_method=True)
+        self.ShardFileSet = channel.unary_unary(
+                '/pfs_v2.API/ShardFileSet',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ShardFileSetRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ShardFileSetResponse.FromString,
+                _registered_method=True)
+        self.CheckStorage = channel.unary_unary(
+                '/pfs_v2.API/CheckStorage',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CheckStorageRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CheckStorageResponse.FromString,
+                _registered_method=True)
+        self.PutCache = channel.unary_unary(
+                '/pfs_v2.API/PutCache',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.PutCacheRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.GetCache = channel.unary_unary(
+                '/pfs_v2.API/GetCache',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.GetCacheRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.GetCacheResponse.FromString,
+                _registered_method=True)
+        self.ClearCache = channel.unary_unary(
+                '/pfs_v2.API/ClearCache',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ClearCacheRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.ListTask = channel.unary_stream(
+                '/pfs_v2.API/ListTask',
+                request_serializer=tusk_dot_proto_dot_taskapi_dot_task__pb2.ListTaskRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_taskapi_dot_task__pb2.TaskInfo.FromString,
+                _registered_method=True)
+        self.Egress = channel.unary_unary(
+                '/pfs_v2.API/Egress',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.EgressRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.EgressResponse.FromString,
+                _registered_method=True)
+        self.CreateProject = channel.unary_unary(
+                '/pfs_v2.API/CreateProject',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CreateProjectRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.InspectProject = channel.unary_unary(
+                '/pfs_v2.API/InspectProject',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.InspectProjectRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ProjectInfo.FromString,
+                _registered_method=True)
+        self.InspectProjectV2 = channel.unary_unary(
+                '/pfs_v2.API/InspectProjectV2',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.InspectProjectV2Request.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.InspectProjectV2Response.FromString,
+                _registered_method=True)
+        self.ListProject = channel.unary_stream(
+                '/pfs_v2.API/ListProject',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ListProjectRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ProjectInfo.FromString,
+                _registered_method=True)
+        self.DeleteProject = channel.unary_unary(
+                '/pfs_v2.API/DeleteProject',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.DeleteProjectRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.ReposSummary = channel.unary_unary(
+                '/pfs_v2.API/ReposSummary',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ReposSummaryRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ReposSummaryResponse.FromString,
+                _registered_method=True)
+        self.ForgetCommit = channel.unary_unary(
+                '/pfs_v2.API/ForgetCommit',
+                request_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ForgetCommitRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ForgetCommitResponse.FromString,
+                _registered_method=True)
 
 
 class APIServicer:
-    """The file-system API: repos, branches, commits, commit sets and files.
-    """
+    """Missing associated documentation comment in .proto file."""
 
     def CreateRepo(self, request, context):
         """Makes a repo, or updates its description when `update` is set.
@@ -355,6 +504,187 @@ class APIServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteRepos(self, request, context):
+        """The rest of Pachyderm 2.12's methods; docs/api.md says which tusk serves.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClearCommit(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SquashCommit(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DropCommit(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FindCommits(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WalkCommitProvenance(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WalkCommitSubvenance(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WalkBranchProvenance(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WalkBranchSubvenance(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ActivateAuth(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Fsck(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateFileSet(self, request_iterator, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetFileSet(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddFileSet(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenewFileSet(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ComposeFileSet(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ShardFileSet(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckStorage(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutCache(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCache(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClearCache(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTask(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Egress(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateProject(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def InspectProject(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def InspectProjectV2(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListProject(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteProject(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReposSummary(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ForgetCommit(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_APIServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -488,6 +818,156 @@ def add_APIServicer_to_server(servicer, server):
                     request_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             ),
+            'DeleteRepos': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRepos,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.DeleteReposRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.DeleteReposResponse.SerializeToString,
+            ),
+            'ClearCommit': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClearCommit,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ClearCommitRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'SquashCommit': grpc.unary_unary_rpc_method_handler(
+                    servicer.SquashCommit,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.SquashCommitRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.SquashCommitResponse.SerializeToString,
+            ),
+            'DropCommit': grpc.unary_unary_rpc_method_handler(
+                    servicer.DropCommit,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.DropCommitRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.DropCommitResponse.SerializeToString,
+            ),
+            'FindCommits': grpc.unary_stream_rpc_method_handler(
+                    servicer.FindCommits,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.FindCommitsRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.FindCommitsResponse.SerializeToString,
+            ),
+            'WalkCommitProvenance': grpc.unary_stream_rpc_method_handler(
+                    servicer.WalkCommitProvenance,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.WalkCommitProvenanceRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CommitInfo.SerializeToString,
+            ),
+            'WalkCommitSubvenance': grpc.unary_stream_rpc_method_handler(
+                    servicer.WalkCommitSubvenance,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.WalkCommitSubvenanceRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CommitInfo.SerializeToString,
+            ),
+            'WalkBranchProvenance': grpc.unary_stream_rpc_method_handler(
+                    servicer.WalkBranchProvenance,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.WalkBranchProvenanceRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.BranchInfo.SerializeToString,
+            ),
+            'WalkBranchSubvenance': grpc.unary_stream_rpc_method_handler(
+                    servicer.WalkBranchSubvenance,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.WalkBranchSubvenanceRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.BranchInfo.SerializeToString,
+            ),
+            'ActivateAuth': grpc.unary_unary_rpc_method_handler(
+                    servicer.ActivateAuth,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ActivateAuthRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ActivateAuthResponse.SerializeToString,
+            ),
+            'Fsck': grpc.unary_stream_rpc_method_handler(
+                    servicer.Fsck,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.FsckRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.FsckResponse.SerializeToString,
+            ),
+            'CreateFileSet': grpc.stream_unary_rpc_method_handler(
+                    servicer.CreateFileSet,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ModifyFileRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CreateFileSetResponse.SerializeToString,
+            ),
+            'GetFileSet': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFileSet,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.GetFileSetRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CreateFileSetResponse.SerializeToString,
+            ),
+            'AddFileSet': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddFileSet,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.AddFileSetRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'RenewFileSet': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenewFileSet,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.RenewFileSetRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'ComposeFileSet': grpc.unary_unary_rpc_method_handler(
+                    servicer.ComposeFileSet,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ComposeFileSetRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CreateFileSetResponse.SerializeToString,
+            ),
+            'ShardFileSet': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShardFileSet,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ShardFileSetRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ShardFileSetResponse.SerializeToString,
+            ),
+            'CheckStorage': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckStorage,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CheckStorageRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CheckStorageResponse.SerializeToString,
+            ),
+            'PutCache': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutCache,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.PutCacheRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'GetCache': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCache,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.GetCacheRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.GetCacheResponse.SerializeToString,
+            ),
+            'ClearCache': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClearCache,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ClearCacheRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'ListTask': grpc.unary_stream_rpc_method_handler(
+                    servicer.ListTask,
+                    request_deserializer=tusk_dot_proto_dot_taskapi_dot_task__pb2.ListTaskRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_taskapi_dot_task__pb2.TaskInfo.SerializeToString,
+            ),
+            'Egress': grpc.unary_unary_rpc_method_handler(
+                    servicer.Egress,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.EgressRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.EgressResponse.SerializeToString,
+            ),
+            'CreateProject': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateProject,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CreateProjectRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'InspectProject': grpc.unary_unary_rpc_method_handler(
+                    servicer.InspectProject,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.InspectProjectRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ProjectInfo.SerializeToString,
+            ),
+            'InspectProjectV2': grpc.unary_unary_rpc_method_handler(
+                    servicer.InspectProjectV2,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.InspectProjectV2Request.FromString,
+                    response_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.InspectProjectV2Response.SerializeToString,
+            ),
+            'ListProject': grpc.unary_stream_rpc_method_handler(
+                    servicer.ListProject,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ListProjectRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ProjectInfo.SerializeToString,
+            ),
+            'DeleteProject': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteProject,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.DeleteProjectRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'ReposSummary': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReposSummary,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ReposSummaryRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ReposSummaryResponse.SerializeToString,
+            ),
+            'ForgetCommit': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForgetCommit,
+                    request_deserializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ForgetCommitRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ForgetCommitResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'pfs_v2.API', rpc_method_handlers)
@@ -497,8 +977,7 @@ def add_APIServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class API:
-    """The file-system API: repos, branches, commits, commit sets and files.
-    """
+    """Missing associated documentation comment in .proto file."""
 
     @staticmethod
     def CreateRepo(request,
@@ -1192,6 +1671,816 @@ class API:
             '/pfs_v2.API/DeleteAll',
             google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteRepos(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pfs_v2.API/DeleteRepos',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.DeleteReposRequest.SerializeToString,
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.DeleteReposResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClearCommit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pfs_v2.API/ClearCommit',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ClearCommitRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SquashCommit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pfs_v2.API/SquashCommit',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.SquashCommitRequest.SerializeToString,
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.SquashCommitResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DropCommit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pfs_v2.API/DropCommit',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.DropCommitRequest.SerializeToString,
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.DropCommitResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FindCommits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/pfs_v2.API/FindCommits',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.FindCommitsRequest.SerializeToString,
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.FindCommitsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WalkCommitProvenance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/pfs_v2.API/WalkCommitProvenance',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.WalkCommitProvenanceRequest.SerializeToString,
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CommitInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WalkCommitSubvenance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/pfs_v2.API/WalkCommitSubvenance',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.WalkCommitSubvenanceRequest.SerializeToString,
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CommitInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WalkBranchProvenance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/pfs_v2.API/WalkBranchProvenance',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.WalkBranchProvenanceRequest.SerializeToString,
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.BranchInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WalkBranchSubvenance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/pfs_v2.API/WalkBranchSubvenance',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.WalkBranchSubvenanceRequest.SerializeToString,
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.BranchInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ActivateAuth(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pfs_v2.API/ActivateAuth',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ActivateAuthRequest.SerializeToString,
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ActivateAuthResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Fsck(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/pfs_v2.API/Fsck',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.FsckRequest.SerializeToString,
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.FsckResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateFileSet(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/pfs_v2.API/CreateFileSet',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ModifyFileRequest.SerializeToString,
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CreateFileSetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFileSet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pfs_v2.API/GetFileSet',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.GetFileSetRequest.SerializeToString,
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CreateFileSetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddFileSet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pfs_v2.API/AddFileSet',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.AddFileSetRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenewFileSet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pfs_v2.API/RenewFileSet',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.RenewFileSetRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ComposeFileSet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pfs_v2.API/ComposeFileSet',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ComposeFileSetRequest.SerializeToString,
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CreateFileSetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShardFileSet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pfs_v2.API/ShardFileSet',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ShardFileSetRequest.SerializeToString,
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ShardFileSetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckStorage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pfs_v2.API/CheckStorage',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CheckStorageRequest.SerializeToString,
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CheckStorageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutCache(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pfs_v2.API/PutCache',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.PutCacheRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCache(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pfs_v2.API/GetCache',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.GetCacheRequest.SerializeToString,
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.GetCacheResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClearCache(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pfs_v2.API/ClearCache',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ClearCacheRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/pfs_v2.API/ListTask',
+            tusk_dot_proto_dot_taskapi_dot_task__pb2.ListTaskRequest.SerializeToString,
+            tusk_dot_proto_dot_taskapi_dot_task__pb2.TaskInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Egress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pfs_v2.API/Egress',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.EgressRequest.SerializeToString,
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.EgressResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateProject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pfs_v2.API/CreateProject',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.CreateProjectRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InspectProject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pfs_v2.API/InspectProject',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.InspectProjectRequest.SerializeToString,
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ProjectInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InspectProjectV2(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pfs_v2.API/InspectProjectV2',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.InspectProjectV2Request.SerializeToString,
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.InspectProjectV2Response.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListProject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/pfs_v2.API/ListProject',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ListProjectRequest.SerializeToString,
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ProjectInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteProject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pfs_v2.API/DeleteProject',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.DeleteProjectRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReposSummary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pfs_v2.API/ReposSummary',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ReposSummaryRequest.SerializeToString,
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ReposSummaryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForgetCommit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pfs_v2.API/ForgetCommit',
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ForgetCommitRequest.SerializeToString,
+            tusk_dot_proto_dot_pfs__v2_dot_pfs__pb2.ForgetCommitResponse.FromString,
             options,
             channel_credentials,
             insecure,

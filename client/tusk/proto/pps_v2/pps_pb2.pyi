@@ -1,5 +1,6 @@
 import datetime
 
+from tusk.proto.taskapi import task_pb2 as _task_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
@@ -59,6 +60,13 @@ class PipelineState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PIPELINE_PAUSED: _ClassVar[PipelineState]
     PIPELINE_STANDBY: _ClassVar[PipelineState]
     PIPELINE_CRASHING: _ClassVar[PipelineState]
+
+class WorkerState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WORKER_STATE_UNKNOWN: _ClassVar[WorkerState]
+    POD_RUNNING: _ClassVar[WorkerState]
+    POD_SUCCESS: _ClassVar[WorkerState]
+    POD_FAILED: _ClassVar[WorkerState]
 EMPTY: TolerationOperator
 EXISTS: TolerationOperator
 EQUAL: TolerationOperator
@@ -90,6 +98,10 @@ PIPELINE_FAILURE: PipelineState
 PIPELINE_PAUSED: PipelineState
 PIPELINE_STANDBY: PipelineState
 PIPELINE_CRASHING: PipelineState
+WORKER_STATE_UNKNOWN: WorkerState
+POD_RUNNING: WorkerState
+POD_SUCCESS: WorkerState
+POD_FAILED: WorkerState
 
 class Pipeline(_message.Message):
     __slots__ = ("project", "name")
@@ -996,3 +1008,408 @@ class WaitJobResponse(_message.Message):
     job_info: JobInfo
     heartbeat: bool
     def __init__(self, seq: _Optional[int] = ..., job_info: _Optional[_Union[JobInfo, _Mapping]] = ..., heartbeat: _Optional[bool] = ...) -> None: ...
+
+class JobInput(_message.Message):
+    __slots__ = ("name", "commit", "glob", "lazy")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_FIELD_NUMBER: _ClassVar[int]
+    GLOB_FIELD_NUMBER: _ClassVar[int]
+    LAZY_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    commit: _pfs_pb2.Commit
+    glob: str
+    lazy: bool
+    def __init__(self, name: _Optional[str] = ..., commit: _Optional[_Union[_pfs_pb2.Commit, _Mapping]] = ..., glob: _Optional[str] = ..., lazy: _Optional[bool] = ...) -> None: ...
+
+class Aggregate(_message.Message):
+    __slots__ = ("count", "mean", "stddev", "fifth_percentile", "ninety_fifth_percentile")
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    MEAN_FIELD_NUMBER: _ClassVar[int]
+    STDDEV_FIELD_NUMBER: _ClassVar[int]
+    FIFTH_PERCENTILE_FIELD_NUMBER: _ClassVar[int]
+    NINETY_FIFTH_PERCENTILE_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    mean: float
+    stddev: float
+    fifth_percentile: float
+    ninety_fifth_percentile: float
+    def __init__(self, count: _Optional[int] = ..., mean: _Optional[float] = ..., stddev: _Optional[float] = ..., fifth_percentile: _Optional[float] = ..., ninety_fifth_percentile: _Optional[float] = ...) -> None: ...
+
+class AggregateProcessStats(_message.Message):
+    __slots__ = ("download_time", "process_time", "upload_time", "download_bytes", "upload_bytes")
+    DOWNLOAD_TIME_FIELD_NUMBER: _ClassVar[int]
+    PROCESS_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_TIME_FIELD_NUMBER: _ClassVar[int]
+    DOWNLOAD_BYTES_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_BYTES_FIELD_NUMBER: _ClassVar[int]
+    download_time: Aggregate
+    process_time: Aggregate
+    upload_time: Aggregate
+    download_bytes: Aggregate
+    upload_bytes: Aggregate
+    def __init__(self, download_time: _Optional[_Union[Aggregate, _Mapping]] = ..., process_time: _Optional[_Union[Aggregate, _Mapping]] = ..., upload_time: _Optional[_Union[Aggregate, _Mapping]] = ..., download_bytes: _Optional[_Union[Aggregate, _Mapping]] = ..., upload_bytes: _Optional[_Union[Aggregate, _Mapping]] = ...) -> None: ...
+
+class Worker(_message.Message):
+    __slots__ = ("name", "state")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    state: WorkerState
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[WorkerState, str]] = ...) -> None: ...
+
+class PipelineInfos(_message.Message):
+    __slots__ = ("pipeline_info",)
+    PIPELINE_INFO_FIELD_NUMBER: _ClassVar[int]
+    pipeline_info: _containers.RepeatedCompositeFieldContainer[PipelineInfo]
+    def __init__(self, pipeline_info: _Optional[_Iterable[_Union[PipelineInfo, _Mapping]]] = ...) -> None: ...
+
+class UpdateJobStateRequest(_message.Message):
+    __slots__ = ("job", "state", "reason", "restart", "data_processed", "data_skipped", "data_failed", "data_recovered", "data_total", "stats")
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    RESTART_FIELD_NUMBER: _ClassVar[int]
+    DATA_PROCESSED_FIELD_NUMBER: _ClassVar[int]
+    DATA_SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    DATA_FAILED_FIELD_NUMBER: _ClassVar[int]
+    DATA_RECOVERED_FIELD_NUMBER: _ClassVar[int]
+    DATA_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    STATS_FIELD_NUMBER: _ClassVar[int]
+    job: Job
+    state: JobState
+    reason: str
+    restart: int
+    data_processed: int
+    data_skipped: int
+    data_failed: int
+    data_recovered: int
+    data_total: int
+    stats: ProcessStats
+    def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ..., state: _Optional[_Union[JobState, str]] = ..., reason: _Optional[str] = ..., restart: _Optional[int] = ..., data_processed: _Optional[int] = ..., data_skipped: _Optional[int] = ..., data_failed: _Optional[int] = ..., data_recovered: _Optional[int] = ..., data_total: _Optional[int] = ..., stats: _Optional[_Union[ProcessStats, _Mapping]] = ...) -> None: ...
+
+class StartCreateDatumRequest(_message.Message):
+    __slots__ = ("input", "number")
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    input: Input
+    number: int
+    def __init__(self, input: _Optional[_Union[Input, _Mapping]] = ..., number: _Optional[int] = ...) -> None: ...
+
+class ContinueCreateDatumRequest(_message.Message):
+    __slots__ = ("number",)
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    number: int
+    def __init__(self, number: _Optional[int] = ...) -> None: ...
+
+class CreateDatumRequest(_message.Message):
+    __slots__ = ("start",)
+    START_FIELD_NUMBER: _ClassVar[int]
+    CONTINUE_FIELD_NUMBER: _ClassVar[int]
+    start: StartCreateDatumRequest
+    def __init__(self, start: _Optional[_Union[StartCreateDatumRequest, _Mapping]] = ..., **kwargs) -> None: ...
+
+class CreatePipelineV2Request(_message.Message):
+    __slots__ = ("create_pipeline_request_json", "dry_run", "update", "reprocess")
+    CREATE_PIPELINE_REQUEST_JSON_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_FIELD_NUMBER: _ClassVar[int]
+    REPROCESS_FIELD_NUMBER: _ClassVar[int]
+    create_pipeline_request_json: str
+    dry_run: bool
+    update: bool
+    reprocess: bool
+    def __init__(self, create_pipeline_request_json: _Optional[str] = ..., dry_run: _Optional[bool] = ..., update: _Optional[bool] = ..., reprocess: _Optional[bool] = ...) -> None: ...
+
+class CreatePipelineV2Response(_message.Message):
+    __slots__ = ("effective_create_pipeline_request_json",)
+    EFFECTIVE_CREATE_PIPELINE_REQUEST_JSON_FIELD_NUMBER: _ClassVar[int]
+    effective_create_pipeline_request_json: str
+    def __init__(self, effective_create_pipeline_request_json: _Optional[str] = ...) -> None: ...
+
+class DeletePipelinesRequest(_message.Message):
+    __slots__ = ("projects", "force", "keep_repo", "all")
+    PROJECTS_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    KEEP_REPO_FIELD_NUMBER: _ClassVar[int]
+    ALL_FIELD_NUMBER: _ClassVar[int]
+    projects: _containers.RepeatedCompositeFieldContainer[_pfs_pb2.Project]
+    force: bool
+    keep_repo: bool
+    all: bool
+    def __init__(self, projects: _Optional[_Iterable[_Union[_pfs_pb2.Project, _Mapping]]] = ..., force: _Optional[bool] = ..., keep_repo: _Optional[bool] = ..., all: _Optional[bool] = ...) -> None: ...
+
+class DeletePipelinesResponse(_message.Message):
+    __slots__ = ("pipelines",)
+    PIPELINES_FIELD_NUMBER: _ClassVar[int]
+    pipelines: _containers.RepeatedCompositeFieldContainer[Pipeline]
+    def __init__(self, pipelines: _Optional[_Iterable[_Union[Pipeline, _Mapping]]] = ...) -> None: ...
+
+class RunPipelineRequest(_message.Message):
+    __slots__ = ("pipeline", "provenance", "job_id")
+    PIPELINE_FIELD_NUMBER: _ClassVar[int]
+    PROVENANCE_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    pipeline: Pipeline
+    provenance: _containers.RepeatedCompositeFieldContainer[_pfs_pb2.Commit]
+    job_id: str
+    def __init__(self, pipeline: _Optional[_Union[Pipeline, _Mapping]] = ..., provenance: _Optional[_Iterable[_Union[_pfs_pb2.Commit, _Mapping]]] = ..., job_id: _Optional[str] = ...) -> None: ...
+
+class RunCronRequest(_message.Message):
+    __slots__ = ("pipeline",)
+    PIPELINE_FIELD_NUMBER: _ClassVar[int]
+    pipeline: Pipeline
+    def __init__(self, pipeline: _Optional[_Union[Pipeline, _Mapping]] = ...) -> None: ...
+
+class CheckStatusRequest(_message.Message):
+    __slots__ = ("all", "project")
+    ALL_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    all: bool
+    project: _pfs_pb2.Project
+    def __init__(self, all: _Optional[bool] = ..., project: _Optional[_Union[_pfs_pb2.Project, _Mapping]] = ...) -> None: ...
+
+class CheckStatusResponse(_message.Message):
+    __slots__ = ("project", "pipeline", "alerts")
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    PIPELINE_FIELD_NUMBER: _ClassVar[int]
+    ALERTS_FIELD_NUMBER: _ClassVar[int]
+    project: _pfs_pb2.Project
+    pipeline: Pipeline
+    alerts: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, project: _Optional[_Union[_pfs_pb2.Project, _Mapping]] = ..., pipeline: _Optional[_Union[Pipeline, _Mapping]] = ..., alerts: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CreateSecretRequest(_message.Message):
+    __slots__ = ("file",)
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    file: bytes
+    def __init__(self, file: _Optional[bytes] = ...) -> None: ...
+
+class DeleteSecretRequest(_message.Message):
+    __slots__ = ("secret",)
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    secret: Secret
+    def __init__(self, secret: _Optional[_Union[Secret, _Mapping]] = ...) -> None: ...
+
+class InspectSecretRequest(_message.Message):
+    __slots__ = ("secret",)
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    secret: Secret
+    def __init__(self, secret: _Optional[_Union[Secret, _Mapping]] = ...) -> None: ...
+
+class Secret(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class SecretInfo(_message.Message):
+    __slots__ = ("secret", "type", "creation_timestamp")
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    CREATION_TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    secret: Secret
+    type: str
+    creation_timestamp: _timestamp_pb2.Timestamp
+    def __init__(self, secret: _Optional[_Union[Secret, _Mapping]] = ..., type: _Optional[str] = ..., creation_timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SecretInfos(_message.Message):
+    __slots__ = ("secret_info",)
+    SECRET_INFO_FIELD_NUMBER: _ClassVar[int]
+    secret_info: _containers.RepeatedCompositeFieldContainer[SecretInfo]
+    def __init__(self, secret_info: _Optional[_Iterable[_Union[SecretInfo, _Mapping]]] = ...) -> None: ...
+
+class ActivateAuthRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ActivateAuthResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RunLoadTestRequest(_message.Message):
+    __slots__ = ("dag_spec", "load_spec", "seed", "parallelism", "pod_patch", "state_id")
+    DAG_SPEC_FIELD_NUMBER: _ClassVar[int]
+    LOAD_SPEC_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    PARALLELISM_FIELD_NUMBER: _ClassVar[int]
+    POD_PATCH_FIELD_NUMBER: _ClassVar[int]
+    STATE_ID_FIELD_NUMBER: _ClassVar[int]
+    dag_spec: str
+    load_spec: str
+    seed: int
+    parallelism: int
+    pod_patch: str
+    state_id: str
+    def __init__(self, dag_spec: _Optional[str] = ..., load_spec: _Optional[str] = ..., seed: _Optional[int] = ..., parallelism: _Optional[int] = ..., pod_patch: _Optional[str] = ..., state_id: _Optional[str] = ...) -> None: ...
+
+class RunLoadTestResponse(_message.Message):
+    __slots__ = ("error", "state_id")
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    STATE_ID_FIELD_NUMBER: _ClassVar[int]
+    error: str
+    state_id: str
+    def __init__(self, error: _Optional[str] = ..., state_id: _Optional[str] = ...) -> None: ...
+
+class RenderTemplateRequest(_message.Message):
+    __slots__ = ("template", "args")
+    class ArgsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    ARGS_FIELD_NUMBER: _ClassVar[int]
+    template: str
+    args: _containers.ScalarMap[str, str]
+    def __init__(self, template: _Optional[str] = ..., args: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class RenderTemplateResponse(_message.Message):
+    __slots__ = ("json", "specs")
+    JSON_FIELD_NUMBER: _ClassVar[int]
+    SPECS_FIELD_NUMBER: _ClassVar[int]
+    json: str
+    specs: _containers.RepeatedCompositeFieldContainer[CreatePipelineRequest]
+    def __init__(self, json: _Optional[str] = ..., specs: _Optional[_Iterable[_Union[CreatePipelineRequest, _Mapping]]] = ...) -> None: ...
+
+class LokiRequest(_message.Message):
+    __slots__ = ("since", "query")
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    since: _duration_pb2.Duration
+    query: str
+    def __init__(self, since: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., query: _Optional[str] = ...) -> None: ...
+
+class LokiLogMessage(_message.Message):
+    __slots__ = ("message",)
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    message: str
+    def __init__(self, message: _Optional[str] = ...) -> None: ...
+
+class ClusterDefaults(_message.Message):
+    __slots__ = ("create_pipeline_request",)
+    CREATE_PIPELINE_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    create_pipeline_request: CreatePipelineRequest
+    def __init__(self, create_pipeline_request: _Optional[_Union[CreatePipelineRequest, _Mapping]] = ...) -> None: ...
+
+class GetClusterDefaultsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetClusterDefaultsResponse(_message.Message):
+    __slots__ = ("cluster_defaults_json",)
+    CLUSTER_DEFAULTS_JSON_FIELD_NUMBER: _ClassVar[int]
+    cluster_defaults_json: str
+    def __init__(self, cluster_defaults_json: _Optional[str] = ...) -> None: ...
+
+class SetClusterDefaultsRequest(_message.Message):
+    __slots__ = ("regenerate", "reprocess", "dry_run", "cluster_defaults_json")
+    REGENERATE_FIELD_NUMBER: _ClassVar[int]
+    REPROCESS_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_DEFAULTS_JSON_FIELD_NUMBER: _ClassVar[int]
+    regenerate: bool
+    reprocess: bool
+    dry_run: bool
+    cluster_defaults_json: str
+    def __init__(self, regenerate: _Optional[bool] = ..., reprocess: _Optional[bool] = ..., dry_run: _Optional[bool] = ..., cluster_defaults_json: _Optional[str] = ...) -> None: ...
+
+class SetClusterDefaultsResponse(_message.Message):
+    __slots__ = ("affected_pipelines",)
+    AFFECTED_PIPELINES_FIELD_NUMBER: _ClassVar[int]
+    affected_pipelines: _containers.RepeatedCompositeFieldContainer[Pipeline]
+    def __init__(self, affected_pipelines: _Optional[_Iterable[_Union[Pipeline, _Mapping]]] = ...) -> None: ...
+
+class CreatePipelineTransaction(_message.Message):
+    __slots__ = ("create_pipeline_request", "user_json", "effective_json", "created_by")
+    CREATE_PIPELINE_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    USER_JSON_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_JSON_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    create_pipeline_request: CreatePipelineRequest
+    user_json: str
+    effective_json: str
+    created_by: str
+    def __init__(self, create_pipeline_request: _Optional[_Union[CreatePipelineRequest, _Mapping]] = ..., user_json: _Optional[str] = ..., effective_json: _Optional[str] = ..., created_by: _Optional[str] = ...) -> None: ...
+
+class ProjectDefaults(_message.Message):
+    __slots__ = ("create_pipeline_request",)
+    CREATE_PIPELINE_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    create_pipeline_request: CreatePipelineRequest
+    def __init__(self, create_pipeline_request: _Optional[_Union[CreatePipelineRequest, _Mapping]] = ...) -> None: ...
+
+class GetProjectDefaultsRequest(_message.Message):
+    __slots__ = ("project",)
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    project: _pfs_pb2.Project
+    def __init__(self, project: _Optional[_Union[_pfs_pb2.Project, _Mapping]] = ...) -> None: ...
+
+class GetProjectDefaultsResponse(_message.Message):
+    __slots__ = ("project_defaults_json", "created_by", "created_at")
+    PROJECT_DEFAULTS_JSON_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    project_defaults_json: str
+    created_by: str
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, project_defaults_json: _Optional[str] = ..., created_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SetProjectDefaultsRequest(_message.Message):
+    __slots__ = ("project", "regenerate", "reprocess", "dry_run", "project_defaults_json")
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    REGENERATE_FIELD_NUMBER: _ClassVar[int]
+    REPROCESS_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_DEFAULTS_JSON_FIELD_NUMBER: _ClassVar[int]
+    project: _pfs_pb2.Project
+    regenerate: bool
+    reprocess: bool
+    dry_run: bool
+    project_defaults_json: str
+    def __init__(self, project: _Optional[_Union[_pfs_pb2.Project, _Mapping]] = ..., regenerate: _Optional[bool] = ..., reprocess: _Optional[bool] = ..., dry_run: _Optional[bool] = ..., project_defaults_json: _Optional[str] = ...) -> None: ...
+
+class SetProjectDefaultsResponse(_message.Message):
+    __slots__ = ("affected_pipelines",)
+    AFFECTED_PIPELINES_FIELD_NUMBER: _ClassVar[int]
+    affected_pipelines: _containers.RepeatedCompositeFieldContainer[Pipeline]
+    def __init__(self, affected_pipelines: _Optional[_Iterable[_Union[Pipeline, _Mapping]]] = ...) -> None: ...
+
+class PipelinesSummaryRequest(_message.Message):
+    __slots__ = ("projects",)
+    PROJECTS_FIELD_NUMBER: _ClassVar[int]
+    projects: _containers.RepeatedCompositeFieldContainer[_pfs_pb2.ProjectPicker]
+    def __init__(self, projects: _Optional[_Iterable[_Union[_pfs_pb2.ProjectPicker, _Mapping]]] = ...) -> None: ...
+
+class PipelinesSummaryResponse(_message.Message):
+    __slots__ = ("summaries",)
+    SUMMARIES_FIELD_NUMBER: _ClassVar[int]
+    summaries: _containers.RepeatedCompositeFieldContainer[PipelinesSummary]
+    def __init__(self, summaries: _Optional[_Iterable[_Union[PipelinesSummary, _Mapping]]] = ...) -> None: ...
+
+class PipelinesSummary(_message.Message):
+    __slots__ = ("project", "active_pipelines", "paused_pipelines", "failed_pipelines", "unhealthy_pipelines")
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_PIPELINES_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_PIPELINES_FIELD_NUMBER: _ClassVar[int]
+    FAILED_PIPELINES_FIELD_NUMBER: _ClassVar[int]
+    UNHEALTHY_PIPELINES_FIELD_NUMBER: _ClassVar[int]
+    project: _pfs_pb2.Project
+    active_pipelines: int
+    paused_pipelines: int
+    failed_pipelines: int
+    unhealthy_pipelines: int
+    def __init__(self, project: _Optional[_Union[_pfs_pb2.Project, _Mapping]] = ..., active_pipelines: _Optional[int] = ..., paused_pipelines: _Optional[int] = ..., failed_pipelines: _Optional[int] = ..., unhealthy_pipelines: _Optional[int] = ...) -> None: ...
+
+class PipelinePicker(_message.Message):
+    __slots__ = ("name",)
+    class PipelineName(_message.Message):
+        __slots__ = ("project", "name")
+        PROJECT_FIELD_NUMBER: _ClassVar[int]
+        NAME_FIELD_NUMBER: _ClassVar[int]
+        project: _pfs_pb2.ProjectPicker
+        name: str
+        def __init__(self, project: _Optional[_Union[_pfs_pb2.ProjectPicker, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: PipelinePicker.PipelineName
+    def __init__(self, name: _Optional[_Union[PipelinePicker.PipelineName, _Mapping]] = ...) -> None: ...

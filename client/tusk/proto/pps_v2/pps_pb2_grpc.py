@@ -5,6 +5,7 @@ import warnings
 
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from tusk.proto.pps_v2 import pps_pb2 as tusk_dot_proto_dot_pps__v2_dot_pps__pb2
+from tusk.proto.taskapi import task_pb2 as tusk_dot_proto_dot_taskapi_dot_task__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -27,8 +28,7 @@ if _version_not_supported:
 
 
 class APIStub:
-    """The pipeline API: pipelines, jobs, job sets, datums and logs.
-    """
+    """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
         """Constructor.
@@ -136,11 +136,125 @@ class APIStub:
                 request_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.WaitJobRequest.SerializeToString,
                 response_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.WaitJobResponse.FromString,
                 _registered_method=True)
+        self.CreateDatum = channel.stream_stream(
+                '/pps_v2.API/CreateDatum',
+                request_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.CreateDatumRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.DatumInfo.FromString,
+                _registered_method=True)
+        self.CreatePipelineV2 = channel.unary_unary(
+                '/pps_v2.API/CreatePipelineV2',
+                request_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.CreatePipelineV2Request.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.CreatePipelineV2Response.FromString,
+                _registered_method=True)
+        self.DeletePipelines = channel.unary_unary(
+                '/pps_v2.API/DeletePipelines',
+                request_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.DeletePipelinesRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.DeletePipelinesResponse.FromString,
+                _registered_method=True)
+        self.RunPipeline = channel.unary_unary(
+                '/pps_v2.API/RunPipeline',
+                request_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.RunPipelineRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.RunCron = channel.unary_unary(
+                '/pps_v2.API/RunCron',
+                request_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.RunCronRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.CheckStatus = channel.unary_stream(
+                '/pps_v2.API/CheckStatus',
+                request_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.CheckStatusRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.CheckStatusResponse.FromString,
+                _registered_method=True)
+        self.CreateSecret = channel.unary_unary(
+                '/pps_v2.API/CreateSecret',
+                request_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.CreateSecretRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.DeleteSecret = channel.unary_unary(
+                '/pps_v2.API/DeleteSecret',
+                request_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.DeleteSecretRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.ListSecret = channel.unary_unary(
+                '/pps_v2.API/ListSecret',
+                request_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.SecretInfos.FromString,
+                _registered_method=True)
+        self.InspectSecret = channel.unary_unary(
+                '/pps_v2.API/InspectSecret',
+                request_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.InspectSecretRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.SecretInfo.FromString,
+                _registered_method=True)
+        self.ActivateAuth = channel.unary_unary(
+                '/pps_v2.API/ActivateAuth',
+                request_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.ActivateAuthRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.ActivateAuthResponse.FromString,
+                _registered_method=True)
+        self.UpdateJobState = channel.unary_unary(
+                '/pps_v2.API/UpdateJobState',
+                request_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.UpdateJobStateRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.RunLoadTest = channel.unary_unary(
+                '/pps_v2.API/RunLoadTest',
+                request_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.RunLoadTestRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.RunLoadTestResponse.FromString,
+                _registered_method=True)
+        self.RunLoadTestDefault = channel.unary_unary(
+                '/pps_v2.API/RunLoadTestDefault',
+                request_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.RunLoadTestResponse.FromString,
+                _registered_method=True)
+        self.RenderTemplate = channel.unary_unary(
+                '/pps_v2.API/RenderTemplate',
+                request_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.RenderTemplateRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.RenderTemplateResponse.FromString,
+                _registered_method=True)
+        self.ListTask = channel.unary_stream(
+                '/pps_v2.API/ListTask',
+                request_serializer=tusk_dot_proto_dot_taskapi_dot_task__pb2.ListTaskRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_taskapi_dot_task__pb2.TaskInfo.FromString,
+                _registered_method=True)
+        self.GetKubeEvents = channel.unary_stream(
+                '/pps_v2.API/GetKubeEvents',
+                request_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.LokiRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.LokiLogMessage.FromString,
+                _registered_method=True)
+        self.QueryLoki = channel.unary_stream(
+                '/pps_v2.API/QueryLoki',
+                request_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.LokiRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.LokiLogMessage.FromString,
+                _registered_method=True)
+        self.GetClusterDefaults = channel.unary_unary(
+                '/pps_v2.API/GetClusterDefaults',
+                request_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.GetClusterDefaultsRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.GetClusterDefaultsResponse.FromString,
+                _registered_method=True)
+        self.SetClusterDefaults = channel.unary_unary(
+                '/pps_v2.API/SetClusterDefaults',
+                request_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.SetClusterDefaultsRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.SetClusterDefaultsResponse.FromString,
+                _registered_method=True)
+        self.GetProjectDefaults = channel.unary_unary(
+                '/pps_v2.API/GetProjectDefaults',
+                request_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.GetProjectDefaultsRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.GetProjectDefaultsResponse.FromString,
+                _registered_method=True)
+        self.SetProjectDefaults = channel.unary_unary(
+                '/pps_v2.API/SetProjectDefaults',
+                request_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.SetProjectDefaultsRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.SetProjectDefaultsResponse.FromString,
+                _registered_method=True)
+        self.PipelinesSummary = channel.unary_unary(
+                '/pps_v2.API/PipelinesSummary',
+                request_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.PipelinesSummaryRequest.SerializeToString,
+                response_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.PipelinesSummaryResponse.FromString,
+                _registered_method=True)
 
 
 class APIServicer:
-    """The pipeline API: pipelines, jobs, job sets, datums and logs.
-    """
+    """Missing associated documentation comment in .proto file."""
 
     def InspectJob(self, request, context):
         """Describes one job, optionally after waiting for it to finish.
@@ -309,6 +423,145 @@ class APIServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateDatum(self, request_iterator, context):
+        """The rest of Pachyderm 2.12's methods; docs/api.md says which tusk serves.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreatePipelineV2(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeletePipelines(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunPipeline(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunCron(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckStatus(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateSecret(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSecret(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSecret(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def InspectSecret(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ActivateAuth(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateJobState(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunLoadTest(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunLoadTestDefault(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenderTemplate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTask(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetKubeEvents(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def QueryLoki(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetClusterDefaults(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetClusterDefaults(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetProjectDefaults(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetProjectDefaults(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PipelinesSummary(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_APIServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -412,6 +665,121 @@ def add_APIServicer_to_server(servicer, server):
                     request_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.WaitJobRequest.FromString,
                     response_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.WaitJobResponse.SerializeToString,
             ),
+            'CreateDatum': grpc.stream_stream_rpc_method_handler(
+                    servicer.CreateDatum,
+                    request_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.CreateDatumRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.DatumInfo.SerializeToString,
+            ),
+            'CreatePipelineV2': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreatePipelineV2,
+                    request_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.CreatePipelineV2Request.FromString,
+                    response_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.CreatePipelineV2Response.SerializeToString,
+            ),
+            'DeletePipelines': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeletePipelines,
+                    request_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.DeletePipelinesRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.DeletePipelinesResponse.SerializeToString,
+            ),
+            'RunPipeline': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunPipeline,
+                    request_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.RunPipelineRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'RunCron': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunCron,
+                    request_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.RunCronRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'CheckStatus': grpc.unary_stream_rpc_method_handler(
+                    servicer.CheckStatus,
+                    request_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.CheckStatusRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.CheckStatusResponse.SerializeToString,
+            ),
+            'CreateSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSecret,
+                    request_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.CreateSecretRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'DeleteSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSecret,
+                    request_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.DeleteSecretRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'ListSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSecret,
+                    request_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                    response_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.SecretInfos.SerializeToString,
+            ),
+            'InspectSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.InspectSecret,
+                    request_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.InspectSecretRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.SecretInfo.SerializeToString,
+            ),
+            'ActivateAuth': grpc.unary_unary_rpc_method_handler(
+                    servicer.ActivateAuth,
+                    request_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.ActivateAuthRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.ActivateAuthResponse.SerializeToString,
+            ),
+            'UpdateJobState': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateJobState,
+                    request_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.UpdateJobStateRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'RunLoadTest': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunLoadTest,
+                    request_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.RunLoadTestRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.RunLoadTestResponse.SerializeToString,
+            ),
+            'RunLoadTestDefault': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunLoadTestDefault,
+                    request_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                    response_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.RunLoadTestResponse.SerializeToString,
+            ),
+            'RenderTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenderTemplate,
+                    request_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.RenderTemplateRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.RenderTemplateResponse.SerializeToString,
+            ),
+            'ListTask': grpc.unary_stream_rpc_method_handler(
+                    servicer.ListTask,
+                    request_deserializer=tusk_dot_proto_dot_taskapi_dot_task__pb2.ListTaskRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_taskapi_dot_task__pb2.TaskInfo.SerializeToString,
+            ),
+            'GetKubeEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetKubeEvents,
+                    request_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.LokiRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.LokiLogMessage.SerializeToString,
+            ),
+            'QueryLoki': grpc.unary_stream_rpc_method_handler(
+                    servicer.QueryLoki,
+                    request_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.LokiRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.LokiLogMessage.SerializeToString,
+            ),
+            'GetClusterDefaults': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetClusterDefaults,
+                    request_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.GetClusterDefaultsRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.GetClusterDefaultsResponse.SerializeToString,
+            ),
+            'SetClusterDefaults': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetClusterDefaults,
+                    request_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.SetClusterDefaultsRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.SetClusterDefaultsResponse.SerializeToString,
+            ),
+            'GetProjectDefaults': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetProjectDefaults,
+                    request_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.GetProjectDefaultsRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.GetProjectDefaultsResponse.SerializeToString,
+            ),
+            'SetProjectDefaults': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetProjectDefaults,
+                    request_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.SetProjectDefaultsRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.SetProjectDefaultsResponse.SerializeToString,
+            ),
+            'PipelinesSummary': grpc.unary_unary_rpc_method_handler(
+                    servicer.PipelinesSummary,
+                    request_deserializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.PipelinesSummaryRequest.FromString,
+                    response_serializer=tusk_dot_proto_dot_pps__v2_dot_pps__pb2.PipelinesSummaryResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'pps_v2.API', rpc_method_handlers)
@@ -421,8 +789,7 @@ def add_APIServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class API:
-    """The pipeline API: pipelines, jobs, job sets, datums and logs.
-    """
+    """Missing associated documentation comment in .proto file."""
 
     @staticmethod
     def InspectJob(request,
@@ -954,6 +1321,627 @@ class API:
             '/pps_v2.API/WaitJob',
             tusk_dot_proto_dot_pps__v2_dot_pps__pb2.WaitJobRequest.SerializeToString,
             tusk_dot_proto_dot_pps__v2_dot_pps__pb2.WaitJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateDatum(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/pps_v2.API/CreateDatum',
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.CreateDatumRequest.SerializeToString,
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.DatumInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreatePipelineV2(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pps_v2.API/CreatePipelineV2',
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.CreatePipelineV2Request.SerializeToString,
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.CreatePipelineV2Response.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeletePipelines(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pps_v2.API/DeletePipelines',
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.DeletePipelinesRequest.SerializeToString,
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.DeletePipelinesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunPipeline(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pps_v2.API/RunPipeline',
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.RunPipelineRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunCron(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pps_v2.API/RunCron',
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.RunCronRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/pps_v2.API/CheckStatus',
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.CheckStatusRequest.SerializeToString,
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.CheckStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pps_v2.API/CreateSecret',
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.CreateSecretRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pps_v2.API/DeleteSecret',
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.DeleteSecretRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pps_v2.API/ListSecret',
+            google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.SecretInfos.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InspectSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pps_v2.API/InspectSecret',
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.InspectSecretRequest.SerializeToString,
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.SecretInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ActivateAuth(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pps_v2.API/ActivateAuth',
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.ActivateAuthRequest.SerializeToString,
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.ActivateAuthResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateJobState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pps_v2.API/UpdateJobState',
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.UpdateJobStateRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunLoadTest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pps_v2.API/RunLoadTest',
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.RunLoadTestRequest.SerializeToString,
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.RunLoadTestResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunLoadTestDefault(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pps_v2.API/RunLoadTestDefault',
+            google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.RunLoadTestResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenderTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pps_v2.API/RenderTemplate',
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.RenderTemplateRequest.SerializeToString,
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.RenderTemplateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/pps_v2.API/ListTask',
+            tusk_dot_proto_dot_taskapi_dot_task__pb2.ListTaskRequest.SerializeToString,
+            tusk_dot_proto_dot_taskapi_dot_task__pb2.TaskInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetKubeEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/pps_v2.API/GetKubeEvents',
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.LokiRequest.SerializeToString,
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.LokiLogMessage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QueryLoki(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/pps_v2.API/QueryLoki',
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.LokiRequest.SerializeToString,
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.LokiLogMessage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClusterDefaults(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pps_v2.API/GetClusterDefaults',
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.GetClusterDefaultsRequest.SerializeToString,
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.GetClusterDefaultsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetClusterDefaults(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pps_v2.API/SetClusterDefaults',
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.SetClusterDefaultsRequest.SerializeToString,
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.SetClusterDefaultsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetProjectDefaults(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pps_v2.API/GetProjectDefaults',
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.GetProjectDefaultsRequest.SerializeToString,
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.GetProjectDefaultsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetProjectDefaults(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pps_v2.API/SetProjectDefaults',
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.SetProjectDefaultsRequest.SerializeToString,
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.SetProjectDefaultsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PipelinesSummary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pps_v2.API/PipelinesSummary',
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.PipelinesSummaryRequest.SerializeToString,
+            tusk_dot_proto_dot_pps__v2_dot_pps__pb2.PipelinesSummaryResponse.FromString,
             options,
             channel_credentials,
             insecure,
