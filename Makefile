@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 ADDRESS ?= localhost:30650
 PYTEST_ARGS ?=
 
-.PHONY: install run test protos protos-check lint bench bench-tiny clean
+.PHONY: install run test interop protos protos-check lint bench bench-tiny clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ $(NODE_DEPS): tests/compat/node/package-lock.json
 
 test: install protos $(NODE_DEPS)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Pachyderm's official SDK test suite (kept in ../shared/interop) against a fresh server.
+interop: install protos
+	scripts/interop.sh
 
 lint: install
 	$(VENV)/bin/ruff check server client tests bench scripts
