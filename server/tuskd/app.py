@@ -15,11 +15,12 @@ from types import FrameType
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from tuskd.config import ServerConfig
 from tuskd.domain.errors import InvalidArgument
 from tuskd.transport.errors import ErrorMappingInterceptor
+from tuskd.transport.reflection import SERVICE_NAME as REFLECTION_SERVICE
+from tuskd.transport.reflection import enable_reflection
 from tuskd.transport.registry import register_services
 from tuskd.wiring import Deps, open_deps
 
@@ -49,9 +50,8 @@ def build_server(config: ServerConfig, deps: Deps) -> tuple[grpc.Server, int]:
     names = register_services(server, deps)
     health_pb2_grpc.add_HealthServicer_to_server(deps.health, server)
     if config.reflection:
-        reflection.enable_server_reflection(
-            (*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
-            server,
+        enable_reflection(
+            (*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, REFLECTION_SERVICE), server
         )
     credentials = deps.server_credentials
     if credentials is not None:

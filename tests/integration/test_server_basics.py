@@ -209,6 +209,16 @@ def test_grpcurl_lists_and_describes_through_reflection(server: object) -> None:
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["major"] == 2
 
+    # One method by name (grpc-python's own reflection cannot: grpc/grpc#34743), and the
+    # services of the rest of Pachyderm's API.
+    out = subprocess.run(
+        [exe, "-plaintext", address, "describe", "pps_v2.API.WaitJob"], capture_output=True, text=True, timeout=30
+    )
+    assert out.returncode == 0, out.stderr
+    assert "rpc WaitJob ( .pps_v2.WaitJobRequest ) returns ( stream .pps_v2.WaitJobResponse )" in out.stdout
+    out = subprocess.run([exe, "-plaintext", address, "list"], capture_output=True, text=True, timeout=30)
+    assert {"admin_v2.API", "transaction_v2.API", "metadata.API", "auth_v2.API"} <= set(out.stdout.split())
+
 
 def test_cli_version_against_server(server: object) -> None:
     out = subprocess.run(

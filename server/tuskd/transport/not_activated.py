@@ -43,8 +43,26 @@ def _answer(make: Callable[[], Any]) -> Callable[..., Any]:
 
 
 def _servicer(base: type, service: ServiceDescriptor, text: str, answers: dict[str, Callable[[], Any]]) -> Any:
-    methods = {m.name: (_answer(answers[m.name]) if m.name in answers else _refuse(text)) for m in service.methods}
+    methods: dict[str, Any] = {
+        m.name: (_answer(answers[m.name]) if m.name in answers else _refuse(text)) for m in service.methods
+    }
+    methods["SERVICE"] = service
+
+    def answer_of(self: object, method: str) -> str:
+        """What ``method`` answers, for docs/api.md."""
+        if method in answers:
+            return f"OK: {_describe(answers[method]())}"
+        return f"UNIMPLEMENTED `{text}`"
+
+    methods["answer_of"] = answer_of
     return type(f"NotActivated{service.full_name.replace('.', '')}", (base,), methods)()
+
+
+def _describe(message: Any) -> str:
+    state = getattr(message, "state", None)
+    if state is not None:
+        return f"state {enterprise_pb2.State.Name(state)}"
+    return "empty answer"
 
 
 def not_activated_servicers() -> list[tuple[Callable[[Any, grpc.Server], None], Any, str]]:

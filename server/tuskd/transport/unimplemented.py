@@ -28,12 +28,20 @@ def _missing(full_name: str, server_streaming: bool) -> Any:
             raise Unimplemented(message)
             yield  # pragma: no cover - makes this a generator
 
+        stream_handler.tusk_unserved = True  # type: ignore[attr-defined]  # read by is_served
         return stream_handler
 
     def handler(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
         raise Unimplemented(message)
 
+    handler.tusk_unserved = True  # type: ignore[attr-defined]  # read by is_served
     return handler
+
+
+def is_served(cls: type, method: str) -> bool:
+    """Whether ``cls`` (a servicer completed by ``complete_servicer``) serves ``method`` itself."""
+    handler = getattr(cls, method, None)
+    return handler is not None and not getattr(handler, "tusk_unserved", False)
 
 
 def complete_servicer(service: ServiceDescriptor) -> Callable[[type[T]], type[T]]:

@@ -60,6 +60,11 @@ _REASONS: Final[dict[str, str]] = {
     "pps_v2.API/UpdateJobState": (
         "job states are owned by tusk's own engine; workers of Pachyderm's kind do not exist here (StopJob ends a job)"
     ),
+    "pps_v2.API/RunPipeline": "pachd 2.12 does not implement it either (it answers `unimplemented`)",
+    "pps_v2.API/CheckStatus": (
+        "its alerts are about Kubernetes workers outliving `maximum_expected_uptime`; tusk runs no workers"
+    ),
+    "pps_v2.API/RenderTemplate": "jsonnet pipeline templates are not built in this version of tusk",
 }
 
 _NOT_YET: Final = "not built in this version of tusk"
