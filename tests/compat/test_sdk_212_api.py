@@ -187,7 +187,7 @@ def test_transaction_queues_and_applies_atomically(sdk: object) -> None:
         assert len(info.requests) == 4
         # A queued request is checked at once against what the queue would make.
         code, text = _code(lambda: sdk.pfs.create_repo(repo=pfs.Repo(name="t1")))  # type: ignore[attr-defined]
-        assert code == grpc.StatusCode.ALREADY_EXISTS
+        assert code == grpc.StatusCode.ALREADY_EXISTS and "already exists" in text
     assert sdk.pfs.inspect_commit(commit=pfs.Commit.from_uri(f"t1@{txn.id}")).finished  # type: ignore[attr-defined]
     assert not sdk.transaction.transaction_exists(txn)  # type: ignore[attr-defined]
 
