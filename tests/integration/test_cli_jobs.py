@@ -216,14 +216,13 @@ def test_datum_verbs_and_logs(failed_run: pps_pb2.JobInfo, tusk_cli: Run) -> Non
     code, _, err = tusk_cli("restart", "datum", job, failed)
     assert code == 1 and "rerun" in err
     code, out, _ = tusk_cli("logs", "--job", job)
-    assert code == 0 and sorted(out.splitlines()) == [
-        "saw /pfs/images/a.txt",
-        "saw /pfs/images/b.txt",
-        "saw /pfs/images/bad.txt",
-    ]
-    assert tusk_cli("logs", "-p", "edges", "--job", failed_run.job.id, "--datum", failed)[1] == (
-        "saw /pfs/images/bad.txt\n"
-    )
+    # As pachctl: user output between pachd's worker lines around each datum's user code.
+    user = sorted(line for line in out.splitlines() if line.startswith("saw "))
+    assert code == 0 and user == ["saw /pfs/images/a.txt", "saw /pfs/images/b.txt", "saw /pfs/images/bad.txt"]
+    assert out.count("beginning to run user code") == 3 and out.count("finished running user code after ") == 2
+    lines = tusk_cli("logs", "-p", "edges", "--job", failed_run.job.id, "--datum", failed)[1].splitlines()
+    assert lines[:2] == ["beginning to run user code", "saw /pfs/images/bad.txt"]
+    assert lines[2].startswith("errored running user code after ") and lines[2].endswith("exit code 3 (attempt 1 of 1)")
     assert tusk_cli("logs", "-p", "edges", "--tail", "1")[1].count("\n") == 1
     assert tusk_cli("logs")[0] == 2
 

@@ -140,10 +140,10 @@ def test_list_repo_hides_pipeline_repos_unless_all(tusk_cli: Run, client: tusk.C
 
 
 def test_repo_errors_are_one_line_with_exit_codes(tusk_cli: Run) -> None:
-    assert fails(tusk_cli, 4, "inspect", "repo", "nope") == 'error: repo "nope" not found'
-    assert fails(tusk_cli, 4, "delete", "repo", "nope") == 'error: repo "nope" not found'
-    assert fails(tusk_cli, 4, "list", "commit", "nope") == 'error: repo "nope" not found'
-    assert fails(tusk_cli, 4, "list", "file", "nope@master") == 'error: repo "nope" not found'
+    assert fails(tusk_cli, 4, "inspect", "repo", "nope") == 'error: repo default/nope not found'
+    assert fails(tusk_cli, 4, "delete", "repo", "nope") == 'error: repo default/nope not found'
+    assert fails(tusk_cli, 4, "list", "commit", "nope") == 'error: repo default/nope not found'
+    assert fails(tusk_cli, 4, "list", "file", "nope@master") == 'error: repo default/nope not found'
     assert fails(tusk_cli, 4, "put", "file", "nope@master:/a", "-f", __file__).startswith("error: repo")
     assert "invalid" in fails(tusk_cli, 1, "create", "repo", "bad name")
     assert "invalid" in fails(tusk_cli, 1, "create", "repo", "a/b/c")

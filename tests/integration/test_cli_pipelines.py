@@ -137,7 +137,7 @@ def test_create_errors_are_one_clear_line(server: RunningServer, images: RepoKey
         (
             write(tmp_path, "norepo.json", {**EDGES_JSON, "input": {"pfs": {"repo": "nope", "glob": "/*"}}}),
             4,
-            'repo "nope" not found',
+            'repo default/nope not found',
         ),
         (
             write(tmp_path, "noglob.json", {**EDGES_JSON, "input": {"pfs": {"repo": "images"}}}),

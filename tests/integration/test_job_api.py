@@ -591,21 +591,34 @@ def test_list_and_inspect_datums(failed_run: pps_pb2.JobInfo, client: tusk.Clien
 def test_get_logs(failed_run: pps_pb2.JobInfo, client: tusk.Client) -> None:
     job = f"edges@{failed_run.job.id}"
     lines = list(client.pps.get_logs(job=job))
-    assert sorted(m.message for m in lines) == [
+    user = [m for m in lines if m.user]
+    assert sorted(m.message for m in user) == [
         "saw /pfs/images/a.txt",
         "saw /pfs/images/b.txt",
         "saw /pfs/images/bad.txt",
     ]
-    assert all(m.pipeline_name == "edges" and m.job_id == failed_run.job.id and m.user for m in lines)
-    bad = next(m for m in lines if m.message.endswith("bad.txt"))
+    assert all(m.pipeline_name == "edges" and m.job_id == failed_run.job.id and not m.master for m in lines)
+    # pachd's worker lines around each datum's user code (3 datums ran: 2 succeeded, 1 failed).
+    worker = [m.message for m in lines if not m.user]
+    assert worker.count("beginning to run user code") == 3
+    assert sum(w.startswith("finished running user code after ") for w in worker) == 2
+    assert sum(w.startswith("errored running user code after ") for w in worker) == 1
+    bad = next(m for m in user if m.message.endswith("bad.txt"))
     assert [d.path for d in bad.data] == ["/bad.txt"]
-    only = list(client.pps.get_logs(job=job, datum=bad.datum_id))
-    assert [m.message for m in only] == ["saw /pfs/images/bad.txt"]
-    assert [m.message for m in client.pps.get_logs(job=job, data_filters=["/a.txt"])] == ["saw /pfs/images/a.txt"]
+    only = [m.message for m in client.pps.get_logs(job=job, datum=bad.datum_id)]
+    assert only[:2] == ["beginning to run user code", "saw /pfs/images/bad.txt"]
+    assert only[2].startswith("errored running user code after ") and len(only) == 3
+    filtered = [m.message for m in client.pps.get_logs(job=job, data_filters=["/a.txt"]) if m.user]
+    assert filtered == ["saw /pfs/images/a.txt"]
     assert len(list(client.pps.get_logs(pipeline="edges", tail=1))) == 1
-    assert list(client.pps.get_logs(pipeline="edges", master=True)) == []
+    master = list(client.pps.get_logs(pipeline="edges", master=True))
+    assert all(m.master and not m.user for m in master)
+    assert [m.message for m in master][-2:] == [
+        "updating job info, state: JOB_FAILURE",
+        f"failing job with reason: {failed_run.reason}",
+    ]
     # follow on a finished job: everything, then the end.
-    assert len(list(client.pps.get_logs(job=job, follow=True, timeout=10))) == 3
+    assert len(list(client.pps.get_logs(job=job, follow=True, timeout=10))) == len(lines)
     with pytest.raises(errors.NotFound):
         list(client.pps.get_logs(pipeline="nope"))
     with pytest.raises(errors.InvalidArgument):

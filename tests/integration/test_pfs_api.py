@@ -107,7 +107,7 @@ def test_repo_lifecycle_and_defaults(pfs: pfs_pb2_grpc.APIStub) -> None:
     resp = pfs.DeleteRepo(pfs_pb2.DeleteRepoRequest(repo=repo()), timeout=10)
     assert resp.deleted
     code, details, reason = code_of(pfs.InspectRepo, pfs_pb2.InspectRepoRequest(repo=repo()))
-    assert code == grpc.StatusCode.NOT_FOUND and details == 'repo "images" not found'
+    assert code == grpc.StatusCode.NOT_FOUND and details == 'repo default/images not found'
     assert reason == "REPO_NOT_FOUND"
 
 
@@ -388,7 +388,7 @@ def test_branches_and_provenance(pfs: pfs_pb2_grpc.APIStub) -> None:
     assert names == ["dev", "master"]
     pfs.DeleteBranch(pfs_pb2.DeleteBranchRequest(branch=branch("dev", "input")), timeout=10)
     code, details, _ = code_of(pfs.InspectBranch, pfs_pb2.InspectBranchRequest(branch=branch("dev", "input")))
-    assert code == grpc.StatusCode.NOT_FOUND and details == 'branch "dev" not found in repo "input"'
+    assert code == grpc.StatusCode.NOT_FOUND and details == 'branch "dev" not found in repo default/input'
     code, _, _ = code_of(pfs.DeleteBranch, pfs_pb2.DeleteBranchRequest(branch=branch("master", "input")))
     assert code == grpc.StatusCode.FAILED_PRECONDITION
     code, _, _ = code_of(

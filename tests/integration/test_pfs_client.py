@@ -70,7 +70,7 @@ def test_repos(client: tusk.Client) -> None:
     assert [r.repo.name for r in client.pfs.list_repo()] == ["images"]
     assert sorted(format_repo(r.repo) for r in client.pfs.list_repo(type="")) == ["edges.spec", "images"]
     assert client.pfs.delete_repo("images") is True
-    with pytest.raises(errors.NotFound, match='repo "images" not found'):
+    with pytest.raises(errors.NotFound, match='repo default/images not found'):
         client.pfs.inspect_repo("images")
     for bad in ["", "bad name", "dots.are.types"]:
         with pytest.raises(errors.InvalidArgument):

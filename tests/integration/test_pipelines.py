@@ -157,7 +157,7 @@ def test_custom_output_branch(server: RunningServer, client: tusk.Client) -> Non
 def test_unknown_input_repo_is_not_found(server: RunningServer, client: tusk.Client) -> None:
     with pytest.raises(errors.NotFound) as info:
         client.pps.create_pipeline(spec("edges", repo="nope"))
-    assert info.value.message == 'repo "nope" not found'
+    assert info.value.message == 'repo default/nope not found'
     with pytest.raises(errors.NotFound):
         client.pps.inspect_pipeline("edges")
     with pytest.raises(DomainNotFound):  # nothing was left behind

@@ -186,14 +186,14 @@ def test_invalid_repo_names(name: str) -> None:
 
 def test_second_create_is_already_exists_unless_update(svc: PfsService) -> None:
     svc.create_repo(repo(), "one")
-    with pytest.raises(AlreadyExists, match='repo "images" already exists'):
+    with pytest.raises(AlreadyExists, match='repo default/images already exists'):
         svc.create_repo(repo(), "two")
     assert svc.create_repo(repo(), "two", update=True).description == "two"
     assert svc.inspect_repo(repo()).description == "two"
 
 
 def test_unknown_repo_is_not_found(svc: PfsService) -> None:
-    with pytest.raises(NotFound, match='repo "nope" not found'):
+    with pytest.raises(NotFound, match='repo default/nope not found'):
         svc.inspect_repo(repo("nope"))
 
 
@@ -343,7 +343,7 @@ def test_list_and_delete_branches(svc: PfsService) -> None:
     svc.delete_branch(BranchKey(repo(), "a"), force=True)
     svc.delete_branch(BranchKey(repo(), "b"))
     assert svc.list_branches(repo()) == []
-    with pytest.raises(NotFound, match='branch "b" not found in repo "images"'):
+    with pytest.raises(NotFound, match='branch "b" not found in repo default/images'):
         svc.inspect_branch(BranchKey(repo(), "b"))
 
 
@@ -385,11 +385,11 @@ def test_commit_references_resolve(svc: PfsService) -> None:
 def test_unknown_commits_and_branches_are_not_found(svc: PfsService) -> None:
     svc.create_repo(repo("x"))
     missing = "0123456789abcdef0123456789abcdef"
-    with pytest.raises(NotFound, match=f'commit {missing} not found in repo "x"'):
+    with pytest.raises(NotFound, match=f'commit default/x@{missing} not found'):
         svc.inspect_commit(CommitRef(repo("x"), id=missing))
-    with pytest.raises(NotFound, match='branch "master" not found in repo "x"'):
+    with pytest.raises(NotFound, match='branch "master" not found in repo default/x'):
         svc.inspect_commit(at(repo("x")))
-    with pytest.raises(NotFound, match='repo "y" not found'):
+    with pytest.raises(NotFound, match='repo default/y not found'):
         svc.inspect_commit(at(repo("y")))
 
 
@@ -832,7 +832,7 @@ def test_paths_are_normalised_on_write_and_read(svc: PfsService) -> None:
 
 
 def test_modify_unknown_targets(svc: PfsService) -> None:
-    with pytest.raises(NotFound, match='repo "nope" not found'):
+    with pytest.raises(NotFound, match='repo default/nope not found'):
         svc.begin_modify(at(repo("nope")))
     svc.create_repo(repo())
     with pytest.raises(NotFound):
@@ -895,7 +895,7 @@ def test_inspect_file_and_directory(svc: PfsService, tree: CommitRef) -> None:
     assert (d.path, d.file_type, d.size_bytes) == ("/a/", FileType.DIR, 11)
     root = svc.inspect_file(tree, "/")
     assert root.size_bytes == 18
-    with pytest.raises(NotFound, match='file "/nope" not found in commit'):
+    with pytest.raises(NotFound, match='file /nope not found in repo'):
         svc.inspect_file(tree, "/nope")
 
 

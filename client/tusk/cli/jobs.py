@@ -615,7 +615,7 @@ def logs_cmd(
     master: bool,
     raw: bool,
 ) -> None:
-    """Print the output of user code, by pipeline, job or datum."""
+    """Print the logs of a pipeline, job or datum: user output between the worker's lines."""
     if not pipeline and not job:
         raise click.UsageError("name a pipeline (-p) or a job (--job)")
     if datum and not job:

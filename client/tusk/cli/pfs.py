@@ -339,7 +339,7 @@ def delete_repo_cmd(settings: Settings, names: tuple[str, ...], all_: bool, forc
                 # The server answers deleted=false for a repo it does not have.
                 from tusk.errors import NotFound
 
-                raise NotFound(f'repo "{format_repo(repo)}" not found')
+                raise NotFound(f"repo {repo.project.name or 'default'}/{format_repo(repo).split('/')[-1]} not found")
 
 
 # --------------------------------------------------------------------------------------------

@@ -118,6 +118,12 @@ class RepoKey:
         text = self.name if self.type == USER_REPO_TYPE else f"{self.name}.{self.type}"
         return text if self.project == DEFAULT_PROJECT else f"{self.project}/{text}"
 
+    @property
+    def qualified(self) -> str:
+        """How pachd names a repo in its messages: always with its project (``default/images``)."""
+        text = self.name if self.type == USER_REPO_TYPE else f"{self.name}.{self.type}"
+        return f"{self.project}/{text}"
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class BranchKey:

@@ -430,14 +430,14 @@ class PfsService:
     def _repo_row(self, tx: PfsTx, repo: RepoKey) -> RepoRow:
         row = tx.get_repo(repo)
         if row is None:
-            raise NotFound(f'repo "{repo}" not found', reason="REPO_NOT_FOUND", repo=str(repo))
+            raise NotFound(f"repo {repo.qualified} not found", reason="REPO_NOT_FOUND", repo=str(repo))
         return row
 
     def _branch_row(self, tx: PfsTx, repo: RepoRow, name: str) -> BranchRow:
         row = tx.get_branch(repo.id, name)
         if row is None:
             raise NotFound(
-                f'branch "{name}" not found in repo "{repo.key}"',
+                f'branch "{name}" not found in repo {repo.key.qualified}',
                 reason="BRANCH_NOT_FOUND",
                 repo=str(repo.key),
                 branch=name,
@@ -447,7 +447,7 @@ class PfsService:
     def _commit_not_found(self, ref: CommitRef | str, repo: RepoKey) -> NotFound:
         text = ref if isinstance(ref, str) else (ref.id or ref.branch)
         return NotFound(
-            f'commit {text} not found in repo "{repo}"', reason="COMMIT_NOT_FOUND", repo=str(repo), commit=text
+            f"commit {repo.qualified}@{text} not found", reason="COMMIT_NOT_FOUND", repo=str(repo), commit=text
         )
 
     def _resolve(self, tx: PfsTx, ref: CommitRef) -> CommitRow:
@@ -580,7 +580,7 @@ class PfsService:
             row = tx.get_repo(repo)
             if row is not None:
                 if not update:
-                    raise AlreadyExists(f'repo "{repo}" already exists', reason="REPO_EXISTS", repo=str(repo))
+                    raise AlreadyExists(f"repo {repo.qualified} already exists", reason="REPO_EXISTS", repo=str(repo))
                 tx.update_repo_description(row.id, description)
                 row = tx.get_repo_by_id(row.id)
             else:
@@ -1563,7 +1563,10 @@ class PfsService:
 
     def _file_not_found(self, path: str, tree: _Tree) -> NotFound:
         return NotFound(
-            f'file "{path}" not found in commit {tree.key}', reason="FILE_NOT_FOUND", path=path, commit=tree.key.id
+            f"file {path} not found in repo {tree.key.repo.qualified} at commit {tree.key.id}",
+            reason="FILE_NOT_FOUND",
+            path=path,
+            commit=tree.key.id,
         )
 
     def _walk(self, tx: PfsTx, tree: _Tree, root: str) -> Iterator[TreeNode]:
