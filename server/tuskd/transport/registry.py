@@ -41,7 +41,7 @@ _Add = Callable[[Any, grpc.Server], None]
 
 
 def _service(module: Any, name: str = "API") -> ServiceDescriptor:
-    return module.DESCRIPTOR.services_by_name[name]  # type: ignore[no-any-return]
+    return module.DESCRIPTOR.services_by_name[name]
 
 
 def _unserved(base: type, service: ServiceDescriptor) -> type:
