@@ -77,16 +77,17 @@ def _pps_tables(tx: Tx) -> PpsTx:
 
 def open_deps(config: ServerConfig) -> Deps:
     """Create the data directory and every default dependency for ``config``."""
+    credentials = credentials_for(config)  # a TLS mistake is named before anything is opened
     config.data_dir.mkdir(parents=True, exist_ok=True)
     lock = DataDirLock(config.data_dir)  # one server per data directory, held until close
     try:
-        return _open_deps(config, lock)
+        return _open_deps(config, lock, credentials)
     except BaseException:
         lock.release()
         raise
 
 
-def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
+def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.ServerCredentials | None) -> Deps:
     # Enough idle readers for the concurrent RPCs of a busy server: opening one costs far more
     # than keeping it (each open parses the schema).
     store = SqliteStore(config.data_dir / "metadata.db", max_idle_readers=64)
@@ -123,7 +124,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
         pipelines=pipelines,
         engine=engine,
         interceptors=interceptors_for(config),
-        server_credentials=credentials_for(config),
+        server_credentials=credentials,
     )
     deps._on_close.append(lock.release)  # closed last: after everything that writes the dir
     deps._on_close.append(store.close)
