@@ -21,6 +21,7 @@ from tuskd.config import ServerConfig
 from tuskd.domain.errors import InvalidArgument
 from tuskd.transport.errors import ErrorMappingInterceptor
 from tuskd.transport.registry import register_services
+from tuskd.transport.stream_limits import STREAM_KINDS
 from tuskd.wiring import Deps, open_deps
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,8 @@ def _channel_options(config: ServerConfig) -> list[tuple[str, int]]:
     return [
         ("grpc.max_receive_message_length", config.max_message_bytes),
         ("grpc.max_send_message_length", config.max_message_bytes),
-        # Many long-lived streams (WaitJob) may open at once; do not refuse them early.
+        # Calls wait for a free thread rather than being refused by grpc; the stream limits
+        # (tuskd.transport.stream_limits) refuse long streams past their share instead.
         ("grpc.server.max_pending_requests", 100_000),
         ("grpc.so_reuseport", 0),
     ]
@@ -40,8 +42,11 @@ def _channel_options(config: ServerConfig) -> list[tuple[str, int]]:
 
 def build_server(config: ServerConfig, deps: Deps) -> tuple[grpc.Server, int]:
     """Assemble a server with every service, health and reflection; return it and its port."""
+    # Long streams can hold at most their per-kind limits' worth of threads: rpc_workers stay
+    # for every other call however many streams clients open.
+    threads = config.rpc_workers + config.max_streams_per_kind * len(STREAM_KINDS)
     server = grpc.server(
-        ThreadPoolExecutor(max_workers=config.rpc_workers, thread_name_prefix="rpc"),
+        ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rpc"),
         interceptors=[*deps.interceptors, ErrorMappingInterceptor(deps.draining)],
         options=_channel_options(config),
         maximum_concurrent_rpcs=None,

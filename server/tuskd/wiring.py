@@ -33,6 +33,7 @@ from tuskd.store.pps import PpsTx
 from tuskd.store.sqlite import SqliteStore, SqliteTx
 from tuskd.store.sqlite_pps import SqlitePpsTx
 from tuskd.transport.security import credentials_for, interceptors_for
+from tuskd.transport.stream_limits import StreamLimits
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ class Deps:
     draining: CancelToken = field(default_factory=CancelToken)
     # RPCs currently blocked in a wait or a long stream (see ServicerBase.cancel_token).
     open_waits: ActiveCount = field(default_factory=ActiveCount)
+    # Per-kind caps on those long calls (ServerConfig.max_streams_per_kind).
+    streams: StreamLimits = field(default_factory=lambda: StreamLimits(256))
     server_credentials: grpc.ServerCredentials | None = None
     _on_start: list[Callable[[], None]] = field(default_factory=list)
     _on_close: list[Callable[[], None]] = field(default_factory=list)
@@ -125,6 +128,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.Server
         engine=engine,
         interceptors=interceptors_for(config),
         server_credentials=credentials,
+        streams=StreamLimits(config.max_streams_per_kind),
     )
     deps._on_close.append(lock.release)  # closed last: after everything that writes the dir
     deps._on_close.append(store.close)

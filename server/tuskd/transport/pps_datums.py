@@ -97,6 +97,6 @@ class DatumRpcs(ServicerBase):
             tail=request.tail,
             since=seconds_of(request.since) if request.HasField("since") else None,
         )
-        cancel = self.cancel_token(context) if request.follow else None
+        cancel = self.cancel_token(context, "GetLogs with follow") if request.follow else None
         for line in self.datum_queries.logs(query, cancel):
             yield log_message(line)

@@ -124,7 +124,7 @@ class JobRpcs(ServicerBase):
 
     def InspectJob(self, request: pps_pb2.InspectJobRequest, context: grpc.ServicerContext) -> pps_pb2.JobInfo:
         key = key_of(request.job)
-        cancel = self.cancel_token(context) if request.wait else None
+        cancel = self.cancel_token(context, "InspectJob with wait") if request.wait else None
         job = self.job_queries.inspect(key, request.wait, cancel)
         # A Job value (every field, counters and state included) always converts to the same
         # JobInfo: repeated inspects of an unchanged job reuse the converted message.
@@ -192,7 +192,7 @@ class JobRpcs(ServicerBase):
             if asked < 0:
                 raise InvalidArgument("heartbeat_interval must not be negative", field="heartbeat_interval")
             heartbeat = asked or heartbeat
-        items = self.job_queries.wait(target, request.after_seq, heartbeat, self.cancel_token(context))
+        items = self.job_queries.wait(target, request.after_seq, heartbeat, self.cancel_token(context, "WaitJob"))
         for item in items:
             if item.job is None:
                 yield pps_pb2.WaitJobResponse(seq=item.seq, heartbeat=True)
@@ -215,7 +215,7 @@ class JobRpcs(ServicerBase):
     def InspectJobSet(
         self, request: pps_pb2.InspectJobSetRequest, context: grpc.ServicerContext
     ) -> Iterator[pps_pb2.JobInfo]:
-        cancel = self.cancel_token(context) if request.wait else None
+        cancel = self.cancel_token(context, "InspectJobSet with wait") if request.wait else None
         for job in self.job_queries.job_set(request.job_set.id, request.wait, cancel):
             yield self.job_info(job, request.details)
 
@@ -252,7 +252,8 @@ class JobRpcs(ServicerBase):
         if not request.pipeline.name:
             raise InvalidArgument("SubscribeJob needs a pipeline", field="pipeline")
         project = request.pipeline.project.name or DEFAULT_PROJECT
-        for job in self.job_queries.subscribe(project, request.pipeline.name, self.cancel_token(context)):
+        cancel = self.cancel_token(context, "SubscribeJob")
+        for job in self.job_queries.subscribe(project, request.pipeline.name, cancel):
             yield self.job_info(job, request.details)
 
     def DeleteJob(self, request: pps_pb2.DeleteJobRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
