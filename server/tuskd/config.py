@@ -35,6 +35,11 @@ class ServerConfig:
     # Server-wide cap on concurrently running datums across all pipelines.
     datum_workers: int = max(2, os.cpu_count() or 2)
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    # jqFilter programs run in worker processes (tuskd.services.jq_filter): this many at once,
+    # each limited to this much address space, with this much wall-clock time per request.
+    jq_workers: int = 2
+    jq_memory_bytes: int = 512 * 1024 * 1024
+    jq_seconds: float = 10.0
     shutdown_grace: float = 10.0
     reflection: bool = True
     # Default heartbeat period of WaitJob streams when the client does not ask for one.

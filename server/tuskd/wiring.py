@@ -25,6 +25,7 @@ from tuskd.engine.executor import ThreadPoolExecutor
 from tuskd.engine.scheduler import Engine, JobEngine
 from tuskd.services.events import ActiveCount, CancelToken, EventHub
 from tuskd.services.jobs import JobService
+from tuskd.services.jq_filter import JqLimits, JqPool
 from tuskd.services.pfs import PfsService
 from tuskd.services.pipelines import PipelineService
 from tuskd.services.triggers import JobTrigger
@@ -49,6 +50,7 @@ class Deps:
     jobs: JobService
     pipelines: PipelineService
     engine: JobEngine
+    jq: JqPool
     interceptors: list[grpc.ServerInterceptor] = field(default_factory=list)
     # Flipped when the server starts shutting down: open waits and streams end at once with
     # UNAVAILABLE (clients resume elsewhere) instead of holding the drain for the grace period.
@@ -116,6 +118,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.Server
         load_spec=load_spec,
     )
     pipelines.add_hook(engine.pipeline_hook)  # stop the processes of jobs a pipeline change killed
+    jq = JqPool(JqLimits(workers=config.jq_workers, memory_bytes=config.jq_memory_bytes, seconds=config.jq_seconds))
     deps = Deps(
         config=config,
         health=health.HealthServicer(experimental_non_blocking=True),
@@ -126,6 +129,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.Server
         jobs=jobs,
         pipelines=pipelines,
         engine=engine,
+        jq=jq,
         interceptors=interceptors_for(config),
         server_credentials=credentials,
         streams=StreamLimits(config.max_streams_per_kind),
@@ -134,6 +138,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.Server
     deps._on_close.append(store.close)
     # Closed after the store in reverse order: waiters wake first (ServerShuttingDown).
     deps._on_close.append(hub.shutdown)
+    deps._on_close.append(jq.close)
     # The engine starts after the executor and closes first (before the executor, the hub and
     # the store): its jobs stop cleanly while everything they use still works.
     deps._on_start.extend((executor.start, engine.start))

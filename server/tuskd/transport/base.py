@@ -12,6 +12,13 @@ class ServicerBase:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
+    def call_token(self, context: grpc.ServicerContext) -> CancelToken:
+        """A token that flips when the call ends: the client cancels or its deadline passes."""
+        token = CancelToken()
+        if not context.add_callback(token.cancel):
+            token.cancel()
+        return token
+
     def cancel_token(self, context: grpc.ServicerContext, kind: str) -> CancelToken:
         """A token that flips when the client cancels, its deadline passes, or the server starts
         draining for shutdown, so a blocked wait frees its thread at once. Takes one of the

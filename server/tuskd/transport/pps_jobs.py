@@ -21,7 +21,7 @@ from tuskd.domain.jobs import Job, JobKey
 from tuskd.domain.pfs import DEFAULT_PROJECT, CommitRef, RepoKey
 from tuskd.domain.pipelines import PipelineKey
 from tuskd.domain.states import JobState
-from tuskd.services.job_queries import JobListing, JobQueries, JobSetListing, compile_jq, job_key
+from tuskd.services.job_queries import JobListing, JobQueries, JobSetListing, job_key
 from tuskd.services.jobs import WatchTarget
 from tuskd.services.pipelines import PipelineChange
 from tuskd.store.base import Tx
@@ -156,17 +156,16 @@ class JobRpcs(ServicerBase):
         )
         specs: SpecCache = {}
         kept: dict[JobKey, pps_pb2.JobInfo] = {}  # converted for jq, sent right after
-        keep: Callable[[Job], bool] | None = None
+        keep: Callable[[list[Job]], list[bool]] | None = None
         if request.jqFilter:
-            test = compile_jq(request.jqFilter)
+            matches = self.deps.jq.compile(request.jqFilter, self.call_token(context))
 
-            def keep(job: Job) -> bool:
+            def keep(jobs: list[Job]) -> list[bool]:
                 kept.clear()
-                info = self.job_info(job, request.details, specs)
-                if not test(_to_json(info)):
-                    return False
-                kept[job.key] = info
-                return True
+                infos = [self.job_info(job, request.details, specs) for job in jobs]
+                verdicts = matches([_to_json(info) for info in infos])
+                kept.update((job.key, info) for job, info, ok in zip(jobs, infos, verdicts, strict=True) if ok)
+                return verdicts
 
         for item in self.job_queries.list_jobs(listing, keep):
             info = kept.pop(item.job.key, None) or self.job_info(item.job, request.details, specs)
@@ -238,10 +237,10 @@ class JobRpcs(ServicerBase):
 
         keep: Callable[[list[Job]], bool] | None = None
         if request.jqFilter:
-            test = compile_jq(request.jqFilter)
+            matches = self.deps.jq.compile(request.jqFilter, self.call_token(context))
 
             def keep(jobs: list[Job]) -> bool:
-                return test(_to_json(info(jobs)))
+                return matches([_to_json(info(jobs))])[0]
 
         for jobs in self.job_queries.list_job_sets(listing, keep):
             yield info(jobs)
