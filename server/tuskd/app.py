@@ -80,6 +80,8 @@ def serve(config: ServerConfig, ready: threading.Event | None = None) -> None:
     """Run the server until SIGTERM or SIGINT, then shut down gracefully."""
     deps = open_deps(config)
     server, port = build_server(config, deps)
+    if deps.data_dir_lock is not None:  # a second server's refusal names this address
+        deps.data_dir_lock.announce(f"{config.address.rsplit(':', 1)[0]}:{port}")
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

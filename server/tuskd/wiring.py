@@ -60,6 +60,8 @@ class Deps:
     # Per-kind caps on those long calls (ServerConfig.max_streams_per_kind).
     streams: StreamLimits = field(default_factory=lambda: StreamLimits(256))
     server_credentials: grpc.ServerCredentials | None = None
+    # This server's hold on its data directory (announce() records the address it listens on).
+    data_dir_lock: DataDirLock | None = None
     _on_start: list[Callable[[], None]] = field(default_factory=list)
     _on_close: list[Callable[[], None]] = field(default_factory=list)
 
@@ -133,6 +135,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.Server
         interceptors=interceptors_for(config),
         server_credentials=credentials,
         streams=StreamLimits(config.max_streams_per_kind),
+        data_dir_lock=lock,
     )
     deps._on_close.append(lock.release)  # closed last: after everything that writes the dir
     deps._on_close.append(store.close)
@@ -141,6 +144,6 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.Server
     deps._on_close.append(jq.close)
     # The engine starts after the executor and closes first (before the executor, the hub and
     # the store): its jobs stop cleanly while everything they use still works.
-    deps._on_start.extend((executor.start, engine.start))
+    deps._on_start.extend((lock.watch, executor.start, engine.start))
     deps._on_close.extend((executor.stop, engine.close))
     return deps
