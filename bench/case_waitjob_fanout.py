@@ -1,7 +1,8 @@
 """WaitJob fan-out: 1,000 concurrent WaitJob streams on one running job; the time from a state
 change to the last subscriber's message, and the server's RSS with the streams open.
 
-The server runs as its own process (rpc_workers=1200: each open stream holds a server thread).
+The server runs as its own process (max_streams_per_kind=1100: each open stream holds a
+server thread, and 1,000 WaitJob streams are past the default limit of 256).
 The subscribers are grpc.aio streams in this process, spread over 10 channels. Each round:
 
 1. a new input commit is started (the job exists, CREATED, waiting for it) holding one file
@@ -195,7 +196,7 @@ def waitjob_fanout(size: Size) -> list[Row]:
     streams, rounds = size.pick(1000, 20), size.pick(3, 1)
     with (
         tempfile.TemporaryDirectory(prefix="tusk-bench-gates-") as tmp,
-        server_process(rpc_workers=1200, datum_workers=2) as sp,
+        server_process(max_streams_per_kind=1100, datum_workers=2) as sp,
         tusk.Client(sp.address) as client,
     ):
         create_repo(client, "fan")

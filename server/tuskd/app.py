@@ -22,6 +22,7 @@ from tuskd.transport.errors import ErrorMappingInterceptor
 from tuskd.transport.reflection import SERVICE_NAME as REFLECTION_SERVICE
 from tuskd.transport.reflection import enable_reflection
 from tuskd.transport.registry import register_services
+from tuskd.transport.stream_limits import STREAM_KINDS
 from tuskd.wiring import Deps, open_deps
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,8 @@ def _channel_options(config: ServerConfig) -> list[tuple[str, int]]:
     return [
         ("grpc.max_receive_message_length", config.max_message_bytes),
         ("grpc.max_send_message_length", config.max_message_bytes),
-        # Many long-lived streams (WaitJob) may open at once; do not refuse them early.
+        # Calls wait for a free thread rather than being refused by grpc; the stream limits
+        # (tuskd.transport.stream_limits) refuse long streams past their share instead.
         ("grpc.server.max_pending_requests", 100_000),
         ("grpc.so_reuseport", 0),
     ]
@@ -41,8 +43,11 @@ def _channel_options(config: ServerConfig) -> list[tuple[str, int]]:
 
 def build_server(config: ServerConfig, deps: Deps) -> tuple[grpc.Server, int]:
     """Assemble a server with every service, health and reflection; return it and its port."""
+    # Long streams can hold at most their per-kind limits' worth of threads: rpc_workers stay
+    # for every other call however many streams clients open.
+    threads = config.rpc_workers + config.max_streams_per_kind * len(STREAM_KINDS)
     server = grpc.server(
-        ThreadPoolExecutor(max_workers=config.rpc_workers, thread_name_prefix="rpc"),
+        ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rpc"),
         interceptors=[*deps.interceptors, ErrorMappingInterceptor(deps.draining)],
         options=_channel_options(config),
         maximum_concurrent_rpcs=None,
@@ -75,6 +80,8 @@ def serve(config: ServerConfig, ready: threading.Event | None = None) -> None:
     """Run the server until SIGTERM or SIGINT, then shut down gracefully."""
     deps = open_deps(config)
     server, port = build_server(config, deps)
+    if deps.data_dir_lock is not None:  # a second server's refusal names this address
+        deps.data_dir_lock.announce(f"{config.address.rsplit(':', 1)[0]}:{port}")
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

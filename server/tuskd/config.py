@@ -25,12 +25,21 @@ def default_data_dir() -> Path:
 class ServerConfig:
     address: str = DEFAULT_ADDRESS
     data_dir: Path = field(default_factory=default_data_dir)
-    # Threads serving RPCs. Each open server stream (WaitJob, SubscribeJob, follow logs) holds
-    # one, so this bounds concurrent streams; idle threads cost little.
-    rpc_workers: int = 1024
+    # Threads serving every call but the long waits and streams below (unary calls, uploads,
+    # downloads, listings); idle threads cost little.
+    rpc_workers: int = 256
+    # Long waits and streams (WaitJob, SubscribeJob, SubscribeCommit, GetLogs with follow,
+    # Inspect* with wait) open at once, per kind; each holds a thread of its own, on top of
+    # rpc_workers, and one past the limit gets RESOURCE_EXHAUSTED (tuskd.transport.stream_limits).
+    max_streams_per_kind: int = 256
     # Server-wide cap on concurrently running datums across all pipelines.
     datum_workers: int = max(2, os.cpu_count() or 2)
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    # jqFilter programs run in worker processes (tuskd.services.jq_filter): this many at once,
+    # each limited to this much address space, with this much wall-clock time per request.
+    jq_workers: int = 2
+    jq_memory_bytes: int = 512 * 1024 * 1024
+    jq_seconds: float = 10.0
     shutdown_grace: float = 10.0
     reflection: bool = True
     # Default heartbeat period of WaitJob streams when the client does not ask for one.

@@ -26,6 +26,7 @@ from tuskd.engine.scheduler import Engine, JobEngine
 from tuskd.services.cluster import ClusterService
 from tuskd.services.events import ActiveCount, CancelToken, EventHub
 from tuskd.services.jobs import JobService
+from tuskd.services.jq_filter import JqLimits, JqPool
 from tuskd.services.metadata import MetadataService
 from tuskd.services.pfs import PfsService
 from tuskd.services.pipelines import PipelineService
@@ -39,6 +40,7 @@ from tuskd.store.sqlite import SqliteStore, SqliteTx
 from tuskd.store.sqlite_meta import SqliteMetaTx
 from tuskd.store.sqlite_pps import SqlitePpsTx
 from tuskd.transport.security import credentials_for, interceptors_for
+from tuskd.transport.stream_limits import StreamLimits
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +60,18 @@ class Deps:
     cluster: ClusterService
     transactions: TransactionService
     engine: JobEngine
+    jq: JqPool
     interceptors: list[grpc.ServerInterceptor] = field(default_factory=list)
     # Flipped when the server starts shutting down: open waits and streams end at once with
     # UNAVAILABLE (clients resume elsewhere) instead of holding the drain for the grace period.
     draining: CancelToken = field(default_factory=CancelToken)
     # RPCs currently blocked in a wait or a long stream (see ServicerBase.cancel_token).
     open_waits: ActiveCount = field(default_factory=ActiveCount)
+    # Per-kind caps on those long calls (ServerConfig.max_streams_per_kind).
+    streams: StreamLimits = field(default_factory=lambda: StreamLimits(256))
     server_credentials: grpc.ServerCredentials | None = None
+    # This server's hold on its data directory (announce() records the address it listens on).
+    data_dir_lock: DataDirLock | None = None
     _on_start: list[Callable[[], None]] = field(default_factory=list)
     _on_close: list[Callable[[], None]] = field(default_factory=list)
 
@@ -91,16 +98,17 @@ def _meta_tables(tx: Tx) -> MetaTx:
 
 def open_deps(config: ServerConfig) -> Deps:
     """Create the data directory and every default dependency for ``config``."""
+    credentials = credentials_for(config)  # a TLS mistake is named before anything is opened
     config.data_dir.mkdir(parents=True, exist_ok=True)
     lock = DataDirLock(config.data_dir)  # one server per data directory, held until close
     try:
-        return _open_deps(config, lock)
+        return _open_deps(config, lock, credentials)
     except BaseException:
         lock.release()
         raise
 
 
-def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
+def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.ServerCredentials | None) -> Deps:
     # Enough idle readers for the concurrent RPCs of a busy server: opening one costs far more
     # than keeping it (each open parses the schema).
     store = SqliteStore(config.data_dir / "metadata.db", max_idle_readers=64)
@@ -130,6 +138,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
         load_spec=load_spec,
     )
     pipelines.add_hook(engine.pipeline_hook)  # stop the processes of jobs a pipeline change killed
+    jq = JqPool(JqLimits(workers=config.jq_workers, memory_bytes=config.jq_memory_bytes, seconds=config.jq_seconds))
     deps = Deps(
         config=config,
         health=health.HealthServicer(experimental_non_blocking=True),
@@ -144,15 +153,19 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
         cluster=cluster,
         transactions=transactions,
         engine=engine,
+        jq=jq,
         interceptors=interceptors_for(config),
-        server_credentials=credentials_for(config),
+        server_credentials=credentials,
+        streams=StreamLimits(config.max_streams_per_kind),
+        data_dir_lock=lock,
     )
     deps._on_close.append(lock.release)  # closed last: after everything that writes the dir
     deps._on_close.append(store.close)
     # Closed after the store in reverse order: waiters wake first (ServerShuttingDown).
     deps._on_close.append(hub.shutdown)
+    deps._on_close.append(jq.close)
     # The engine starts after the executor and closes first (before the executor, the hub and
     # the store): its jobs stop cleanly while everything they use still works.
-    deps._on_start.extend((executor.start, engine.start))
+    deps._on_start.extend((lock.watch, executor.start, engine.start))
     deps._on_close.extend((executor.stop, engine.close))
     return deps

@@ -153,3 +153,37 @@ def test_bad_security_files_fail_clearly(server_process: object, tmp_path: Path)
     assert out.returncode != 0
     assert "is empty" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def _serve_once(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tusk", "serve", "--address", "127.0.0.1:0", "--data-dir", str(tmp_path / "d"), *args],
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_tls_key_of_another_certificate_is_named_at_start_up(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    cert, _ = _self_signed(tmp_path / "a")
+    _, other_key = _self_signed(tmp_path / "b")
+    out = _serve_once(tmp_path, "--tls-cert", str(cert), "--tls-key", str(other_key))
+    assert out.returncode != 0
+    assert f"the TLS key {other_key} does not match the certificate {cert}" in out.stderr
+    assert "Failed to bind" not in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_tls_files_that_are_not_pem_are_named_at_start_up(tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate\n")
+    for args, named in (
+        (("--tls-cert", str(garbage), "--tls-key", str(key)), f"the TLS certificate {garbage}"),
+        (("--tls-cert", str(cert), "--tls-key", str(garbage)), f"the TLS key {garbage}"),
+    ):
+        out = _serve_once(tmp_path, *args)
+        assert out.returncode != 0
+        assert named in out.stderr
+        assert "Failed to bind" not in out.stderr
+        assert "Traceback" not in out.stderr

@@ -20,8 +20,9 @@ from tusk.proto.pps_v2 import pps_pb2
 pytestmark = [pytest.mark.timeout(60), pytest.mark.slow]
 
 
+@pytest.mark.parametrize("lock_file", ["kept", "removed", "replaced"])
 def test_second_server_on_a_data_dir_refuses_and_harms_nothing(
-    tmp_path: Path, server_process: Callable[..., ServerProcess]
+    tmp_path: Path, server_process: Callable[..., ServerProcess], lock_file: str
 ) -> None:
     data_dir = tmp_path / "data"
     pids = tmp_path / "pids"
@@ -42,6 +43,14 @@ def test_second_server_on_a_data_dir_refuses_and_harms_nothing(
         commit = put_files(c, "in", {"/a": b"1"})
         wait_for(lambda: pids.exists() and pids.read_text().strip(), what="the datum to start")
         [datum_pid] = [int(p) for p in pids.read_text().split()]
+        # A cleanup script or a restore may remove or replace LOCK: ownership must not depend on it.
+        if lock_file == "removed":
+            (data_dir / "LOCK").unlink()
+        elif lock_file == "replaced":
+            (data_dir / "LOCK").unlink()
+            (data_dir / "LOCK").write_text("12345\n")
+        if lock_file != "kept":  # the first server notices and names itself in LOCK again
+            wait_for(lambda: f'"pid": {first.proc.pid},' in _read(data_dir / "LOCK"), what="LOCK to be rewritten")
 
         second = subprocess.run(
             [sys.executable, "-m", "tusk", "serve", "--address", f"127.0.0.1:{free_port()}", "--data-dir", str(data_dir)],
@@ -50,12 +59,20 @@ def test_second_server_on_a_data_dir_refuses_and_harms_nothing(
             timeout=30,
         )
         assert second.returncode != 0
-        assert f"is in use by another tusk server (pid {first.proc.pid})" in second.stderr
+        assert f"is in use by another tusk server (pid {first.proc.pid}, address {first.address}" in second.stderr
         assert "Traceback" not in second.stderr
         # The first server's datum was not killed as a "leftover", and its job ends normally.
         assert pid_alive(datum_pid)
+        assert sorted(p.name for p in (data_dir / "work").iterdir())  # its datum's tree is still there
         assert c.health() == "SERVING"
         release.touch()
         [info] = c.pps.wait_job_done(f"wait@{commit}")
         assert info.state == pps_pb2.JOB_SUCCESS
         assert c.pfs.get_file_bytes(f"wait@{commit}", "/ok") == b"ok\n"
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return ""

@@ -19,6 +19,14 @@ from tusk.cli.root import cli
     help="Where repos, jobs and logs live. Default: $TUSK_DATA_DIR or ~/.local/share/tusk.",
 )
 @click.option("--datum-workers", type=click.IntRange(1, 1024), default=None, help="Server-wide cap on running datums.")
+@click.option(
+    "--max-streams",
+    type=click.IntRange(1, 100_000),
+    envvar="TUSK_MAX_STREAMS",
+    default=None,
+    help="Long waits and streams (WaitJob, SubscribeCommit, GetLogs --follow ...) open at once, per kind; "
+    "more get RESOURCE_EXHAUSTED. Default 256 ($TUSK_MAX_STREAMS).",
+)
 @click.option("--no-reflection", is_flag=True, help="Turn off gRPC server reflection.")
 @click.option(
     "--no-file-urls",
@@ -38,6 +46,7 @@ def serve_cmd(
     listen: str,
     data_dir: Path | None,
     datum_workers: int | None,
+    max_streams: int | None,
     no_reflection: bool,
     no_file_urls: bool,
     auth_token_file: Path | None,
@@ -63,6 +72,8 @@ def serve_cmd(
     )
     if datum_workers:
         config = replace(config, datum_workers=datum_workers)
+    if max_streams:
+        config = replace(config, max_streams_per_kind=max_streams)
     try:
         serve(config)
     except TuskError as exc:  # a bad flag or file: one clear line, no traceback

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import importlib
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -55,7 +54,6 @@ __all__ = [
     "JobSetListing",
     "JobStopper",
     "Listed",
-    "compile_jq",
     "job_key",
     "matches_filters",
 ]
@@ -63,6 +61,8 @@ __all__ = [
 DEFAULT_STOP_REASON = "job stopped"
 NON_TERMINAL_STATES: tuple[JobState, ...] = tuple(s for s in JobState if s not in TERMINAL_JOB_STATES)
 _MAX_BATCH = 1000
+# A filter over a batch of jobs (ListJob's jqFilter): which of them to keep, in order.
+KeepJobs = Callable[[list[Job]], list[bool]]
 _MIN_HEARTBEAT = 0.01
 _INPUT_COMMITS_CACHE = 4096  # jobs whose input commit ids are remembered
 
@@ -343,7 +343,7 @@ class JobQueries:
             query = _replace(query, set_ids=tuple(sorted(set_ids or {"-"})))
         return rf, query
 
-    def list_jobs(self, listing: JobListing, keep: Callable[[Job], bool] | None = None) -> Iterator[Listed]:
+    def list_jobs(self, listing: JobListing, keep: KeepJobs | None = None) -> Iterator[Listed]:
         """Jobs matching ``listing`` (newest first unless reversed), each with its page token.
 
         Validation happens before the first job is produced, so errors surface as the call's
@@ -368,7 +368,7 @@ class JobQueries:
         after: int | None,
         limit: int | None,
         rf: _RowFilter,
-        keep: Callable[[Job], bool] | None,
+        keep: KeepJobs | None,
         fingerprint: str,
     ) -> Iterator[Listed]:
         filtered = rf.active or keep is not None
@@ -381,9 +381,13 @@ class JobQueries:
             else:
                 batch = min(want, _MAX_BATCH)
             rows = self._jobs.list(_replace(query, after_row=cursor, limit=batch))
+            wanted = [row for row in rows if rf.keep(row.job)]
+            if keep is not None and wanted:  # one call per batch: jq runs out of process
+                wanted = [row for row, kept in zip(wanted, keep([r.job for r in wanted]), strict=True) if kept]
+            chosen = {row.row for row in wanted}
             for row in rows:
                 cursor = row.row
-                if not rf.keep(row.job) or (keep is not None and not keep(row.job)):
+                if row.row not in chosen:
                     continue
                 yield Listed(row.job, encode_token(row.row, fingerprint) if fingerprint else "")
                 sent += 1
@@ -498,34 +502,6 @@ def _done(changes: list[tuple[int, int, Job]], row: int) -> bool:
 
 def _replace(query: JobQuery, **changes: Any) -> JobQuery:
     return replace(query, **changes)
-
-
-def compile_jq(program: str) -> Callable[[object], bool]:
-    """A predicate with pachctl's jqFilter semantics: a value is kept unless the program's first
-    output is ``false`` or ``null`` (or it has none). Programs that do not compile, and runtime
-    errors, are INVALID_ARGUMENT."""
-    try:
-        jq = importlib.import_module("jq")
-    except ImportError:
-        raise InvalidArgument(
-            "jqFilter is not supported by this server (its jq library is not installed); "
-            "filter with the state, pipeline and input_commit fields instead",
-            reason="JQ_UNSUPPORTED",
-        ) from None
-    try:
-        compiled = jq.compile(program)
-    except ValueError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "syntax error"
-        raise InvalidArgument(f"jqFilter {program!r} does not compile: {first}", reason="INVALID_JQ_FILTER") from None
-
-    def test(value: object) -> bool:
-        try:
-            first = next(iter(compiled.input_value(value)), None)
-        except ValueError as exc:
-            raise InvalidArgument(f"jqFilter {program!r} failed: {exc}", reason="JQ_RUNTIME_ERROR") from None
-        return first is not None and first is not False
-
-    return test
 
 
 # ============================================================================================

@@ -93,9 +93,9 @@ class PfsApi(ProjectRpcs, Queueing, ServicerBase, pfs_pb2_grpc.APIServicer):
         return _EMPTY
 
     def InspectCommit(self, request: pfs_pb2.InspectCommitRequest, context: grpc.ServicerContext) -> pfs_pb2.CommitInfo:
-        info = self.deps.pfs.inspect_commit(
-            conv.commit_ref(request.commit), conv.commit_state(request.wait), cancel=self.cancel_token(context)
-        )
+        wait = conv.commit_state(request.wait)
+        cancel = self.cancel_token(context, "InspectCommit with wait") if wait > CommitState.STARTED else None
+        info = self.deps.pfs.inspect_commit(conv.commit_ref(request.commit), wait, cancel=cancel)
         return conv.commit_info(info)
 
     def ListCommit(
@@ -125,7 +125,7 @@ class PfsApi(ProjectRpcs, Queueing, ServicerBase, pfs_pb2_grpc.APIServicer):
             state=state if state != CommitState.UNKNOWN else CommitState.STARTED,
             all=request.all,
             origin_kind=conv.origin_kind(request.origin_kind),
-            cancel=self.cancel_token(context),
+            cancel=self.cancel_token(context, "SubscribeCommit"),
         )
         for info in infos:
             yield conv.commit_info(info)
@@ -135,7 +135,8 @@ class PfsApi(ProjectRpcs, Queueing, ServicerBase, pfs_pb2_grpc.APIServicer):
     def InspectCommitSet(
         self, request: pfs_pb2.InspectCommitSetRequest, context: grpc.ServicerContext
     ) -> Iterator[pfs_pb2.CommitInfo]:
-        infos = self.deps.pfs.inspect_commit_set(request.commit_set.id, request.wait, cancel=self.cancel_token(context))
+        cancel = self.cancel_token(context, "InspectCommitSet with wait") if request.wait else None
+        infos = self.deps.pfs.inspect_commit_set(request.commit_set.id, request.wait, cancel=cancel)
         for info in infos:
             yield conv.commit_info(info)
 

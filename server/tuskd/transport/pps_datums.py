@@ -87,6 +87,7 @@ class DatumRpcs(ServicerBase):
             raise InvalidArgument("first message must be a StartCreateDatumRequest message", field="start")
         if not first.start.HasField("input"):
             raise InvalidArgument("first message must specify an input", field="start.input")
+        self.cancel_token(context, "CreateDatum")  # holds a stream slot while it waits on the client
         datums = iter(self.datum_queries.plan(input_from_proto(first.start.input)))
         wanted = first.start.number
         upcoming = next(datums, None)
@@ -130,6 +131,6 @@ class DatumRpcs(ServicerBase):
             tail=request.tail,
             since=seconds_of(request.since) if request.HasField("since") else None,
         )
-        cancel = self.cancel_token(context) if request.follow else None
+        cancel = self.cancel_token(context, "GetLogs with follow") if request.follow else None
         for line in self.job_logs.logs(query, cancel):
             yield log_message(line)

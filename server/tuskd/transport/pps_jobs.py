@@ -21,7 +21,7 @@ from tuskd.domain.jobs import Job, JobKey
 from tuskd.domain.pfs import DEFAULT_PROJECT, CommitRef, RepoKey
 from tuskd.domain.pipelines import PipelineKey
 from tuskd.domain.states import JobState
-from tuskd.services.job_queries import JobListing, JobQueries, JobSetListing, compile_jq, job_key
+from tuskd.services.job_queries import JobListing, JobQueries, JobSetListing, job_key
 from tuskd.services.jobs import WatchTarget
 from tuskd.services.pipelines import PipelineChange
 from tuskd.store.base import Tx
@@ -124,7 +124,7 @@ class JobRpcs(ServicerBase):
 
     def InspectJob(self, request: pps_pb2.InspectJobRequest, context: grpc.ServicerContext) -> pps_pb2.JobInfo:
         key = key_of(request.job)
-        cancel = self.cancel_token(context) if request.wait else None
+        cancel = self.cancel_token(context, "InspectJob with wait") if request.wait else None
         job = self.job_queries.inspect(key, request.wait, cancel)
         # A Job value (every field, counters and state included) always converts to the same
         # JobInfo: repeated inspects of an unchanged job reuse the converted message.
@@ -156,17 +156,16 @@ class JobRpcs(ServicerBase):
         )
         specs: SpecCache = {}
         kept: dict[JobKey, pps_pb2.JobInfo] = {}  # converted for jq, sent right after
-        keep: Callable[[Job], bool] | None = None
+        keep: Callable[[list[Job]], list[bool]] | None = None
         if request.jqFilter:
-            test = compile_jq(request.jqFilter)
+            matches = self.deps.jq.compile(request.jqFilter, self.call_token(context))
 
-            def keep(job: Job) -> bool:
+            def keep(jobs: list[Job]) -> list[bool]:
                 kept.clear()
-                info = self.job_info(job, request.details, specs)
-                if not test(_to_json(info)):
-                    return False
-                kept[job.key] = info
-                return True
+                infos = [self.job_info(job, request.details, specs) for job in jobs]
+                verdicts = matches([_to_json(info) for info in infos])
+                kept.update((job.key, info) for job, info, ok in zip(jobs, infos, verdicts, strict=True) if ok)
+                return verdicts
 
         for item in self.job_queries.list_jobs(listing, keep):
             info = kept.pop(item.job.key, None) or self.job_info(item.job, request.details, specs)
@@ -192,7 +191,7 @@ class JobRpcs(ServicerBase):
             if asked < 0:
                 raise InvalidArgument("heartbeat_interval must not be negative", field="heartbeat_interval")
             heartbeat = asked or heartbeat
-        items = self.job_queries.wait(target, request.after_seq, heartbeat, self.cancel_token(context))
+        items = self.job_queries.wait(target, request.after_seq, heartbeat, self.cancel_token(context, "WaitJob"))
         for item in items:
             if item.job is None:
                 yield pps_pb2.WaitJobResponse(seq=item.seq, heartbeat=True)
@@ -215,7 +214,7 @@ class JobRpcs(ServicerBase):
     def InspectJobSet(
         self, request: pps_pb2.InspectJobSetRequest, context: grpc.ServicerContext
     ) -> Iterator[pps_pb2.JobInfo]:
-        cancel = self.cancel_token(context) if request.wait else None
+        cancel = self.cancel_token(context, "InspectJobSet with wait") if request.wait else None
         for job in self.job_queries.job_set(request.job_set.id, request.wait, cancel):
             yield self.job_info(job, request.details)
 
@@ -238,10 +237,10 @@ class JobRpcs(ServicerBase):
 
         keep: Callable[[list[Job]], bool] | None = None
         if request.jqFilter:
-            test = compile_jq(request.jqFilter)
+            matches = self.deps.jq.compile(request.jqFilter, self.call_token(context))
 
             def keep(jobs: list[Job]) -> bool:
-                return test(_to_json(info(jobs)))
+                return matches([_to_json(info(jobs))])[0]
 
         for jobs in self.job_queries.list_job_sets(listing, keep):
             yield info(jobs)
@@ -252,7 +251,8 @@ class JobRpcs(ServicerBase):
         if not request.pipeline.name:
             raise InvalidArgument("SubscribeJob needs a pipeline", field="pipeline")
         project = request.pipeline.project.name or DEFAULT_PROJECT
-        for job in self.job_queries.subscribe(project, request.pipeline.name, self.cancel_token(context)):
+        cancel = self.cancel_token(context, "SubscribeJob")
+        for job in self.job_queries.subscribe(project, request.pipeline.name, cancel):
             yield self.job_info(job, request.details)
 
     def DeleteJob(self, request: pps_pb2.DeleteJobRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterator
 
 import grpc
 from google.protobuf import empty_pb2, json_format
@@ -10,7 +11,6 @@ from google.protobuf import empty_pb2, json_format
 from tusk.proto.pps_v2 import pps_pb2
 from tuskd.domain.errors import FailedPrecondition, InvalidArgument
 from tuskd.domain.pfs import DEFAULT_PROJECT
-from tuskd.services.job_queries import compile_jq
 from tuskd.transport import pipeline_convert as convert
 from tuskd.transport.base import ServicerBase
 from tuskd.transport.transactions import Queueing
@@ -63,7 +63,7 @@ class PipelineRpcs(Queueing, ServicerBase):
         page_size, page_index = request.page.page_size, request.page.page_index
         if page_size < 0 or page_index < 0:
             raise InvalidArgument("page.page_size and page.page_index must not be negative", field="page")
-        keep = compile_jq(request.jqFilter) if request.jqFilter else None
+        keep = self.deps.jq.compile(request.jqFilter, self.call_token(context)) if request.jqFilter else None
         infos = self.deps.pipelines.list_pipelines(
             pipeline=convert.pipeline_key(request.pipeline) if request.pipeline.name else None,
             projects=[p.name or DEFAULT_PROJECT for p in request.projects],
@@ -74,7 +74,7 @@ class PipelineRpcs(Queueing, ServicerBase):
             convert.pipeline_info_proto(info, details=request.details) for info in infos
         )
         if keep is not None:
-            messages = (m for m in messages if keep(json_format.MessageToDict(m, preserving_proto_field_name=True)))
+            messages = _kept(messages, keep)
         if page_size:
             wanted = list(messages)[page_index * page_size : (page_index + 1) * page_size]
             messages = iter(wanted)
@@ -110,3 +110,13 @@ class PipelineRpcs(Queueing, ServicerBase):
     def RerunPipeline(self, request: pps_pb2.RerunPipelineRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
         self.deps.pipelines.rerun(convert.pipeline_key(request.pipeline), reprocess=request.reprocess)
         return empty_pb2.Empty()
+
+
+def _kept(
+    messages: Iterator[pps_pb2.PipelineInfo], matches: Callable[[list[object]], list[bool]]
+) -> Iterator[pps_pb2.PipelineInfo]:
+    """The messages ``matches`` keeps, asked about in batches (each ask is a round trip to jq)."""
+    while batch := list(itertools.islice(messages, 256)):
+        docs: list[object] = [json_format.MessageToDict(m, preserving_proto_field_name=True) for m in batch]
+        yield from (m for m, ok in zip(batch, matches(docs), strict=True) if ok)
+
