@@ -341,3 +341,24 @@ def test_restart_datum_and_run_cron_give_pachds_errors(sdk: object) -> None:
     assert code == grpc.StatusCode.FAILED_PRECONDITION and text == "pipeline doesn't have a cron input"
     code, _ = _code(lambda: sdk.pps.run_cron(pipeline=pps.Pipeline(name="nope")))  # type: ignore[attr-defined]
     assert code == grpc.StatusCode.NOT_FOUND
+
+
+def test_render_template_binds_args_and_bounds_hostile_templates(sdk: object) -> None:
+    template = 'function(name, repo) {pipeline: {name: name}, input: {pfs: {repo: repo, glob: "/*"}}}'
+    answer = sdk.pps.render_template(template=template, args={"name": "t", "repo": "r"})  # type: ignore[attr-defined]
+    assert json.loads(answer.json)["pipeline"] == {"name": "t"}
+    assert [s.pipeline.name for s in answer.specs] == ["t"] and answer.specs[0].input.pfs.repo == "r"
+    code, text = _code(lambda: sdk.pps.render_template(template="{", args={}))  # type: ignore[attr-defined]
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and text.startswith("template err: ")
+    code, text = _code(lambda: sdk.pps.render_template(template='import "x.libsonnet"', args={}))  # type: ignore[attr-defined]
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "imports are not supported" in text
+    # An endless template is stopped in its own process; the server answers the next call.
+    code, _ = _code(
+        lambda: sdk.pps.render_template(template="local f(x) = f(x + 1) + 1; f(0)", args={})  # type: ignore[attr-defined]
+    )
+    assert code in (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.INVALID_ARGUMENT)
+    code, text = _code(
+        lambda: sdk.pps.render_template(template="std.length(std.range(0, 1000000000))", args={})  # type: ignore[attr-defined]
+    )
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "512 MiB" in text
+    assert sdk.get_version().major == 2  # type: ignore[attr-defined]

@@ -37,6 +37,9 @@ DIFFERENCES: Final[dict[str, str]] = {
     "pps_v2.API/ListDatum": "also plans the datums of an `input` without a job (dry run); AIP-158 paging (1001/1002)",
     "pps_v2.API/ListJob": "server-side `state` filter (1000) and AIP-158 paging (1001/1002)",
     "pps_v2.API/WaitJob": "tusk's own addition: follow a job or job set to its end, resumable (see below)",
+    "pps_v2.API/RenderTemplate": (
+        "jsonnet `import`s are refused (pachd fetches http(s) URLs); a render is limited to 512 MiB and 10 s"
+    ),
     "admin_v2.API/InspectCluster": "`deployment_id` is the cluster ID; no proxy or web resources",
     "metadata.API/EditMetadata": "a target that does not exist is NOT_FOUND (pachd: UNKNOWN)",
     "transaction_v2.API/FinishTransaction": "StopJob and UpdateJobState cannot be queued (see StopJob)",

@@ -7,6 +7,8 @@ services/cluster.py). CreatePipeline and CreatePipelineV2 both take that path.
 
 from __future__ import annotations
 
+import json
+
 import grpc
 from google.protobuf import json_format
 
@@ -14,6 +16,7 @@ from tusk.proto.pps_v2 import pps_pb2
 from tuskd.domain.errors import InvalidArgument, Unimplemented
 from tuskd.domain.pfs import DEFAULT_PROJECT
 from tuskd.services.cluster import merge_defaults, parse_defaults
+from tuskd.services.templates import render_template
 from tuskd.transport import pfs_convert
 from tuskd.transport.base import ServicerBase
 
@@ -62,6 +65,18 @@ class DefaultsRpcs(ServicerBase):
         return pps_pb2.CreatePipelineV2Response(
             effective_create_pipeline_request_json=json_format.MessageToJson(effective, indent=None)
         )
+
+    def RenderTemplate(
+        self, request: pps_pb2.RenderTemplateRequest, context: grpc.ServicerContext
+    ) -> pps_pb2.RenderTemplateResponse:
+        text = render_template(request.template, dict(request.args))
+        rendered = json.loads(text)
+        if isinstance(rendered, dict):
+            rendered = [rendered]
+        elif not isinstance(rendered, list):
+            raise InvalidArgument(f"not a json object or list: {text}", reason="INVALID_TEMPLATE", field="template")
+        specs = [parse_request_json(json.dumps(spec), "template output") for spec in rendered]
+        return pps_pb2.RenderTemplateResponse(json=text, specs=specs)
 
     def GetClusterDefaults(
         self, request: pps_pb2.GetClusterDefaultsRequest, context: grpc.ServicerContext
