@@ -71,7 +71,7 @@ def test_list_job_and_inspect_job(server: RunningServer) -> None:
     missing = uuid.uuid4().hex
     failed = _grpcurl(server, "InspectJob", {"job": {"pipeline": {"name": "edges"}, "id": missing}})
     assert failed.returncode != 0
-    assert "Code: NotFound" in failed.stderr and f"job edges@{missing} not found" in failed.stderr
+    assert "Code: NotFound" in failed.stderr and f"jobs default/edges@{missing} not found" in failed.stderr
 
 
 def test_wait_job_stream(server: RunningServer, tmp_path: Path) -> None:

@@ -161,7 +161,7 @@ def test_wait_job_exit_codes_and_plain_lines(server: RunningServer, tusk_cli: Ru
     assert code == 5 and "b@" in err and "killed" in err and "a@" not in err
 
     code, _, err = tusk_cli("wait", "job", f"edges@{uuid.uuid4().hex}")
-    assert code == 4 and err.startswith("error: job edges@") and "not found" in err
+    assert code == 4 and err.startswith("error: jobs default/edges@") and "not found" in err
 
 
 def test_wait_job_progress_view_on_a_terminal() -> None:
@@ -235,7 +235,7 @@ def test_errors_are_one_line_with_exit_codes(server: RunningServer, tusk_cli: Ru
     code, _, err = tusk_cli("list", "job", "--state", "bogus")
     assert code == 2
     code, _, err = tusk_cli("list", "job", "-p", "nope")
-    assert code == 4 and "pipeline nope not found" in err
+    assert code == 4 and 'pipeline "default/nope" not found' in err
     code, _, err = tusk_cli("list", "job", address=f"127.0.0.1:{free_port()}")
     assert code == 3 and "Traceback" not in err
     assert parse_duration("1m30s") == 90 and parse_duration("500ms") == 0.5 and parse_duration("2") == 2

@@ -154,7 +154,7 @@ def test_create_errors_are_one_clear_line(server: RunningServer, images: RepoKey
         assert "Traceback" not in result.stderr
     ok(server, "create", "pipeline", "-f", write(tmp_path, "edges.json", EDGES_JSON))
     result = tusk(server, "create", "pipeline", "-f", write(tmp_path, "edges.json", EDGES_JSON))
-    assert result.returncode == 1 and 'pipeline "edges" already exists' in result.stderr
+    assert result.returncode == 1 and 'pipeline "default/edges" already exists' in result.stderr
 
 
 def test_inspect_pipeline(server: RunningServer, images: RepoKey, tmp_path: Path) -> None:
@@ -171,7 +171,7 @@ def test_inspect_pipeline(server: RunningServer, images: RepoKey, tmp_path: Path
     doc = yaml.safe_load(ok(server, "inspect", "pipeline", "edges", "-o", "yaml"))
     assert doc["details"]["transform"]["image"] == "pachyderm/opencv"
     result = tusk(server, "inspect", "pipeline", "nope")
-    assert result.returncode == 4 and result.stderr.strip() == 'error: pipeline "nope" not found'
+    assert result.returncode == 4 and result.stderr.strip() == 'error: pipeline "default/nope" not found'
 
 
 def test_update_pipeline(server: RunningServer, images: RepoKey, tmp_path: Path) -> None:
@@ -215,7 +215,7 @@ def test_stop_start_rerun(server: RunningServer, images: RepoKey, tmp_path: Path
     assert [j.pipeline_version for j in jobs_of(server, "edges")][-1] == 2
     for verb in ("stop", "start", "rerun"):
         result = tusk(server, verb, "pipeline", "nope")
-        assert result.returncode == 4 and 'pipeline "nope" not found' in result.stderr
+        assert result.returncode == 4 and 'pipeline "default/nope" not found' in result.stderr
 
 
 def test_delete_pipeline(server: RunningServer, images: RepoKey, tmp_path: Path) -> None:

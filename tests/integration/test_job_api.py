@@ -197,7 +197,7 @@ def test_inspect_job_raw_json_has_the_seed_shape(server: RunningServer, client: 
 
 def test_inspect_job_errors(server: RunningServer, client: tusk.Client) -> None:
     missing = uuid.uuid4().hex
-    with pytest.raises(errors.NotFound, match=f"^job edges@{missing} not found$"):
+    with pytest.raises(errors.NotFound, match=f"^jobs default/edges@{missing} not found$"):
         client.pps.inspect_job(f"edges@{missing}")
     with pytest.raises(errors.InvalidArgument, match="not a valid ID"):
         client.pps.inspect_job("edges@not-an-id")
@@ -242,7 +242,7 @@ def test_list_job_filters(server: RunningServer, client: tusk.Client) -> None:
     assert ids(client.pps.list_job("a", states=[pps_pb2.JOB_CREATED])) == [name(a2)]
     assert ids(client.pps.list_job(projects=["default"])) == [name(a2), name(b1), name(a1)]
     assert ids(client.pps.list_job(projects=["other"])) == []
-    with pytest.raises(errors.NotFound, match="pipeline nope not found"):
+    with pytest.raises(errors.NotFound, match='pipeline "default/nope" not found'):
         list(client.pps.list_job("nope"))
     with pytest.raises(errors.InvalidArgument, match="number"):
         list(client.pps.list_job(number=-1))

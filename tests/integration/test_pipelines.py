@@ -169,7 +169,7 @@ def test_duplicate_pipeline_is_already_exists(server: RunningServer, client: tus
     client.pps.create_pipeline(spec("edges"))
     with pytest.raises(errors.AlreadyExists) as info:
         client.pps.create_pipeline(spec("edges"))
-    assert info.value.message == 'pipeline "edges" already exists'
+    assert info.value.message == 'pipeline "default/edges" already exists'
     assert len(jobs_of(server, "edges")) == 1
 
 
@@ -392,7 +392,7 @@ def test_list_pipeline_pages(server: RunningServer, client: tusk.Client) -> None
 def test_inspect_missing_pipeline_is_not_found(client: tusk.Client) -> None:
     with pytest.raises(errors.NotFound) as info:
         client.pps.inspect_pipeline("nope")
-    assert info.value.message == 'pipeline "nope" not found'
+    assert info.value.message == 'pipeline "default/nope" not found'
 
 
 # -- stop, start, rerun ---------------------------------------------------------------------

@@ -164,7 +164,7 @@ def test_status_codes(server: RunningServer, client: tusk.Client) -> None:
     bad = _request(key)
     bad.heartbeat_interval.CopyFrom(duration_pb2.Duration(seconds=-1))
     assert code(bad) == grpc.StatusCode.INVALID_ARGUMENT
-    with pytest.raises(errors.NotFound, match=f"job edges@{missing.id} not found"):
+    with pytest.raises(errors.NotFound, match=f"jobs default/edges@{missing.id} not found"):
         list(client.pps.wait_job(name(missing)))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from .errors import NotFound
 from .states import DatumState, JobState, check_transition, is_terminal
 
 
@@ -166,3 +167,8 @@ def job_from_dict(data: dict[str, object]) -> Job:
         started=float(data["started"]),  # type: ignore[arg-type]
         finished=float(data["finished"]),  # type: ignore[arg-type]
     )
+
+
+def job_not_found(key: JobKey) -> NotFound:
+    """pachd's NOT_FOUND for a job: ``jobs default/edges@<id> not found``."""
+    return NotFound(f"jobs {key.project}/{key.pipeline}@{key.id} not found", reason="JOB_NOT_FOUND", job=str(key))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, Final
 
-from .errors import InvalidArgument
+from .errors import InvalidArgument, NotFound
 from .inputs import Input, PfsInput, input_repos, validate_input
 from .pfs import CommitKey
 from .states import JobState
@@ -396,3 +396,9 @@ def spec_from_dict(data: Mapping[str, Any]) -> PipelineSpec:
         annotations=tuple(sorted((metadata.get("annotations") or {}).items())),
         labels=tuple(sorted((metadata.get("labels") or {}).items())),
     )
+
+
+def pipeline_not_found(project: str, name: str) -> NotFound:
+    """pachd's NOT_FOUND for a pipeline: ``pipeline "default/edges" not found``."""
+    shown = f"{project}/{name}"
+    return NotFound(f'pipeline "{shown}" not found', reason="PIPELINE_NOT_FOUND", pipeline=shown)

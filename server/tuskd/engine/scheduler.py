@@ -45,7 +45,7 @@ from typing import Protocol
 
 from tuskd.blobs.base import BlobStore
 from tuskd.domain.errors import FailedPrecondition, NotFound
-from tuskd.domain.jobs import Job, JobKey, transition
+from tuskd.domain.jobs import Job, JobKey, job_not_found, transition
 from tuskd.domain.pfs import CommitRef, RepoKey
 from tuskd.domain.states import TERMINAL_JOB_STATES, DatumState, JobState, is_terminal
 from tuskd.engine.executor import Executor
@@ -446,7 +446,7 @@ class Engine(JobEngine):
         with self._store.write() as tx:
             row = self._jobs.tables(tx).get_job(key)
             if row is None:
-                raise NotFound(f"job {key} not found", job=str(key))
+                raise job_not_found(key)
             if is_terminal(row.job.state):
                 return row.job
             job = self._jobs.transition(key, JobState.JOB_KILLED, reason, tx=tx)
@@ -525,7 +525,7 @@ class Engine(JobEngine):
                 t = self._jobs.tables(tx)
                 jrow = t.get_job(key)
                 if jrow is None:
-                    raise NotFound(f"job {key} not found", job=str(key))
+                    raise job_not_found(key)
                 if jrow.job.state != JobState.JOB_RUNNING:
                     raise FailedPrecondition(f"job {key} is not running", reason="JOB_NOT_RUNNING", job=str(key))
                 rows = {i: t.get_datum(jrow.row, i) for i in ids}

@@ -19,8 +19,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from tuskd.domain.errors import InvalidArgument, NotFound
+from tuskd.domain.errors import InvalidArgument
 from tuskd.domain.jobs import Job, JobKey, job_from_dict
+from tuskd.domain.pipelines import pipeline_not_found
 from tuskd.domain.states import DatumState, JobState, is_terminal
 from tuskd.store.base import Store
 from tuskd.store.pps import JobQuery, JobRow
@@ -130,7 +131,7 @@ class JobLogs:
             project, pipeline = query.pipeline
             with self._store.read() as tx:
                 if self._jobs.tables(tx).get_pipeline(project, pipeline) is None:
-                    raise NotFound(f"pipeline {pipeline} not found", reason="PIPELINE_NOT_FOUND", pipeline=pipeline)
+                    raise pipeline_not_found(project, pipeline)
         else:
             raise InvalidArgument("GetLogs needs a pipeline, a job or a datum", field="pipeline")
         if query.datum_id and query.job is None:

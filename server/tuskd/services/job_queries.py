@@ -25,8 +25,9 @@ from tuskd.domain.datums import FileEntry, plan_datums
 from tuskd.domain.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound, OutOfRange, Unimplemented
 from tuskd.domain.ids import check_global_id
 from tuskd.domain.inputs import Input, PfsInput
-from tuskd.domain.jobs import Job, JobKey, Stats, transition
+from tuskd.domain.jobs import Job, JobKey, Stats, job_not_found, transition
 from tuskd.domain.pfs import DEFAULT_PROJECT, CommitRef, FileType, RepoKey, check_name
+from tuskd.domain.pipelines import pipeline_not_found
 from tuskd.domain.states import TERMINAL_JOB_STATES, DatumState, JobState, is_terminal
 from tuskd.services.events import CancelToken, EventHub
 from tuskd.services.jobs import (
@@ -234,7 +235,7 @@ class JobQueries:
             t = self._jobs.tables(tx)
             row = t.get_job(key)
             if row is None:
-                raise NotFound(f"job {key} not found", job=str(key))
+                raise job_not_found(key)
             if not is_terminal(row.job.state):  # restarted by a racing call between stop and here
                 raise Aborted(f"job {key} started again while it was being deleted; try again", job=str(key))
             t.delete_job(row.row)  # its history, datums and datum outputs go with it
@@ -303,8 +304,7 @@ class JobQueries:
         with self._store.read() as tx:
             row = self._jobs.tables(tx).get_pipeline(project, name)
         if row is None:
-            shown = name if project == DEFAULT_PROJECT else f"{project}/{name}"
-            raise NotFound(f"pipeline {shown} not found", reason="PIPELINE_NOT_FOUND", pipeline=shown)
+            raise pipeline_not_found(project, name)
         return row
 
     def _row_filter(self, listing: JobListing) -> tuple[_RowFilter, JobQuery]:

@@ -20,7 +20,17 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from tuskd.domain.errors import NotFound
-from tuskd.domain.jobs import Counts, Job, JobKey, Stats, add_counts, job_from_dict, job_to_dict, transition
+from tuskd.domain.jobs import (
+    Counts,
+    Job,
+    JobKey,
+    Stats,
+    add_counts,
+    job_from_dict,
+    job_not_found,
+    job_to_dict,
+    transition,
+)
 from tuskd.domain.states import JobState, is_terminal
 from tuskd.store.base import Store, Tx
 from tuskd.store.pps import DatumRow, JobQuery, JobRow, OutputEntry, PpsTx
@@ -198,7 +208,7 @@ class JobService:
         t = self._tables(tx)
         row = t.get_job(key)
         if row is None:
-            raise NotFound(f"job {key} not found", job=str(key))
+            raise job_not_found(key)
         new = fn(row.job)
         now_us = self._now_us()
         datum_list = list(datums)
@@ -234,7 +244,7 @@ class JobService:
         with self._store.read(snapshot=False) as tx:  # one SELECT: atomic on its own
             row = self._tables(tx).get_job(key)
         if row is None:
-            raise NotFound(f"job {key} not found", job=str(key))
+            raise job_not_found(key)
         return row
 
     def job_set(self, set_id: str) -> builtins.list[JobRow]:
@@ -278,7 +288,7 @@ class JobService:
             if target.key is not None:
                 row = t.get_job(target.key)
                 if row is None:
-                    raise NotFound(f"job {target.key} not found", job=str(target.key))
+                    raise job_not_found(target.key)
                 states = {row.job.key: row.job.state}
                 if after_seq == 0:
                     return [(row.seq, row.job)], states
@@ -305,7 +315,7 @@ class JobService:
             if target.key is not None:
                 row = t.get_job(target.key)
                 if row is None:
-                    raise NotFound(f"job {target.key} not found", job=str(target.key))
+                    raise job_not_found(target.key)
                 return row.seq
             assert target.set_id is not None
             return t.set_seq(target.set_id)

@@ -43,6 +43,7 @@ from tuskd.domain.pipelines import (
     PipelineKey,
     PipelineSpec,
     PipelineState,
+    pipeline_not_found,
     pipeline_state,
     spec_from_dict,
     spec_to_dict,
@@ -172,7 +173,7 @@ class PipelineService:
 
     @staticmethod
     def _not_found(key: PipelineKey) -> NotFound:
-        return NotFound(f'pipeline "{key}" not found', reason="PIPELINE_NOT_FOUND", pipeline=str(key))
+        return pipeline_not_found(key.project, key.name)
 
     def _row(self, t: PpsTx, key: PipelineKey) -> PipelineRow:
         row = t.get_pipeline(key.project, key.name)
@@ -252,7 +253,8 @@ class PipelineService:
             t = self._tables(tx)
             row = t.get_pipeline(key.project, key.name)
             if row is not None and not update:
-                raise AlreadyExists(f'pipeline "{key}" already exists', reason="PIPELINE_EXISTS", pipeline=str(key))
+                shown = f"{key.project}/{key.name}"
+                raise AlreadyExists(f'pipeline "{shown}" already exists', reason="PIPELINE_EXISTS", pipeline=str(key))
             self._check_inputs(spec)
             if row is not None:
                 old = self._spec(t, row)
