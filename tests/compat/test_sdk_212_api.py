@@ -362,3 +362,12 @@ def test_render_template_binds_args_and_bounds_hostile_templates(sdk: object) ->
     )
     assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "512 MiB" in text
     assert sdk.get_version().major == 2  # type: ignore[attr-defined]
+
+
+def test_pfs_delete_all_removes_repos_and_projects_and_keeps_default(sdk: object) -> None:
+    sdk.pfs.create_project(project=pfs.Project(name="gone"))  # type: ignore[attr-defined]
+    sdk.pfs.create_repo(repo=pfs.Repo(name="r", project=pfs.Project(name="gone")))  # type: ignore[attr-defined]
+    sdk.pfs.create_repo(repo=pfs.Repo(name="r"))  # type: ignore[attr-defined]
+    sdk.pfs.delete_all()  # type: ignore[attr-defined]
+    assert list(sdk.pfs.list_repo()) == []  # type: ignore[attr-defined]
+    assert [p.project.name for p in sdk.pfs.list_project()] == ["default"]  # type: ignore[attr-defined]

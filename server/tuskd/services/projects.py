@@ -102,6 +102,15 @@ class ProjectService:
             if name != DEFAULT_PROJECT:
                 self._meta(tx).delete_project(name)
 
+    def delete_all(self) -> None:
+        """pfs_v2 DeleteAll: every repo, then every project; "default" is made anew (empty)."""
+        with self._store.write() as tx:
+            self._pfs.delete_all()
+            meta = self._meta(tx)
+            for row in meta.list_projects():
+                meta.delete_project(row.name)
+            meta.insert_project(DEFAULT_PROJECT, "", self._clock())
+
     def set_defaults(self, name: str, defaults_json: str) -> None:
         with self._store.write() as tx:
             self.require(tx, name)

@@ -67,7 +67,7 @@ class PfsApi(ProjectRpcs, Queueing, ServicerBase, pfs_pb2_grpc.APIServicer):
         return pfs_pb2.DeleteRepoResponse(deleted=deleted)
 
     def DeleteAll(self, request: empty_pb2.Empty, context: grpc.ServicerContext) -> empty_pb2.Empty:
-        self.deps.pfs.delete_all()
+        self.deps.projects.delete_all()
         return _EMPTY
 
     # -- commits ----------------------------------------------------------------------------
