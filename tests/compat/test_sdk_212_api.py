@@ -371,3 +371,16 @@ def test_pfs_delete_all_removes_repos_and_projects_and_keeps_default(sdk: object
     sdk.pfs.delete_all()  # type: ignore[attr-defined]
     assert list(sdk.pfs.list_repo()) == []  # type: ignore[attr-defined]
     assert [p.project.name for p in sdk.pfs.list_project()] == ["default"]  # type: ignore[attr-defined]
+
+
+def test_a_transaction_holds_at_most_its_bound_of_requests(sdk: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tuskd.services import transactions as txns
+
+    monkeypatch.setattr(txns, "MAX_REQUESTS", 3)  # the server runs in this process
+    txn = sdk.transaction.start_transaction()  # type: ignore[attr-defined]
+    for name in ("a", "b", "c"):
+        sdk.pfs.create_repo(repo=pfs.Repo(name=name))  # type: ignore[attr-defined]
+    code, text = _code(lambda: sdk.pfs.create_repo(repo=pfs.Repo(name="d")))  # type: ignore[attr-defined]
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "finish it and start another" in text
+    sdk.transaction.finish_transaction(transaction=txn)  # type: ignore[attr-defined]
+    assert sorted(r.repo.name for r in sdk.pfs.list_repo()) == ["a", "b", "c"]  # type: ignore[attr-defined]

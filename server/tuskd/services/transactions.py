@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from tuskd.domain.errors import NotFound
+from tuskd.domain.errors import NotFound, ResourceExhausted
 from tuskd.domain.ids import new_global_id
 from tuskd.store.base import Store, Tx
 from tuskd.store.meta import MetaTx, TransactionRow
@@ -25,6 +25,8 @@ from tuskd.store.meta import MetaTx, TransactionRow
 __all__ = ["TransactionRecord", "TransactionService"]
 
 R = TypeVar("R")
+# Each append replays the whole queue inside the write lock: a bound keeps that cheap.
+MAX_REQUESTS = 1000
 Replay = Callable[[str, Sequence[bytes]], R]
 
 
@@ -111,6 +113,12 @@ class TransactionService:
         with self._store.write() as tx:
             row = self._row(tx, txn_id)
             requests = (*_unpack(row.requests), request)
+            if len(requests) > MAX_REQUESTS:
+                raise ResourceExhausted(
+                    f"transaction {txn_id} already holds {MAX_REQUESTS} requests, the most one may hold: "
+                    "finish it and start another",
+                    reason="TRANSACTION_TOO_BIG",
+                )
             try:
                 with self._store.write():
                     raise _Undo(replay(txn_id, requests))
@@ -130,6 +138,11 @@ class TransactionService:
 
     def run_batch(self, requests: Sequence[bytes], replay: Replay[R]) -> tuple[TransactionRecord, R]:
         """BatchTransaction: a transaction started, filled and finished in one call."""
+        if len(requests) > MAX_REQUESTS:
+            raise ResourceExhausted(
+                f"a batch transaction may hold at most {MAX_REQUESTS} requests, not {len(requests)}",
+                reason="TRANSACTION_TOO_BIG",
+            )
         txn_id = new_global_id()
         with self._store.write():
             result = replay(txn_id, requests)
