@@ -33,7 +33,11 @@ def test_second_server_on_a_data_dir_refuses_and_harms_nothing(
             {
                 "pipeline": {"name": "wait"},
                 "transform": {
-                    "cmd": ["sh", "-c", 'echo $$ >> "$PIDS"; while [ ! -e "$RELEASE" ]; do sleep 0.05; done; echo ok > /pfs/out/ok'],
+                    "cmd": [
+                        "sh",
+                        "-c",
+                        'echo $$ >> "$PIDS"; while [ ! -e "$RELEASE" ]; do sleep 0.05; done; echo ok > /pfs/out/ok',
+                    ],
                     "env": {"PIDS": str(pids), "RELEASE": str(release), "MARK": uuid.uuid4().hex},
                 },
                 "input": {"pfs": {"repo": "in", "glob": "/"}},
@@ -44,7 +48,16 @@ def test_second_server_on_a_data_dir_refuses_and_harms_nothing(
         [datum_pid] = [int(p) for p in pids.read_text().split()]
 
         second = subprocess.run(
-            [sys.executable, "-m", "tusk", "serve", "--address", f"127.0.0.1:{free_port()}", "--data-dir", str(data_dir)],
+            [
+                sys.executable,
+                "-m",
+                "tusk",
+                "serve",
+                "--address",
+                f"127.0.0.1:{free_port()}",
+                "--data-dir",
+                str(data_dir),
+            ],
             capture_output=True,
             text=True,
             timeout=30,
