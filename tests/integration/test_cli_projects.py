@@ -4,12 +4,13 @@ against a real server: pachctl's verbs and tables, one-line errors, documented e
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 import tusk
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, RunningServer
 from tests.integration.conftest import Run
 from tests.integration.test_cli_pfs import fails, ok, table
 from tusk import errors
@@ -253,3 +254,20 @@ def test_docs_cli_covers_the_new_commands() -> None:
                     assert any(opt in doc for opt in param.opts), f"docs/cli.md misses {param.opts} of {verb} {noun}"
     assert seen == 19
     assert "TUSK_CONFIG_DIR" in doc and "TUSK_PROJECT" in doc
+
+
+def test_readme_python_block_of_projects_and_transactions(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    block = re.search(
+        r"Projects, transactions, pipeline defaults, metadata and the cluster:\n\n```python\n(.*?)\n```", readme, re.S
+    )
+    assert block is not None
+    monkeypatch.setenv("TUSK_ADDRESS", server.address)
+    exec(compile("import tusk\n" + block.group(1), "README.md", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    with tusk.Client(server.address) as c:
+        assert lines == ["2", c.inspect_cluster().id]
+        assert dict(c.pfs.inspect_repo("vision/labels").metadata) == {"owner": "me"}
+        assert c.pps.get_project_defaults("vision") == '{"createPipelineRequest": {"datumTries": "5"}}'

@@ -95,6 +95,21 @@ def test_delete_stop_and_resume(tusk_cli: Run, client: tusk.Client) -> None:
     assert client.pfs.inspect_repo("x").repo.name == "x"
 
 
+def test_deletes_and_finish_commit_join_the_transaction(tusk_cli: Run, client: tusk.Client) -> None:
+    client.pfs.create_repo("a")
+    client.pfs.create_branch("a@dev")
+    client.pfs.start_commit("a@master")
+    txn = start(tusk_cli)
+    queued(tusk_cli, "delete", "branch", "a@dev", txn=txn)
+    queued(tusk_cli, "finish", "commit", "a@master", txn=txn)
+    queued(tusk_cli, "delete", "repo", "a", txn=txn)  # queued: not "not found" whatever the answer says
+    assert "delete repo a" in ok(tusk_cli, "inspect", "transaction")
+    assert {b.branch.name for b in client.pfs.list_branch("a")} == {"master", "dev"}
+    ok(tusk_cli, "finish", "transaction")
+    assert list(client.pfs.list_repo()) == []
+    assert "not found" in fails(tusk_cli, 4, "delete", "repo", "a")  # outside a transaction it is
+
+
 def test_a_failing_transaction_applies_nothing_and_stays_active(tusk_cli: Run, client: tusk.Client) -> None:
     txn = start(tusk_cli)
     queued(tusk_cli, "create", "repo", "a", txn=txn)

@@ -332,8 +332,10 @@ def delete_repo_cmd(settings: Settings, names: tuple[str, ...], all_: bool, forc
             else [parse_repo(n, project) for n in names]
         )
         for repo in targets:
-            if not client.pfs.delete_repo(repo, force=force) and not all_:
-                # The server answers deleted=false for a repo it does not have.
+            deleted = client.pfs.delete_repo(repo, force=force)
+            if not deleted and not all_ and client.transaction_id is None:
+                # The server answers deleted=false for a repo it does not have (in a transaction
+                # the delete is only queued: its answer says nothing yet).
                 from tusk.errors import NotFound
 
                 raise NotFound(f'repo "{format_repo(repo)}" not found')
