@@ -64,7 +64,9 @@ def test_node_lists_jobs_and_follows_waitjob(server: object, client: tusk.Client
 
     waited = subprocess.run(
         [node, str(NODE_DIR / "client.js"), address, "wait-job", "edges", job_id],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert waited.returncode == 0, waited.stdout + waited.stderr
     messages = [m for m in _lines(waited.stdout) if not m.get("heartbeat")]
@@ -74,7 +76,9 @@ def test_node_lists_jobs_and_follows_waitjob(server: object, client: tusk.Client
 
     listed = subprocess.run(
         [node, str(NODE_DIR / "client.js"), address, "list-jobs", "edges"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert listed.returncode == 0, listed.stdout + listed.stderr
     infos = _lines(listed.stdout)

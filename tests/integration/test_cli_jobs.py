@@ -16,12 +16,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT, RunningServer, free_port
 from tests.integration.test_job_api import FINISH, RUN, add_job, add_pipeline, drive, failed_run, name, succeed
-from tusk.cli import main
 from tusk.cli.jobs import ProgressView, parse_duration
 from tusk.proto.pps_v2 import pps_pb2
 from tuskd.domain.jobs import Counts, JobKey, Stats
@@ -37,23 +35,6 @@ fd9454d06d8e4fa38a75c8cd20b39538 edges    20 hours ago 5 seconds          0     
 7dcd77a2f7f34ff384a6096d1139e922 edges    20 hours ago Less than a second 0       0 + 0 / 0 0B       0B       success"""
 
 Run = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def tusk_cli(server: RunningServer, capsys: pytest.CaptureFixture[str]) -> Run:
-    """Run ``tusk --address <server> ARGS...`` in process: (exit code, stdout, stderr)."""
-
-    def run(*args: str, address: str | None = None) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            main(["--address", address or server.address, *args])
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def _seed_job(

@@ -20,7 +20,6 @@ import yaml
 
 import tusk
 from tests.conftest import REPO_ROOT, RunningServer
-from tusk.cli import main
 from tusk.cli import pfs as cli_pfs
 from tusk.cli.root import cli
 
@@ -28,23 +27,6 @@ pytestmark = pytest.mark.timeout(120)
 
 Run = Callable[..., tuple[int, str, str]]
 ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-@pytest.fixture
-def tusk_cli(server: RunningServer, capsys: pytest.CaptureFixture[str]) -> Run:
-    """Run ``tusk --address <server> ARGS...`` in process: (exit code, stdout, stderr)."""
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            main(["--address", server.address, *args])
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def ok(run: Run, *args: str) -> str:

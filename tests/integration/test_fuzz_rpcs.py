@@ -99,9 +99,7 @@ def _message(desc: Descriptor, depth: int) -> st.SearchStrategy[dict[str, Any]]:
                 value = _message(field.message_type, depth + 1)
         else:
             value = _scalar(field)
-        if field.is_repeated and not (
-            field.message_type and field.message_type.GetOptions().map_entry
-        ):
+        if field.is_repeated and not (field.message_type and field.message_type.GetOptions().map_entry):
             value = st.lists(value, max_size=2)
         fields[field.name] = value
     return st.fixed_dictionaries({}, optional=fields)

@@ -575,7 +575,11 @@ def test_pps_delete_all_removes_every_pipeline_and_its_output(client: tusk.Clien
     client.pfs.stub.CreateRepo(pfs_pb2.CreateRepoRequest(repo=pfs_pb2.Repo(name="images")))
     for name, source in (("a", "images"), ("b", "a")):
         client.pps.create_pipeline(
-            {"pipeline": {"name": name}, "transform": {"cmd": ["true"]}, "input": {"pfs": {"repo": source, "glob": "/"}}}
+            {
+                "pipeline": {"name": name},
+                "transform": {"cmd": ["true"]},
+                "input": {"pfs": {"repo": source, "glob": "/"}},
+            }
         )
     assert {p.pipeline.name for p in client.pps.list_pipeline()} == {"a", "b"}
     client.pps.stub.DeleteAll(empty_pb2.Empty())

@@ -37,9 +37,7 @@ def _self_signed(tmp: Path) -> tuple[Path, Path]:
         .not_valid_before(now - datetime.timedelta(minutes=1))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -48,9 +46,7 @@ def _self_signed(tmp: Path) -> tuple[Path, Path]:
     cert_path, key_path = tmp / "server.crt", tmp / "server.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return cert_path, key_path
 
@@ -74,8 +70,9 @@ def test_token_required_on_every_rpc_but_health(
         with pytest.raises(grpc.RpcError) as info:  # a raw stream stub: the status code itself
             list(anonymous.pfs.stub.ListRepo(pfs_pb2.ListRepoRequest()))
         assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    with tusk.Client(server.address, auth_token="wrong") as wrong, pytest.raises(
-        errors.Unauthenticated, match="not valid"
+    with (
+        tusk.Client(server.address, auth_token="wrong") as wrong,
+        pytest.raises(errors.Unauthenticated, match="not valid"),
     ):
         wrong.version()
     with tusk.Client(server.address, auth_token=TOKEN) as ok:
@@ -117,8 +114,9 @@ def test_tls_with_a_generated_certificate(make_server: object, tmp_path: Path) -
     # Nor can a TLS client that does not trust the certificate.
     (tmp_path / "other").mkdir()
     other_cert, _ = _self_signed(tmp_path / "other")
-    with tusk.Client(f"grpcs://{server.address}", root_certificates=other_cert) as untrusting, pytest.raises(
-        errors.Unavailable
+    with (
+        tusk.Client(f"grpcs://{server.address}", root_certificates=other_cert) as untrusting,
+        pytest.raises(errors.Unavailable),
     ):
         untrusting.version(timeout=3)
     with grpc.secure_channel(server.address, grpc.ssl_channel_credentials(cert.read_bytes())) as ch:
@@ -146,9 +144,21 @@ def test_bad_security_files_fail_clearly(server_process: object, tmp_path: Path)
     empty = tmp_path / "empty"
     empty.write_text("  \n")
     out = subprocess.run(
-        [sys.executable, "-m", "tusk", "serve", "--address", "127.0.0.1:0", "--data-dir", str(tmp_path / "d"),
-         "--auth-token-file", str(empty)],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "tusk",
+            "serve",
+            "--address",
+            "127.0.0.1:0",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--auth-token-file",
+            str(empty),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode != 0
     assert "is empty" in out.stderr

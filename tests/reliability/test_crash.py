@@ -215,7 +215,9 @@ class _Upload:
         yield pfs_pb2.ModifyFileRequest(add_file=small)
         chunk = b"z" * MiB
         while self.sent < self.size:
-            yield pfs_pb2.ModifyFileRequest(add_file=pfs_pb2.AddFile(path="/big", raw=wrappers_pb2.BytesValue(value=chunk)))
+            yield pfs_pb2.ModifyFileRequest(
+                add_file=pfs_pb2.AddFile(path="/big", raw=wrappers_pb2.BytesValue(value=chunk))
+            )
             self.sent += len(chunk)
 
     def close(self) -> None:
@@ -256,4 +258,3 @@ def test_sigkill_mid_upload_leaves_nothing(tmp_path: Path, server_process: Calla
         assert [b.branch.name for b in c.pfs.list_branch("data")] == ["master"]
     # Nor does it keep the disk: the partial upload's temp file is gone after the restart.
     assert list(temp_dir.iterdir()) == []
-

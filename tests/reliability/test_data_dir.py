@@ -34,7 +34,11 @@ def test_second_server_on_a_data_dir_refuses_and_harms_nothing(
             {
                 "pipeline": {"name": "wait"},
                 "transform": {
-                    "cmd": ["sh", "-c", 'echo $$ >> "$PIDS"; while [ ! -e "$RELEASE" ]; do sleep 0.05; done; echo ok > /pfs/out/ok'],
+                    "cmd": [
+                        "sh",
+                        "-c",
+                        'echo $$ >> "$PIDS"; while [ ! -e "$RELEASE" ]; do sleep 0.05; done; echo ok > /pfs/out/ok',
+                    ],
                     "env": {"PIDS": str(pids), "RELEASE": str(release), "MARK": uuid.uuid4().hex},
                 },
                 "input": {"pfs": {"repo": "in", "glob": "/"}},
@@ -53,7 +57,16 @@ def test_second_server_on_a_data_dir_refuses_and_harms_nothing(
             wait_for(lambda: f'"pid": {first.proc.pid},' in _read(data_dir / "LOCK"), what="LOCK to be rewritten")
 
         second = subprocess.run(
-            [sys.executable, "-m", "tusk", "serve", "--address", f"127.0.0.1:{free_port()}", "--data-dir", str(data_dir)],
+            [
+                sys.executable,
+                "-m",
+                "tusk",
+                "serve",
+                "--address",
+                f"127.0.0.1:{free_port()}",
+                "--data-dir",
+                str(data_dir),
+            ],
             capture_output=True,
             text=True,
             timeout=30,

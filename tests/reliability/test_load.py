@@ -35,7 +35,9 @@ THINK = 0.2
 TERMINAL = {pps_pb2.JOB_SUCCESS, pps_pb2.JOB_FAILURE, pps_pb2.JOB_KILLED, pps_pb2.JOB_UNRUNNABLE}
 
 
-def test_fifty_clients_while_a_2000_datum_job_runs(tmp_path: Path, server_process: Callable[..., ServerProcess]) -> None:
+def test_fifty_clients_while_a_2000_datum_job_runs(
+    tmp_path: Path, server_process: Callable[..., ServerProcess]
+) -> None:
     (tmp_path / "nums").mkdir()
     # The real `tusk serve` in its own process (its default 1,024 RPC threads leave room for
     # every stream): in-process, the fifty client threads share the server's interpreter, which
@@ -79,6 +81,7 @@ def test_fifty_clients_while_a_2000_datum_job_runs(tmp_path: Path, server_proces
 
     def follower(n: int) -> None:
         with server.client() as c:
+
             def reconnected(seq: int, err: Exception) -> None:
                 with lock:
                     errors.append(f"WaitJob had to reconnect after seq {seq}: {err!r}")

@@ -28,14 +28,32 @@ def _modules(package: Path) -> list[Path]:
 
 FORBIDDEN = {
     # layer: prefixes it must never import
-    "domain": ("grpc", "google.protobuf", "sqlite3", "tusk", "tuskd.store", "tuskd.services", "tuskd.engine",
-               "tuskd.transport", "tuskd.blobs", "tuskd.wiring"),
+    "domain": (
+        "grpc",
+        "google.protobuf",
+        "sqlite3",
+        "tusk",
+        "tuskd.store",
+        "tuskd.services",
+        "tuskd.engine",
+        "tuskd.transport",
+        "tuskd.blobs",
+        "tuskd.wiring",
+    ),
     "services": ("grpc", "google.protobuf", "sqlite3", "tusk.", "tuskd.transport", "tuskd.wiring"),
     "engine": ("grpc", "google.protobuf", "sqlite3", "tusk.", "tuskd.transport", "tuskd.wiring"),
-    "store": ("grpc", "google.protobuf", "tusk.", "tuskd.services", "tuskd.engine", "tuskd.transport",
-              "tuskd.wiring"),
-    "blobs": ("grpc", "google.protobuf", "sqlite3", "tusk.", "tuskd.services", "tuskd.engine",
-              "tuskd.transport", "tuskd.store", "tuskd.wiring"),
+    "store": ("grpc", "google.protobuf", "tusk.", "tuskd.services", "tuskd.engine", "tuskd.transport", "tuskd.wiring"),
+    "blobs": (
+        "grpc",
+        "google.protobuf",
+        "sqlite3",
+        "tusk.",
+        "tuskd.services",
+        "tuskd.engine",
+        "tuskd.transport",
+        "tuskd.store",
+        "tuskd.wiring",
+    ),
 }
 
 
@@ -43,8 +61,10 @@ def _violations(layer: str, root: Path = SERVER) -> list[str]:
     found = []
     for path in _modules(root / layer):
         for name in _imports(path):
-            if any(name == bad.rstrip(".") or name.startswith(bad if bad.endswith(".") else bad + ".")
-                   or name == bad for bad in FORBIDDEN[layer]):
+            if any(
+                name == bad.rstrip(".") or name.startswith(bad if bad.endswith(".") else bad + ".") or name == bad
+                for bad in FORBIDDEN[layer]
+            ):
                 found.append(f"{path.relative_to(root.parent)} imports {name}")
     return found
 

@@ -95,10 +95,28 @@ def test_state_words_and_reason_trimming() -> None:
 
 def test_table_layout_matches_the_seed() -> None:
     rows = [
-        ["fd9454d06d8e4fa38a75c8cd20b39538", "edges", "20 hours ago", "5 seconds", "0", "2 + 1 / 3",
-         "181.1KiB", "111.4KiB", "success"],
-        ["7dcd77a2f7f34ff384a6096d1139e922", "edges", "20 hours ago", "Less than a second", "0", "0 + 0 / 0",
-         "0B", "0B", "success"],
+        [
+            "fd9454d06d8e4fa38a75c8cd20b39538",
+            "edges",
+            "20 hours ago",
+            "5 seconds",
+            "0",
+            "2 + 1 / 3",
+            "181.1KiB",
+            "111.4KiB",
+            "success",
+        ],
+        [
+            "7dcd77a2f7f34ff384a6096d1139e922",
+            "edges",
+            "20 hours ago",
+            "Less than a second",
+            "0",
+            "0 + 0 / 0",
+            "0B",
+            "0B",
+            "success",
+        ],
     ]
     out = fmt.table(["ID", "PIPELINE", "STARTED", "DURATION", "RESTART", "PROGRESS", "DL", "UL", "STATE"], rows)
     assert out.splitlines() == [

@@ -13,7 +13,16 @@ import traceback
 import click
 
 from tusk import errors
-from tusk.cli import jobs, misc, pfs, pipelines, serve  # noqa: F401 - importing registers the commands
+from tusk.cli import (  # noqa: F401 - importing registers the commands
+    jobs,
+    metadata,
+    misc,
+    pfs,
+    pipelines,
+    projects,
+    serve,
+    transactions,
+)
 from tusk.cli.root import cli
 
 EXIT_FAILED = 1

@@ -22,8 +22,8 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from tusk import format as fmt
-from tusk.cli.output import print_raw, show_one
-from tusk.cli.root import Settings, cli, delete, inspect, list_, pass_settings, restart, stop, wait
+from tusk.cli.output import output_option, print_raw, raw_option, show_one
+from tusk.cli.root import Settings, cli, delete, inspect, list_, pass_settings, project_option, restart, stop, wait
 from tusk.pps_jobs import split_target
 from tusk.proto.pps_v2 import pps_pb2
 
@@ -45,11 +45,9 @@ _STATE_WORDS = [
 _TERMINAL = frozenset({pps_pb2.JOB_SUCCESS, pps_pb2.JOB_FAILURE, pps_pb2.JOB_KILLED, pps_pb2.JOB_UNRUNNABLE})
 _DATUM_WORDS = ["failed", "success", "skipped", "starting", "recovered", "unknown"]
 
-_project_option = click.option("--project", default="", help="Project of the pipeline (default: default).")
-_raw_option = click.option("--raw", is_flag=True, help="Print protobuf JSON (proto field names).")
-_output_option = click.option(
-    "-o", "--output", type=click.Choice(["json", "yaml"]), default=None, help="Raw output format (implies --raw)."
-)
+_project_option = project_option("pipeline")
+_raw_option = raw_option
+_output_option = output_option
 
 # --------------------------------------------------------------------------------------------
 # Parsing arguments

@@ -10,6 +10,14 @@ import yaml
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+raw_option = click.option("--raw", is_flag=True, help="Print protobuf JSON (proto field names).")
+output_option = click.option(
+    "-o", "--output", type=click.Choice(["json", "yaml"]), default=None, help="Raw output format (implies --raw)."
+)
+full_timestamps_option = click.option(
+    "--full-timestamps", is_flag=True, help="Print absolute times instead of '2 minutes ago'."
+)
+
 
 def to_dict(message: Message) -> dict[str, Any]:
     return json_format.MessageToDict(message, preserving_proto_field_name=True)

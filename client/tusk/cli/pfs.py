@@ -27,7 +27,7 @@ import click
 from google.protobuf import timestamp_pb2
 
 from tusk import format as fmt
-from tusk.cli.output import print_raw, show_one
+from tusk.cli.output import full_timestamps_option, output_option, print_raw, raw_option, show_one
 from tusk.cli.root import (
     Settings,
     create,
@@ -39,6 +39,7 @@ from tusk.cli.root import (
     inspect,
     list_,
     pass_settings,
+    project_option,
     put,
     start,
     update,
@@ -71,14 +72,10 @@ class BadUsage(click.ClickException):
     exit_code = 2
 
 
-_project_option = click.option("--project", default="", help="Project of the repo (default: default).")
-_raw_option = click.option("--raw", is_flag=True, help="Print protobuf JSON (proto field names).")
-_output_option = click.option(
-    "-o", "--output", type=click.Choice(["json", "yaml"]), default=None, help="Raw output format (implies --raw)."
-)
-_full_timestamps_option = click.option(
-    "--full-timestamps", is_flag=True, help="Print absolute times instead of '2 minutes ago'."
-)
+_project_option = project_option("repo")
+_raw_option = raw_option
+_output_option = output_option
+_full_timestamps_option = full_timestamps_option
 
 
 # --------------------------------------------------------------------------------------------
@@ -259,7 +256,7 @@ def _head_arg(value: str, repo: str) -> str:
 @pass_settings
 def create_repo_cmd(settings: Settings, name: str, description: str, project: str) -> None:
     """Create a new repo (names: letters, digits, '_' and '-')."""
-    with settings.client() as client:
+    with settings.transactional() as client:
         client.pfs.create_repo(parse_repo(name, project), description=description)
 
 
@@ -270,7 +267,7 @@ def create_repo_cmd(settings: Settings, name: str, description: str, project: st
 @pass_settings
 def update_repo_cmd(settings: Settings, name: str, description: str, project: str) -> None:
     """Set a repo's description (creates the repo if it does not exist)."""
-    with settings.client() as client:
+    with settings.transactional() as client:
         client.pfs.create_repo(parse_repo(name, project), description=description, update=True)
 
 
@@ -328,15 +325,17 @@ def delete_repo_cmd(settings: Settings, names: tuple[str, ...], all_: bool, forc
     """Delete repos with their branches, commits and files."""
     if bool(names) == all_:
         raise BadUsage("give repo names or --all")
-    with settings.client() as client:
+    with settings.transactional() as client:
         targets = (
             [i.repo for i in client.pfs.list_repo(projects=[project or "default"])]
             if all_
             else [parse_repo(n, project) for n in names]
         )
         for repo in targets:
-            if not client.pfs.delete_repo(repo, force=force) and not all_:
-                # The server answers deleted=false for a repo it does not have.
+            deleted = client.pfs.delete_repo(repo, force=force)
+            if not deleted and not all_ and client.transaction_id is None:
+                # The server answers deleted=false for a repo it does not have (in a transaction
+                # the delete is only queued: its answer says nothing yet).
                 from tusk.errors import NotFound
 
                 raise NotFound(f"repo {repo.project.name or 'default'}/{format_repo(repo).split('/')[-1]} not found")
@@ -362,7 +361,7 @@ def create_branch_cmd(
     for p in provenance:
         _needs_ref(p, "branch", "<repo>@<branch> (in --provenance)")
     repo = _repo_of(branch)
-    with settings.client() as client:
+    with settings.transactional() as client:
         client.pfs.create_branch(
             parse_branch(branch, project),
             head=parse_commit(_head_arg(head, repo), project) if head else None,
@@ -409,7 +408,7 @@ def list_branch_cmd(settings: Settings, repo: str, project: str, raw: bool, outp
 def delete_branch_cmd(settings: Settings, branch: str, force: bool, project: str) -> None:
     """Delete a branch (its commits stay): repo@branch."""
     _needs_ref(branch, "branch", "<repo>@<branch>")
-    with settings.client() as client:
+    with settings.transactional() as client:
         client.pfs.delete_branch(parse_branch(branch, project), force=force)
 
 
@@ -427,7 +426,7 @@ def delete_branch_cmd(settings: Settings, branch: str, force: bool, project: str
 def start_commit_cmd(settings: Settings, branch: str, parent: str | None, description: str, project: str) -> None:
     """Open a commit on repo@branch and print its ID."""
     _needs_ref(branch, "branch", "<repo>@<branch>")
-    with settings.client() as client:
+    with settings.transactional() as client:
         commit = client.pfs.start_commit(
             parse_branch(branch, project),
             parent=parse_commit(_head_arg(parent, _repo_of(branch)), project) if parent else None,
@@ -446,7 +445,7 @@ def start_commit_cmd(settings: Settings, branch: str, parent: str | None, descri
 def finish_commit_cmd(settings: Settings, commit: str, description: str, error: str, force: bool, project: str) -> None:
     """Finish an open commit: repo@branch or repo@<id>."""
     _needs_ref(commit, "commit", "<repo>@<branch> or <repo>@<commit id>")
-    with settings.client() as client:
+    with settings.transactional() as client:
         client.pfs.finish_commit(parse_commit(commit, project), description=description, error=error, force=force)
 
 

@@ -20,8 +20,20 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from tusk import format as fmt
-from tusk.cli.output import print_raw, show_one, to_dict
-from tusk.cli.root import Settings, create, delete, inspect, list_, pass_settings, rerun, start, stop, update
+from tusk.cli.output import output_option, print_raw, show_one, to_dict
+from tusk.cli.root import (
+    Settings,
+    create,
+    delete,
+    inspect,
+    list_,
+    pass_settings,
+    project_option,
+    rerun,
+    start,
+    stop,
+    update,
+)
 from tusk.proto.pps_v2 import pps_pb2
 
 _PIPELINE_WORDS = {
@@ -38,10 +50,8 @@ _PIPELINE_WORDS = {
 # pachctl's separators: cross product, union and join (written as escapes to keep the source ASCII).
 _CROSS, _UNION, _JOIN = " \u2a2f ", " \u222a ", " \u22c8 "
 
-_project_option = click.option("--project", default="", help="Project of the pipeline (default: default).")
-_output_option = click.option(
-    "-o", "--output", type=click.Choice(["json", "yaml"]), default=None, help="Raw output format (implies --raw)."
-)
+_project_option = project_option("pipeline")
+_output_option = output_option
 
 
 # --------------------------------------------------------------------------------------------
@@ -214,7 +224,7 @@ def _history(value: str) -> int:
 def create_pipeline_cmd(settings: Settings, path: str, dry_run: bool, project: str) -> None:
     """Create pipelines from a spec file (the spec pachctl reads)."""
     specs = read_specs(path)
-    with settings.client() as client:
+    with settings.transactional() as client:
         for spec in specs:
             client.pps.create_pipeline(_with_project(spec, project), dry_run=dry_run)
 
@@ -227,7 +237,7 @@ def create_pipeline_cmd(settings: Settings, path: str, dry_run: bool, project: s
 def update_pipeline_cmd(settings: Settings, path: str, reprocess: bool, project: str) -> None:
     """Update pipelines from a spec file (creates the ones that do not exist)."""
     specs = read_specs(path)
-    with settings.client() as client:
+    with settings.transactional() as client:
         for spec in specs:
             client.pps.create_pipeline(_with_project(spec, project), update=True, reprocess=reprocess)
 
