@@ -184,7 +184,8 @@ def test_transaction_queues_and_applies_atomically(sdk: object) -> None:
         sdk.pfs.finish_commit(commit=commit)  # type: ignore[attr-defined]
         assert not sdk.pfs.repo_exists(pfs.Repo(name="t1"))  # type: ignore[attr-defined]  # queued, not applied
         info = sdk.transaction.inspect_transaction(transaction=txn)  # type: ignore[attr-defined]
-        assert len(info.requests) == 4
+        assert len(info.requests) == 4 and len(info.responses) == 4
+        assert info.responses[2].commit.id == txn.id  # the answers of the check made when queued
         # A queued request is checked at once against what the queue would make.
         code, text = _code(lambda: sdk.pfs.create_repo(repo=pfs.Repo(name="t1")))  # type: ignore[attr-defined]
         assert code == grpc.StatusCode.ALREADY_EXISTS and "already exists" in text
@@ -284,10 +285,9 @@ def test_create_pipeline_v2_merges_cluster_and_project_defaults(sdk: object) -> 
     assert effective["datumTries"] == "5" and effective["description"] == "from project"
     info = sdk.pps.inspect_pipeline(pipeline=pps.Pipeline(name="v2"), details=True)  # type: ignore[attr-defined]
     assert info.details.datum_tries == 5 and info.details.description == "from project"
-    code, _ = _code(
-        lambda: sdk.pps.set_cluster_defaults(cluster_defaults_json='{"nope": 1}')  # type: ignore[attr-defined]
-    )
-    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    for bad in ('{"nope": 1}', '{"createPipelineRequest": {"foo": 1}}'):
+        code, text = _code(lambda b=bad: sdk.pps.set_cluster_defaults(cluster_defaults_json=b))  # type: ignore[attr-defined]
+        assert code == grpc.StatusCode.INVALID_ARGUMENT and text.startswith("invalid cluster defaults JSON"), text
 
 
 def test_create_datum_streams_batches_on_demand(sdk: object) -> None:

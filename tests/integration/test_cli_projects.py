@@ -73,15 +73,16 @@ def test_project_errors_and_exit_codes(tusk_cli: Run) -> None:
     assert code == 2 and "Missing argument 'NAME'" in err
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: CreateProject(update=true) creates a missing project")
 def test_update_project_of_a_missing_project_is_not_found(tusk_cli: Run) -> None:
     fails(tusk_cli, 4, "update", "project", "nope", "-d", "x")
+    assert "nope" not in ok(tusk_cli, "list", "project")
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: SetClusterDefaults accepts unknown fields of createPipelineRequest")
 def test_set_cluster_defaults_refuses_unknown_fields(client: tusk.Client) -> None:
     with pytest.raises(errors.InvalidArgument):
         client.pps.set_cluster_defaults('{"createPipelineRequest": {"foo": 1}}')
+    # pachd also takes the proto name of the top-level key.
+    client.pps.set_cluster_defaults('{"create_pipeline_request": {"datumTries": "4"}}')
 
 
 def test_tusk_project_environment_sets_the_default_project(

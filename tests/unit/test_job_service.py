@@ -74,7 +74,7 @@ def test_terminal_is_final_and_counters_refuse_negative(svc: JobService) -> None
 
 
 def test_unknown_job_and_set_are_not_found(svc: JobService) -> None:
-    with pytest.raises(NotFound, match="job edges@"):
+    with pytest.raises(NotFound, match="jobs default/edges@"):
         svc.get(JobKey("default", "edges", SET))
     with pytest.raises(NotFound):
         svc.job_set(SET)

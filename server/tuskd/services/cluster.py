@@ -32,17 +32,17 @@ def parse_defaults(text: str, what: str) -> dict[str, Any]:
     try:
         doc = json.loads(text or "{}")
     except (ValueError, RecursionError) as exc:
-        raise InvalidArgument(f"{what} is not valid JSON: {exc}", reason="INVALID_DEFAULTS", field=what) from None
+        raise InvalidArgument(f"invalid {what} JSON: {exc}", reason="INVALID_DEFAULTS", field=what) from None
     if not isinstance(doc, dict):
-        raise InvalidArgument(f"{what} must be a JSON object", reason="INVALID_DEFAULTS", field=what)
-    unknown = sorted(set(doc) - {"createPipelineRequest"})
-    if unknown:
+        raise InvalidArgument(f"invalid {what} JSON: not a JSON object", reason="INVALID_DEFAULTS", field=what)
+    unknown = sorted(set(doc) - {"createPipelineRequest", "create_pipeline_request"})
+    if unknown or len(doc) > 1:
         raise InvalidArgument(
-            f"{what} has unknown fields {unknown}; only createPipelineRequest is allowed",
+            f"invalid {what} JSON: unknown fields {unknown or sorted(doc)}; only createPipelineRequest is allowed",
             reason="INVALID_DEFAULTS",
             field=what,
         )
-    request = doc.get("createPipelineRequest", {})
+    request = doc.get("createPipelineRequest", doc.get("create_pipeline_request", {}))
     if not isinstance(request, dict):
         raise InvalidArgument(f"{what}.createPipelineRequest must be a JSON object", field=what)
     return request
@@ -95,6 +95,6 @@ class ClusterService:
             return self._meta(tx).setting(_CLUSTER_DEFAULTS) or _EMPTY_DEFAULTS
 
     def set_defaults(self, defaults_json: str) -> None:
-        parse_defaults(defaults_json, "cluster_defaults_json")
+        parse_defaults(defaults_json, "cluster defaults")
         with self._store.write() as tx:
             self._meta(tx).set_setting(_CLUSTER_DEFAULTS, defaults_json or _EMPTY_DEFAULTS)

@@ -70,6 +70,8 @@ class ProjectService:
                 if not update:
                     raise AlreadyExists(f'project "{name}" already exists', reason="PROJECT_EXISTS", project=name)
                 meta.update_project(name, description)
+            elif update:
+                raise project_not_found(name)
             else:
                 meta.insert_project(name, description, self._clock())
             return _info(self.require(tx, name))

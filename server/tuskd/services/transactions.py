@@ -13,9 +13,8 @@ from __future__ import annotations
 import struct
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TypeVar
 
 from tuskd.domain.errors import NotFound, ResourceExhausted
 from tuskd.domain.ids import new_global_id
@@ -24,10 +23,11 @@ from tuskd.store.meta import MetaTx, TransactionRow
 
 __all__ = ["TransactionRecord", "TransactionService"]
 
-R = TypeVar("R")
 # Each append replays the whole queue inside the write lock: a bound keeps that cheap.
 MAX_REQUESTS = 1000
-Replay = Callable[[str, Sequence[bytes]], R]
+# Applies serialized requests in order (the transaction's ID names their commit set) and returns
+# their serialized answers, one per request.
+Replay = Callable[[str, Sequence[bytes]], list[bytes]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,7 @@ class TransactionRecord:
     started: datetime
     version: int
     requests: tuple[bytes, ...]
+    responses: tuple[bytes, ...]
 
 
 def _pack(requests: Sequence[bytes]) -> bytes:
@@ -54,13 +55,13 @@ def _unpack(blob: bytes) -> tuple[bytes, ...]:
 
 def _record(row: TransactionRow) -> TransactionRecord:
     started = datetime.fromtimestamp(row.started_us / 1_000_000, UTC)
-    return TransactionRecord(row.id, started, row.version, _unpack(row.requests))
+    return TransactionRecord(row.id, started, row.version, _unpack(row.requests), _unpack(row.responses))
 
 
 class _Undo(Exception):
     """Carries a dry run's result out of the savepoint it rolls back."""
 
-    def __init__(self, result: object) -> None:
+    def __init__(self, result: list[bytes]) -> None:
         super().__init__("dry run")
         self.result = result
 
@@ -104,11 +105,11 @@ class TransactionService:
         with self._store.write() as tx:
             self._meta(tx).delete_transactions()
 
-    def append(self, txn_id: str, request: bytes, replay: Replay[R]) -> R:
-        """Queue ``request``; ``replay(txn_id, requests)`` applies a list and returns the answers.
+    def append(self, txn_id: str, request: bytes, replay: Replay) -> bytes:
+        """Queue ``request`` and return its answer.
 
-        The replay runs with the new request at the end and is rolled back; an error from it
-        refuses the request and leaves the transaction as it was.
+        The whole queue is replayed with the new request at the end and rolled back; an error
+        from it refuses the request and leaves the transaction as it was.
         """
         with self._store.write() as tx:
             row = self._row(tx, txn_id)
@@ -123,20 +124,20 @@ class TransactionService:
                 with self._store.write():
                     raise _Undo(replay(txn_id, requests))
             except _Undo as undone:
-                result: R = undone.result  # type: ignore[assignment]
-            self._meta(tx).update_transaction(txn_id, row.version + 1, _pack(requests))
-            return result
+                answers = undone.result
+            self._meta(tx).update_transaction(txn_id, row.version + 1, _pack(requests), _pack(answers))
+            return answers[-1]
 
-    def finish(self, txn_id: str, replay: Replay[R]) -> tuple[TransactionRecord, R]:
+    def finish(self, txn_id: str, replay: Replay) -> TransactionRecord:
         """Apply every queued request in one write transaction and forget the transaction."""
         with self._store.write() as tx:
             row = self._row(tx, txn_id)
             record = _record(row)
-            result = replay(txn_id, record.requests)
+            answers = replay(txn_id, record.requests)
             self._meta(tx).delete_transaction(txn_id)
-            return record, result
+            return replace(record, responses=tuple(answers))
 
-    def run_batch(self, requests: Sequence[bytes], replay: Replay[R]) -> tuple[TransactionRecord, R]:
+    def run_batch(self, requests: Sequence[bytes], replay: Replay) -> TransactionRecord:
         """BatchTransaction: a transaction started, filled and finished in one call."""
         if len(requests) > MAX_REQUESTS:
             raise ResourceExhausted(
@@ -145,6 +146,6 @@ class TransactionService:
             )
         txn_id = new_global_id()
         with self._store.write():
-            result = replay(txn_id, requests)
+            answers = replay(txn_id, requests)
         started = datetime.fromtimestamp(self._clock() / 1_000_000, UTC)
-        return TransactionRecord(txn_id, started, 0, tuple(requests)), result
+        return TransactionRecord(txn_id, started, 0, tuple(requests), tuple(answers))

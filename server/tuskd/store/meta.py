@@ -38,12 +38,14 @@ class ProjectRow:
 
 @dataclass(frozen=True, slots=True)
 class TransactionRow:
-    """An open transaction: its queued requests, serialized by the transport, in order."""
+    """An open transaction: its queued requests and their answers (from the check made when each
+    was queued), serialized by the transport, in order."""
 
     id: str
     started_us: int
     version: int
     requests: bytes
+    responses: bytes
 
 
 class MetaTx(Tx, Protocol):
@@ -67,6 +69,6 @@ class MetaTx(Tx, Protocol):
     def insert_transaction(self, txn_id: str, started_us: int) -> TransactionRow: ...
     def get_transaction(self, txn_id: str) -> TransactionRow | None: ...
     def list_transactions(self) -> list[TransactionRow]: ...
-    def update_transaction(self, txn_id: str, version: int, requests: bytes) -> None: ...
+    def update_transaction(self, txn_id: str, version: int, requests: bytes, responses: bytes) -> None: ...
     def delete_transaction(self, txn_id: str) -> None: ...
     def delete_transactions(self) -> None: ...

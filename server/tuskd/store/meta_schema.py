@@ -51,7 +51,8 @@ META_CORE: Final = (
         id         TEXT PRIMARY KEY,
         started_us INTEGER NOT NULL,
         version    INTEGER NOT NULL,
-        requests   BLOB NOT NULL
+        requests   BLOB NOT NULL,
+        responses  BLOB NOT NULL
     ) WITHOUT ROWID
     """,
 )

@@ -10,7 +10,7 @@ from .meta import MetaKind, ProjectRow, TransactionRow
 from .sqlite import SqliteTx
 
 _PROJECT_COLUMNS = "name, description, created_us, metadata, defaults"
-_TXN_COLUMNS = "id, started_us, version, requests"
+_TXN_COLUMNS = "id, started_us, version, requests, responses"
 
 
 def _project(row: Any) -> ProjectRow:
@@ -98,22 +98,23 @@ class SqliteMetaTx:
 
     def insert_transaction(self, txn_id: str, started_us: int) -> TransactionRow:
         self._conn.execute(
-            "INSERT INTO transactions (id, started_us, version, requests) VALUES (?, ?, 0, ?)",
-            (txn_id, started_us, b""),
+            "INSERT INTO transactions (id, started_us, version, requests, responses) VALUES (?, ?, 0, ?, ?)",
+            (txn_id, started_us, b"", b""),
         )
-        return TransactionRow(txn_id, started_us, 0, b"")
+        return TransactionRow(txn_id, started_us, 0, b"", b"")
 
     def get_transaction(self, txn_id: str) -> TransactionRow | None:
         row = self._conn.execute(f"SELECT {_TXN_COLUMNS} FROM transactions WHERE id = ?", (txn_id,)).fetchone()
-        return None if row is None else TransactionRow(row[0], row[1], row[2], bytes(row[3]))
+        return None if row is None else TransactionRow(row[0], row[1], row[2], bytes(row[3]), bytes(row[4]))
 
     def list_transactions(self) -> list[TransactionRow]:
         rows = self._conn.execute(f"SELECT {_TXN_COLUMNS} FROM transactions ORDER BY started_us, id").fetchall()
-        return [TransactionRow(r[0], r[1], r[2], bytes(r[3])) for r in rows]
+        return [TransactionRow(r[0], r[1], r[2], bytes(r[3]), bytes(r[4])) for r in rows]
 
-    def update_transaction(self, txn_id: str, version: int, requests: bytes) -> None:
+    def update_transaction(self, txn_id: str, version: int, requests: bytes, responses: bytes) -> None:
         self._conn.execute(
-            "UPDATE transactions SET version = ?, requests = ? WHERE id = ?", (version, requests, txn_id)
+            "UPDATE transactions SET version = ?, requests = ?, responses = ? WHERE id = ?",
+            (version, requests, responses, txn_id),
         )
 
     def delete_transaction(self, txn_id: str) -> None:

@@ -62,7 +62,7 @@ class PfsApi(ProjectRpcs, Queueing, ServicerBase, pfs_pb2_grpc.APIServicer):
         self, request: pfs_pb2.DeleteRepoRequest, context: grpc.ServicerContext | None
     ) -> pfs_pb2.DeleteRepoResponse:
         if self.queued(context, "delete_repo", request) is not None:
-            return pfs_pb2.DeleteRepoResponse()
+            return pfs_pb2.DeleteRepoResponse(deleted=True)  # as pachd, inside a transaction
         deleted = self.deps.pfs.delete_repo(conv.repo_key(request.repo), request.force)
         return pfs_pb2.DeleteRepoResponse(deleted=deleted)
 

@@ -26,6 +26,17 @@ _NO_REGENERATE = (
 )
 
 
+def checked_defaults(text: str, field: str) -> None:
+    """A defaults document whose createPipelineRequest is a valid CreatePipelineRequest (as pachd:
+    an unknown field is INVALID_ARGUMENT ``invalid cluster defaults JSON``)."""
+    what = "cluster defaults" if field.startswith("cluster") else "project defaults"
+    request = parse_defaults(text, what)
+    try:
+        json_format.ParseDict(request, pps_pb2.CreatePipelineRequest())
+    except json_format.ParseError as exc:
+        raise InvalidArgument(f"invalid {what} JSON: {exc}", reason="INVALID_DEFAULTS", field=field) from None
+
+
 def parse_request_json(text: str, field: str) -> pps_pb2.CreatePipelineRequest:
     out = pps_pb2.CreatePipelineRequest()
     try:
@@ -40,7 +51,7 @@ class DefaultsRpcs(ServicerBase):
         """``request`` over the project's and the cluster's defaults (unchanged when none are set)."""
         project = request.pipeline.project.name or DEFAULT_PROJECT
         cluster = parse_defaults(self.deps.cluster.defaults_json(), "cluster defaults")
-        own = parse_defaults(self.deps.projects.inspect(project).defaults_json, f"defaults of project {project}")
+        own = parse_defaults(self.deps.projects.inspect(project).defaults_json, "project defaults")
         if not cluster and not own:
             return request
         merged = merge_defaults(cluster, own, json_format.MessageToDict(request))
@@ -88,7 +99,7 @@ class DefaultsRpcs(ServicerBase):
     ) -> pps_pb2.SetClusterDefaultsResponse:
         if request.regenerate:
             raise Unimplemented(_NO_REGENERATE)
-        parse_defaults(request.cluster_defaults_json, "cluster_defaults_json")
+        checked_defaults(request.cluster_defaults_json, "cluster_defaults_json")
         if not request.dry_run:
             self.deps.cluster.set_defaults(request.cluster_defaults_json)
         return pps_pb2.SetClusterDefaultsResponse()
@@ -106,7 +117,7 @@ class DefaultsRpcs(ServicerBase):
     ) -> pps_pb2.SetProjectDefaultsResponse:
         if request.regenerate:
             raise Unimplemented(_NO_REGENERATE)
-        parse_defaults(request.project_defaults_json, "project_defaults_json")
+        checked_defaults(request.project_defaults_json, "project_defaults_json")
         if not request.dry_run:
             self.deps.projects.set_defaults(request.project.name or DEFAULT_PROJECT, request.project_defaults_json)
         return pps_pb2.SetProjectDefaultsResponse()

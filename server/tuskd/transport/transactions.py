@@ -61,11 +61,11 @@ class Replayer:
             "create_pipeline_v2": lambda r, _t: pps.create_pipeline_from(r.create_pipeline_request),
         }
 
-    def __call__(self, txn_id: str, requests: Sequence[bytes]) -> list[transaction_pb2.TransactionResponse]:
+    def __call__(self, txn_id: str, requests: Sequence[bytes]) -> list[bytes]:
         out = []
         for raw in requests:
             request = transaction_pb2.TransactionRequest.FromString(raw)
-            out.append(self.apply(request, txn_id))
+            out.append(self.apply(request, txn_id).SerializeToString())
         return out
 
     def apply(self, request: transaction_pb2.TransactionRequest, txn_id: str) -> transaction_pb2.TransactionResponse:
@@ -97,15 +97,15 @@ class Queueing:
         wrapped = transaction_pb2.TransactionRequest(**{field: request})
         if field in _REFUSED:
             raise Unimplemented(_REFUSED[field])
-        answers = self.deps.transactions.append(txn_id, wrapped.SerializeToString(), self.replayer)
-        return answers[-1]
+        answer = self.deps.transactions.append(txn_id, wrapped.SerializeToString(), self.replayer)
+        return transaction_pb2.TransactionResponse.FromString(answer)
 
 
-def _info(record: TransactionRecord, responses: Sequence[transaction_pb2.TransactionResponse] = ()) -> Any:
+def _info(record: TransactionRecord) -> Any:
     return transaction_pb2.TransactionInfo(
         transaction=transaction_pb2.Transaction(id=record.id),
         requests=[transaction_pb2.TransactionRequest.FromString(r) for r in record.requests],
-        responses=list(responses),
+        responses=[transaction_pb2.TransactionResponse.FromString(r) for r in record.responses],
         started=timestamp(record.started),
         version=record.version,
     )
@@ -133,13 +133,11 @@ class TransactionApi(ServicerBase, transaction_pb2_grpc.APIServicer):
         return empty_pb2.Empty()
 
     def FinishTransaction(self, request: Any, context: grpc.ServicerContext) -> transaction_pb2.TransactionInfo:
-        record, responses = self.deps.transactions.finish(request.transaction.id, self._replay)
-        return _info(record, responses)
+        return _info(self.deps.transactions.finish(request.transaction.id, self._replay))
 
     def BatchTransaction(self, request: Any, context: grpc.ServicerContext) -> transaction_pb2.TransactionInfo:
         raw = [r.SerializeToString() for r in request.requests]
-        record, responses = self.deps.transactions.run_batch(raw, self._replay)
-        return _info(record, responses)
+        return _info(self.deps.transactions.run_batch(raw, self._replay))
 
     def DeleteAll(self, request: Any, context: grpc.ServicerContext) -> empty_pb2.Empty:
         self.deps.transactions.delete_all()
