@@ -35,6 +35,7 @@ from google.protobuf import timestamp_pb2, wrappers_pb2
 
 from tusk import errors
 from tusk.errors import translated, translated_stream
+from tusk.pfs_maintenance import MaintenanceMethods
 from tusk.proto.pfs_v2 import pfs_pb2, pfs_pb2_grpc
 
 __all__ = [
@@ -338,7 +339,7 @@ def join_path(base: str, rel: str) -> str:
 # -- the client ----------------------------------------------------------------------------------
 
 
-class PfsClient:
+class PfsClient(MaintenanceMethods):
     """``client.pfs``: every pfs_v2 RPC as a typed method."""
 
     def __init__(self, channel: grpc.Channel) -> None:

@@ -25,11 +25,15 @@ from tuskd.engine.executor import ThreadPoolExecutor
 from tuskd.engine.scheduler import Engine, JobEngine
 from tuskd.services.cluster import ClusterService
 from tuskd.services.events import ActiveCount, CancelToken, EventHub
+from tuskd.services.fsck import FsckService
 from tuskd.services.jobs import JobService
 from tuskd.services.metadata import MetadataService
 from tuskd.services.pfs import PfsService
+from tuskd.services.pfs_egress import EgressService
+from tuskd.services.pfs_history import PfsHistory
 from tuskd.services.pipelines import PipelineService
 from tuskd.services.projects import ProjectService
+from tuskd.services.summaries import SummaryService
 from tuskd.services.transactions import TransactionService
 from tuskd.services.triggers import JobTrigger
 from tuskd.store.base import Store, Tx
@@ -58,6 +62,10 @@ class Deps:
     cluster: ClusterService
     transactions: TransactionService
     engine: JobEngine
+    history: PfsHistory
+    fsck: FsckService
+    egress: EgressService
+    summaries: SummaryService
     interceptors: list[grpc.ServerInterceptor] = field(default_factory=list)
     # Flipped when the server starts shutting down: open waits and streams end at once with
     # UNAVAILABLE (clients resume elsewhere) instead of holding the drain for the grace period.
@@ -144,6 +152,10 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
         cluster=cluster,
         transactions=transactions,
         engine=engine,
+        history=PfsHistory(pfs),
+        fsck=FsckService(store, blobs),
+        egress=EgressService(pfs, blobs),
+        summaries=SummaryService(pfs, pipelines, projects),
         interceptors=interceptors_for(config),
         server_credentials=credentials_for(config),
     )
