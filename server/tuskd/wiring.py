@@ -7,8 +7,9 @@ does, after the server is built, and ``Deps.close`` stops them after the server 
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -19,7 +20,9 @@ from tuskd.blobs.base import BlobStore
 from tuskd.blobs.local import LocalBlobStore
 from tuskd.config import ServerConfig
 from tuskd.datadir import DataDirLock
-from tuskd.domain.jobs import Job
+from tuskd.domain.errors import NotFound
+from tuskd.domain.jobs import Job, JobKey
+from tuskd.domain.pfs import USER_REPO_TYPE, CommitKey
 from tuskd.domain.pipelines import PipelineKey, PipelineSpec
 from tuskd.engine.executor import ThreadPoolExecutor
 from tuskd.engine.scheduler import Engine, JobEngine
@@ -97,6 +100,19 @@ def _meta_tables(tx: Tx) -> MetaTx:
     return SqliteMetaTx(cast(SqliteTx, tx))
 
 
+def _output_job_stopper(engine: JobEngine) -> Callable[[Sequence[CommitKey]], None]:
+    """Stops the job writing to each commit that is an output commit (the others have none)."""
+
+    def stop(commits: Sequence[CommitKey]) -> None:
+        for commit in commits:
+            if commit.repo.type != USER_REPO_TYPE:
+                continue
+            with contextlib.suppress(NotFound):
+                engine.stop_job(JobKey(commit.repo.project, commit.repo.name, commit.id), "output commit deleted")
+
+    return stop
+
+
 def open_deps(config: ServerConfig) -> Deps:
     """Create the data directory and every default dependency for ``config``."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -152,7 +168,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
         cluster=cluster,
         transactions=transactions,
         engine=engine,
-        history=PfsHistory(pfs),
+        history=PfsHistory(pfs, _output_job_stopper(engine)),
         fsck=FsckService(store, blobs),
         egress=EgressService(pfs, blobs),
         summaries=SummaryService(pfs, pipelines, projects),

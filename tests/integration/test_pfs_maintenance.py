@@ -4,6 +4,7 @@ Egress and PipelinesSummary through a real server with the tusk client, pachd's 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import grpc
@@ -52,6 +53,9 @@ def test_find_commits_names_each_commit_that_wrote_or_deleted_the_path(client: t
 
     assert found(list(client.pfs.find_commits("r@master", "/a"))) == [(c4, 0), (c3, 1), (c1, 3), ("last:" + c1, 4)]
     assert found(list(client.pfs.find_commits("r@master", "a", limit=1))) == [(c4, 0), ("last:" + c4, 1)]
+    # Writing the content a file already had still counts, as in pachd (it is in the commit's diff).
+    c5 = put(client, "r", "/b", b"2")
+    assert found(list(client.pfs.find_commits("r@master", "/b", limit=1))) == [(c5, 0), ("last:" + c5, 1)]
     # Only exact paths: a directory or a prefix is no hit.
     assert found(list(client.pfs.find_commits(f"r@{c3}", "/"))) == [("last:" + c1, 3)]
 
@@ -79,7 +83,7 @@ def test_clear_commit_empties_an_open_commit_only(client: tusk.Client) -> None:
     client.pfs.finish_commit(f"r@{commit.id}")
     assert [f.file.path for f in client.pfs.list_file("r@master", "/")] == ["/kept"]
 
-    with pytest.raises(errors.FailedPrecondition, match="^cannot clear finished commit$"):
+    with pytest.raises(errors.FailedPrecondition, match=r"^cannot clear finished commit$"):
         client.pfs.clear_commit("r@master")
 
 
@@ -140,6 +144,22 @@ def test_drop_and_squash_with_subvenance_need_recursive(client: tusk.Client) -> 
     client.pfs.drop_commit(f"a@{set_id}", recursive=True)
     for repo in ("a", "b", "c"):
         assert set_id not in [c.commit.id for c in client.pfs.list_commit(repo)]
+
+
+def test_dropping_an_output_commit_stops_its_running_job(client: tusk.Client) -> None:
+    client.pfs.create_repo("in")
+    client.pps.create_pipeline(_spec("slow", ["sleep", "600"]))
+    set_id = put(client, "in", "/a", b"x")
+    deadline = time.monotonic() + 30
+    while client.pps.inspect_job(f"slow@{set_id}").state != pps_pb2.JOB_RUNNING:
+        assert time.monotonic() < deadline, "the job never started"
+        time.sleep(0.05)
+
+    client.pfs.drop_commit(f"in@{set_id}", recursive=True)
+    assert set_id not in [c.commit.id for c in client.pfs.list_commit("slow")]
+    job = client.pps.inspect_job(f"slow@{set_id}")
+    assert job.state == pps_pb2.JOB_KILLED
+    assert job.reason == "output commit deleted"
 
 
 # -- walks -----------------------------------------------------------------------------------------
@@ -241,7 +261,7 @@ def test_fsck_reports_corrupt_and_missing_blobs(server: RunningServer, client: t
 
 
 def test_fsck_refuses_fix_and_the_zombie_check(client: tusk.Client) -> None:
-    with pytest.raises(errors.InvalidArgument, match="^Fsck cannot fix anything in tusk"):
+    with pytest.raises(errors.InvalidArgument, match=r"^Fsck cannot fix anything in tusk"):
         list(client.pfs.fsck(fix=True))
     stub = pfs_pb2_grpc.APIStub(client.channel)
     with pytest.raises(grpc.RpcError) as info:

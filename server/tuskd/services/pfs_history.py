@@ -7,7 +7,8 @@ They follow pachd 2.12 (server/pfs/server/server_commit.go, pfsdb's provenance q
   written or deleted in that commit's own changes (its diff layer), not when it merely holds
   the file. Every visited commit must be finished.
 * SquashCommit/DropCommit act on one commit and, with ``recursive``, on every commit downstream
-  of it (its full subvenance); without ``recursive`` such a commit is refused.
+  of it (its full subvenance); without ``recursive`` such a commit is refused. The jobs whose
+  output commits are removed are stopped first, as pachd stops them.
 * The walks are breadth first from each start in turn, nearest first, the start itself left
   out; ``max_depth``/``max_commits``/``max_branches`` 0 mean pachd's defaults (1000 and 10,000).
 
@@ -86,8 +87,10 @@ def _bfs(starts: Sequence[K], edges: Callable[[K], Sequence[K]], max_depth: int,
 class PfsHistory:
     """History operations on single commits and the provenance graph (over :class:`PfsService`)."""
 
-    def __init__(self, pfs: PfsService) -> None:
+    def __init__(self, pfs: PfsService, stop_jobs: Callable[[Sequence[CommitKey]], None] | None = None) -> None:
+        """``stop_jobs`` stops the jobs writing to commits about to be removed (the engine's)."""
         self._pfs = pfs
+        self._stop_jobs = stop_jobs
 
     # -- FindCommits ------------------------------------------------------------------------
 
@@ -158,37 +161,51 @@ class PfsHistory:
             )
         return rows
 
+    def _squashable(self, tx: PfsTx, commit: CommitRef, recursive: bool) -> list[CommitRow]:
+        rows = self._with_subvenance(tx, commit, "squash", recursive)
+        for row in rows:
+            info = self._pfs.commit_info_of(tx, row)
+            if info.commit.repo.type == _SPEC_REPO_TYPE and info.origin == OriginKind.USER:
+                raise FailedPrecondition(
+                    f"cannot squash commit {pachd_commit(info.commit)} because it updated a pipeline",
+                    reason="SQUASH_PIPELINE_UPDATE",
+                )
+            if not info.children:
+                raise FailedPrecondition(
+                    "cannot squash a commit that has no children as that would cause data loss, "
+                    f"use the drop operation instead: {pachd_commit(info.commit)}",
+                    reason="SQUASH_WITHOUT_CHILDREN",
+                )
+        return rows
+
+    def _droppable(self, tx: PfsTx, commit: CommitRef, recursive: bool) -> list[CommitRow]:
+        rows = self._with_subvenance(tx, commit, "drop", recursive)
+        for row in rows:
+            if tx.commit_children(row.id):
+                key = self._pfs.commit_info_of(tx, row).commit
+                raise FailedPrecondition(
+                    f"cannot drop a commit that has children: {pachd_commit(key)}", reason="DROP_WITH_CHILDREN"
+                )
+        return rows
+
+    def _remove(self, commit: CommitRef, recursive: bool, squash: bool) -> None:
+        checked = self._squashable if squash else self._droppable
+        # Checked once before the jobs of the doomed commits are stopped (so a refused request
+        # stops nothing), and again in the write that removes them.
+        with self._pfs.store.read() as tx:
+            doomed = [self._pfs.commit_info_of(tx, row).commit for row in checked(tx, commit, recursive)]
+        if self._stop_jobs is not None:
+            self._stop_jobs(doomed)
+        with self._pfs.store.write() as tx:
+            self._pfs.remove_commits(tx, checked(tx, commit, recursive), squash=squash)
+
     def squash_commit(self, commit: CommitRef, recursive: bool = False) -> None:
         """Delete a commit (and with ``recursive`` its subvenance), its changes kept in its children."""
-        with self._pfs.store.write() as tx:
-            rows = self._with_subvenance(tx, commit, "squash", recursive)
-            for row in rows:
-                info = self._pfs.commit_info_of(tx, row)
-                if info.commit.repo.type == _SPEC_REPO_TYPE and info.origin == OriginKind.USER:
-                    raise FailedPrecondition(
-                        f"cannot squash commit {pachd_commit(info.commit)} because it updated a pipeline",
-                        reason="SQUASH_PIPELINE_UPDATE",
-                    )
-                if not info.children:
-                    raise FailedPrecondition(
-                        "cannot squash a commit that has no children as that would cause data loss, "
-                        f"use the drop operation instead: {pachd_commit(info.commit)}",
-                        reason="SQUASH_WITHOUT_CHILDREN",
-                    )
-            self._pfs.remove_commits(tx, rows, squash=True)
+        self._remove(commit, recursive, squash=True)
 
     def drop_commit(self, commit: CommitRef, recursive: bool = False) -> None:
         """Delete a commit without children (and with ``recursive`` its subvenance) and its changes."""
-        with self._pfs.store.write() as tx:
-            rows = self._with_subvenance(tx, commit, "drop", recursive)
-            for row in rows:
-                if tx.commit_children(row.id):
-                    key = self._pfs.commit_info_of(tx, row).commit
-                    raise FailedPrecondition(
-                        f"cannot drop a commit that has children: {pachd_commit(key)}",
-                        reason="DROP_WITH_CHILDREN",
-                    )
-            self._pfs.remove_commits(tx, rows, squash=False)
+        self._remove(commit, recursive, squash=False)
 
     # -- walks ------------------------------------------------------------------------------
 
