@@ -170,7 +170,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
         engine=engine,
         history=PfsHistory(pfs, _output_job_stopper(engine)),
         fsck=FsckService(store, blobs),
-        egress=EgressService(pfs, blobs),
+        egress=EgressService(pfs, blobs, config.data_dir),
         summaries=SummaryService(pfs, pipelines, projects),
         interceptors=interceptors_for(config),
         server_credentials=credentials_for(config),

@@ -309,6 +309,31 @@ def test_egress_answers_clearly_for_what_it_cannot_do(client: tusk.Client) -> No
     assert (info.value.details() or "").startswith("egress failed")
 
 
+def test_egress_never_writes_into_the_data_directory(server: RunningServer, client: tusk.Client) -> None:
+    data_dir = server.config.data_dir
+    client.pfs.create_repo("r")
+    put(client, "r", "/metadata.db", b"overwritten")
+    before = (data_dir / "metadata.db").stat().st_size
+    for target in (data_dir, data_dir / "blobs", data_dir.parent / "x" / ".." / data_dir.name):
+        with pytest.raises(errors.InvalidArgument, match="would write into the server's data directory"):
+            client.pfs.egress("r@master", f"file://{target}")
+    put(client, "r", f"/{data_dir.name}/metadata.db", b"overwritten")
+    with pytest.raises(errors.InvalidArgument, match="would write into the server's data directory"):
+        client.pfs.egress("r@master", f"file://{data_dir.parent}")
+    assert (data_dir / "metadata.db").stat().st_size == before
+    assert client.pfs.list_repo()  # the server is unharmed
+
+
+def test_egress_obeys_no_file_urls(make_server: object, tmp_path: Path) -> None:
+    running = make_server(allow_file_urls=False)  # type: ignore[operator]
+    with running.client() as client:
+        client.pfs.create_repo("r")
+        put(client, "r", "/a.txt", b"hello")
+        with pytest.raises(errors.InvalidArgument, match=r"^file:// URLs are disabled on this server"):
+            client.pfs.egress("r@master", f"file://{tmp_path / 'out'}")
+    assert not (tmp_path / "out").exists()
+
+
 # -- PipelinesSummary ------------------------------------------------------------------------------
 
 

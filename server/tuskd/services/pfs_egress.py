@@ -7,10 +7,15 @@ files already in the directory are left alone. The answer is the number of bytes
 Object storage (s3://, gs://, as://, wasb://, minio://) would need credentials and network
 access that a one-machine tusk does not manage, and SQL egress needs Pachyderm's Kubernetes
 secrets: both answer UNIMPLEMENTED saying so. Any other URL is INVALID_ARGUMENT.
+
+A ``file://`` egress writes wherever the server's user may write, so it obeys the same switch
+as AddFile's ``file://`` URLs: ``tusk serve --no-file-urls`` refuses it (docs/operations.md).
+It never writes into the server's data directory.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Final, NoReturn
 from urllib.parse import urlparse
 
@@ -27,12 +32,24 @@ OBJECT_STORAGE_SCHEMES: Final = frozenset({"s3", "gs", "gcs", "as", "wasb", "azu
 
 
 class EgressService:
-    def __init__(self, pfs: PfsService, blobs: BlobStore) -> None:
+    def __init__(self, pfs: PfsService, blobs: BlobStore, data_dir: Path) -> None:
         self._pfs = pfs
         self._blobs = blobs
+        self._data_dir = data_dir.resolve()
 
-    @staticmethod
-    def _check_url(url: str) -> None:
+    def _check_target(self, url: str, paths: list[str]) -> None:
+        """Refuse to write into the server's own data directory (metadata, blobs, logs)."""
+        root = egress_directory(url)
+        for path in [".", *paths]:
+            target = (root / path.lstrip("/")).resolve()
+            if target == self._data_dir or self._data_dir in target.parents:
+                raise InvalidArgument(
+                    f"egress to {url} failed: it would write into the server's data directory",
+                    reason="EGRESS_INTO_DATA_DIR",
+                    field="object_storage.url",
+                )
+
+    def _check_url(self, url: str) -> None:
         if not url:
             raise InvalidArgument("egress.object_storage.url is required", field="object_storage.url")
         scheme = urlparse(url).scheme.lower()
@@ -41,6 +58,12 @@ class EgressService:
                 f"Egress to {scheme}:// URLs is not supported by tusk: it runs on one machine and holds "
                 "no object-storage credentials; egress to a file:// URL and copy from there",
                 reason="EGRESS_SCHEME_UNSUPPORTED",
+            )
+        if not self._pfs.allow_file_urls:
+            raise InvalidArgument(
+                "file:// URLs are disabled on this server (tusk serve --no-file-urls)",
+                reason="FILE_URLS_DISABLED",
+                field="object_storage.url",
             )
         try:
             egress_directory(url)
@@ -55,6 +78,7 @@ class EgressService:
             for info in self._pfs.walk_files(commit, "/")
             if info.file_type == FileType.FILE
         ]
+        self._check_target(url, [path for path, _ in files])
         try:
             return egress_files(url, files)
         except EgressError as exc:
