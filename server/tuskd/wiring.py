@@ -24,6 +24,7 @@ from tuskd.domain.errors import NotFound
 from tuskd.domain.jobs import Job, JobKey
 from tuskd.domain.pfs import USER_REPO_TYPE, CommitKey
 from tuskd.domain.pipelines import PipelineKey, PipelineSpec
+from tuskd.engine.egress import LocalFileEgress
 from tuskd.engine.executor import ThreadPoolExecutor
 from tuskd.engine.scheduler import Engine, JobEngine
 from tuskd.services.cluster import ClusterService
@@ -170,7 +171,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
         engine=engine,
         history=PfsHistory(pfs, _output_job_stopper(engine)),
         fsck=FsckService(store, blobs),
-        egress=EgressService(pfs, blobs, config.data_dir),
+        egress=EgressService(pfs, blobs, config.data_dir, LocalFileEgress()),
         summaries=SummaryService(pfs, pipelines, projects),
         interceptors=interceptors_for(config),
         server_credentials=credentials_for(config),

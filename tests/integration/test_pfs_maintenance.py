@@ -220,6 +220,7 @@ def test_repos_summary_counts_user_repos_of_the_projects_asked(client: tusk.Clie
     summaries = client.pfs.repos_summary(["p", "empty", "default", "missing"])
     assert [(s.project.name, s.user_repo_count, s.size_bytes) for s in summaries] == [("p", 1, 2), ("default", 2, 5)]
     assert client.pfs.repos_summary([]) == []  # pachd answers nothing when asked about nothing
+    assert [s.project.name for s in client.pfs.repos_summary(["p", "p"])] == ["p", "p"]  # as pachd
 
     with pytest.raises(grpc.RpcError) as info:
         stub.ReposSummary(pfs_pb2.ReposSummaryRequest(projects=[pfs_pb2.ProjectPicker()]), timeout=10)

@@ -19,7 +19,7 @@ no fixable problems either). Restore the data directory from a backup (docs/oper
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from tuskd.blobs.base import BlobStore
@@ -84,8 +84,9 @@ class FsckService:
             return f"consistency error: blob {blob} {where} is corrupt: its content hashes to {digest.hexdigest()}"
         return None
 
-    def check(self, fix: bool = False) -> Iterator[str]:
-        """One message per problem found, in blob name order; nothing when all is well."""
+    def check(self, fix: bool = False, still_wanted: Callable[[], bool] | None = None) -> Iterator[str]:
+        """One message per problem found, in blob name order; nothing when all is well.
+        ``still_wanted`` returning False ends the check early (the client went away)."""
         if fix:
             raise InvalidArgument(
                 "Fsck cannot fix anything in tusk: the problems it finds are lost or damaged file "
@@ -96,6 +97,8 @@ class FsckService:
             )
         uses = self._uses()
         for blob in sorted(uses):
+            if still_wanted is not None and not still_wanted():
+                return
             problem = self._problem(blob, uses[blob])
             if problem is not None:
                 yield problem

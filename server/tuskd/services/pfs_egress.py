@@ -1,8 +1,9 @@
 """pfs_v2 Egress: copy a whole commit out to a ``file://`` directory.
 
-The copy itself is the pipeline egress's (tuskd.engine.egress): each file ``/a/b.txt`` of the
-commit lands at ``<directory>/a/b.txt`` through a temporary file renamed into place; other
-files already in the directory are left alone. The answer is the number of bytes written.
+The copy itself is the pipeline egress's (tuskd.engine.egress, handed in by wiring.py as a
+:class:`FileEgress`): each file ``/a/b.txt`` of the commit lands at ``<directory>/a/b.txt``
+through a temporary file renamed into place; other files already in the directory are left
+alone. The answer is the number of bytes written.
 
 Object storage (s3://, gs://, as://, wasb://, minio://) would need credentials and network
 access that a one-machine tusk does not manage, and SQL egress needs Pachyderm's Kubernetes
@@ -15,39 +16,39 @@ It never writes into the server's data directory.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import Final, NoReturn, Protocol
 from urllib.parse import urlparse
 
 from tuskd.blobs.base import BlobStore
-from tuskd.domain.errors import FailedPrecondition, InvalidArgument, Unimplemented
+from tuskd.domain.errors import InvalidArgument, Unimplemented
 from tuskd.domain.pfs import CommitRef, FileType
-from tuskd.engine.egress import EgressError, egress_directory, egress_files
 
 from .pfs import PfsService
 
-__all__ = ["OBJECT_STORAGE_SCHEMES", "EgressService"]
+__all__ = ["OBJECT_STORAGE_SCHEMES", "EgressService", "FileEgress"]
 
 OBJECT_STORAGE_SCHEMES: Final = frozenset({"s3", "gs", "gcs", "as", "wasb", "azure", "minio", "http", "https"})
 
 
+class FileEgress(Protocol):
+    def directory(self, url: str) -> Path:
+        """The local directory a ``file://`` URL names; InvalidArgument for any other URL."""
+        ...
+
+    def copy(self, url: str, files: Sequence[tuple[str, Path]]) -> int:
+        """Copy ``(path, host file)`` pairs under the URL's directory; bytes written.
+        FailedPrecondition when the directory cannot be written."""
+        ...
+
+
 class EgressService:
-    def __init__(self, pfs: PfsService, blobs: BlobStore, data_dir: Path) -> None:
+    def __init__(self, pfs: PfsService, blobs: BlobStore, data_dir: Path, files: FileEgress) -> None:
         self._pfs = pfs
         self._blobs = blobs
         self._data_dir = data_dir.resolve()
-
-    def _check_target(self, url: str, paths: list[str]) -> None:
-        """Refuse to write into the server's own data directory (metadata, blobs, logs)."""
-        root = egress_directory(url)
-        for path in [".", *paths]:
-            target = (root / path.lstrip("/")).resolve()
-            if target == self._data_dir or self._data_dir in target.parents:
-                raise InvalidArgument(
-                    f"egress to {url} failed: it would write into the server's data directory",
-                    reason="EGRESS_INTO_DATA_DIR",
-                    field="object_storage.url",
-                )
+        self._files = files
 
     def _check_url(self, url: str) -> None:
         if not url:
@@ -65,10 +66,19 @@ class EgressService:
                 reason="FILE_URLS_DISABLED",
                 field="object_storage.url",
             )
-        try:
-            egress_directory(url)
-        except EgressError as exc:
-            raise InvalidArgument(str(exc), reason="INVALID_EGRESS_URL", field="object_storage.url") from None
+        self._files.directory(url)
+
+    def _check_target(self, url: str, paths: list[str]) -> None:
+        """Refuse to write into the server's own data directory (metadata, blobs, logs)."""
+        root = self._files.directory(url)
+        for path in [".", *paths]:
+            target = (root / path.lstrip("/")).resolve()
+            if target == self._data_dir or self._data_dir in target.parents:
+                raise InvalidArgument(
+                    f"egress to {url} failed: it would write into the server's data directory",
+                    reason="EGRESS_INTO_DATA_DIR",
+                    field="object_storage.url",
+                )
 
     def to_object_storage(self, commit: CommitRef, url: str) -> int:
         """Copy every file of ``commit`` under the directory ``url`` names; bytes written."""
@@ -79,10 +89,7 @@ class EgressService:
             if info.file_type == FileType.FILE
         ]
         self._check_target(url, [path for path, _ in files])
-        try:
-            return egress_files(url, files)
-        except EgressError as exc:
-            raise FailedPrecondition(str(exc), reason="EGRESS_FAILED") from None
+        return self._files.copy(url, files)
 
     @staticmethod
     def to_sql_database() -> NoReturn:

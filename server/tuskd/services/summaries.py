@@ -48,10 +48,6 @@ class PipelinesSummary:
     unhealthy_pipelines: int = 0
 
 
-def _unique(names: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(names))
-
-
 class SummaryService:
     def __init__(self, pfs: PfsService, pipelines: PipelineService, projects: ProjectService) -> None:
         self._pfs = pfs
@@ -59,7 +55,7 @@ class SummaryService:
         self._projects = projects
 
     def repos_summary(self, projects: Sequence[str]) -> list[ReposSummary]:
-        wanted = _unique(projects)
+        wanted = list(projects)  # a project asked twice is answered twice, as pachd does
         if not wanted:
             return []
         found: dict[str, ReposSummary] = {}
@@ -70,7 +66,7 @@ class SummaryService:
         return [found[p] for p in wanted if p in found]
 
     def pipelines_summary(self, projects: Sequence[str]) -> list[PipelinesSummary]:
-        wanted = _unique(projects) or [p.name for p in self._projects.list_projects()]
+        wanted = list(projects) or [p.name for p in self._projects.list_projects()]
         found: dict[str, PipelinesSummary] = {}
         for info in self._pipelines.list_pipelines(projects=wanted):
             summary = found.setdefault(info.key.project, PipelinesSummary(info.key.project))

@@ -126,7 +126,7 @@ class MaintenanceRpcs:
                 "workers left behind per datum, and tusk writes a job's output commit in one step",
                 reason="FSCK_ZOMBIE_UNSUPPORTED",
             )
-        for error in self.deps.fsck.check(request.fix):
+        for error in self.deps.fsck.check(request.fix, still_wanted=context.is_active):
             yield pfs_pb2.FsckResponse(error=error)
 
     def Egress(self, request: pfs_pb2.EgressRequest, context: grpc.ServicerContext) -> pfs_pb2.EgressResponse:
