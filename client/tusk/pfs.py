@@ -35,6 +35,7 @@ from google.protobuf import timestamp_pb2, wrappers_pb2
 
 from tusk import errors
 from tusk.errors import translated, translated_stream
+from tusk.pfs_maintenance import MaintenanceMethods
 from tusk.pfs_projects import ProjectMethods
 from tusk.proto.pfs_v2 import pfs_pb2, pfs_pb2_grpc
 
@@ -339,8 +340,9 @@ def join_path(base: str, rel: str) -> str:
 # -- the client ----------------------------------------------------------------------------------
 
 
-class PfsClient(ProjectMethods):
-    """``client.pfs``: every pfs_v2 RPC as a typed method (projects: :mod:`tusk.pfs_projects`)."""
+class PfsClient(ProjectMethods, MaintenanceMethods):
+    """``client.pfs``: every pfs_v2 RPC as a typed method (projects: :mod:`tusk.pfs_projects`; commit
+    maintenance, fsck and egress: :mod:`tusk.pfs_maintenance`)."""
 
     def __init__(self, channel: grpc.Channel) -> None:
         self.stub = pfs_pb2_grpc.APIStub(channel)

@@ -1,4 +1,4 @@
-"""Client methods for pipelines (create, inspect, list, delete, start, stop, rerun).
+"""Client methods for pipelines (create, inspect, list, delete, start, stop, rerun, summary).
 
 A spec is either a ``pps_v2.CreatePipelineRequest`` or a dict in the JSON shape users write for
 ``pachctl create pipeline`` (protobuf JSON names: ``parallelism_spec.constant``,
@@ -164,3 +164,11 @@ class PipelineMethods:
     ) -> None:
         request = pps_pb2.RerunPipelineRequest(pipeline=_pipeline(pipeline, project), reprocess=reprocess)
         self.stub.RerunPipeline(request, timeout=timeout)
+
+    @translated
+    def pipelines_summary(
+        self, projects: Sequence[str] = (), *, timeout: float | None = 30.0
+    ) -> list[pps_pb2.PipelinesSummary]:
+        """Per project: active, paused, failed and unhealthy pipelines (no projects: every one)."""
+        request = pps_pb2.PipelinesSummaryRequest(projects=[pfs_pb2.ProjectPicker(name=p) for p in projects])
+        return list(self.stub.PipelinesSummary(request, timeout=timeout).summaries)

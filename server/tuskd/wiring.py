@@ -7,8 +7,9 @@ does, after the server is built, and ``Deps.close`` stops them after the server 
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -19,18 +20,25 @@ from tuskd.blobs.base import BlobStore
 from tuskd.blobs.local import LocalBlobStore
 from tuskd.config import ServerConfig
 from tuskd.datadir import DataDirLock
-from tuskd.domain.jobs import Job
+from tuskd.domain.errors import NotFound
+from tuskd.domain.jobs import Job, JobKey
+from tuskd.domain.pfs import USER_REPO_TYPE, CommitKey
 from tuskd.domain.pipelines import PipelineKey, PipelineSpec
+from tuskd.engine.egress import LocalFileEgress
 from tuskd.engine.executor import ThreadPoolExecutor
 from tuskd.engine.scheduler import Engine, JobEngine
 from tuskd.services.cluster import ClusterService
 from tuskd.services.events import ActiveCount, CancelToken, EventHub
+from tuskd.services.fsck import FsckService
 from tuskd.services.jobs import JobService
 from tuskd.services.jq_filter import JqLimits, JqPool
 from tuskd.services.metadata import MetadataService
 from tuskd.services.pfs import PfsService
+from tuskd.services.pfs_egress import EgressService
+from tuskd.services.pfs_history import PfsHistory
 from tuskd.services.pipelines import PipelineService
 from tuskd.services.projects import ProjectService
+from tuskd.services.summaries import SummaryService
 from tuskd.services.transactions import TransactionService
 from tuskd.services.triggers import JobTrigger
 from tuskd.store.base import Store, Tx
@@ -61,6 +69,10 @@ class Deps:
     transactions: TransactionService
     engine: JobEngine
     jq: JqPool
+    history: PfsHistory
+    fsck: FsckService
+    egress: EgressService
+    summaries: SummaryService
     interceptors: list[grpc.ServerInterceptor] = field(default_factory=list)
     # Flipped when the server starts shutting down: open waits and streams end at once with
     # UNAVAILABLE (clients resume elsewhere) instead of holding the drain for the grace period.
@@ -94,6 +106,19 @@ def _pps_tables(tx: Tx) -> PpsTx:
 
 def _meta_tables(tx: Tx) -> MetaTx:
     return SqliteMetaTx(cast(SqliteTx, tx))
+
+
+def _output_job_stopper(engine: JobEngine) -> Callable[[Sequence[CommitKey]], None]:
+    """Stops the job writing to each commit that is an output commit (the others have none)."""
+
+    def stop(commits: Sequence[CommitKey]) -> None:
+        for commit in commits:
+            if commit.repo.type != USER_REPO_TYPE:
+                continue
+            with contextlib.suppress(NotFound):
+                engine.stop_job(JobKey(commit.repo.project, commit.repo.name, commit.id), "output commit deleted")
+
+    return stop
 
 
 def open_deps(config: ServerConfig) -> Deps:
@@ -154,6 +179,10 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.Server
         transactions=transactions,
         engine=engine,
         jq=jq,
+        history=PfsHistory(pfs, _output_job_stopper(engine)),
+        fsck=FsckService(store, blobs),
+        egress=EgressService(pfs, blobs, config.data_dir, LocalFileEgress()),
+        summaries=SummaryService(pfs, pipelines, projects),
         interceptors=interceptors_for(config),
         server_credentials=credentials,
         streams=StreamLimits(config.max_streams_per_kind),

@@ -16,11 +16,13 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-__all__ = ["EgressError", "egress_directory", "egress_files"]
+from tuskd.domain.errors import FailedPrecondition, InvalidArgument
+
+__all__ = ["EgressError", "LocalFileEgress", "egress_directory", "egress_files"]
 
 
 class EgressError(RuntimeError):
@@ -69,3 +71,21 @@ def egress_files(url: str, files: Iterable[tuple[str, Path]]) -> int:
         where = exc.filename or root
         raise EgressError(f"egress to {url} failed: {exc.strerror or exc}: {where}") from exc
     return copied
+
+
+class LocalFileEgress:
+    """These functions for the pfs_v2 Egress RPC (services/pfs_egress.FileEgress, wired in
+    wiring.py), with the client's errors: a bad URL is InvalidArgument, a failed copy
+    FailedPrecondition; the messages are the same as a pipeline's egress failure reason."""
+
+    def directory(self, url: str) -> Path:
+        try:
+            return egress_directory(url)
+        except EgressError as exc:
+            raise InvalidArgument(str(exc), reason="INVALID_EGRESS_URL", field="object_storage.url") from None
+
+    def copy(self, url: str, files: Sequence[tuple[str, Path]]) -> int:
+        try:
+            return egress_files(url, files)
+        except EgressError as exc:
+            raise FailedPrecondition(str(exc), reason="EGRESS_FAILED") from None

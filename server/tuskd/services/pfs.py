@@ -1287,13 +1287,7 @@ class PfsService:
                         f"cannot squash commit {names.commit(row)}: it has no children; drop its commit set instead",
                         reason="SQUASH_WITHOUT_CHILDREN",
                     )
-            for row in rows:
-                for child in tx.commit_children(row.id):
-                    if row.diff_layer_id is not None and child.diff_layer_id is not None:
-                        tx.copy_missing_entries(row.diff_layer_id, child.diff_layer_id)
-                    tx.set_commit_parent(child.id, row.parent_id)
-                self._remove_commit(tx, row, names)
-            self._gc(tx, rows)
+            self.remove_commits(tx, rows, squash=True)
 
     def drop_commit_set(self, set_id: str) -> None:
         """Remove a commit set whose commits are all heads (no children); branch heads move back
@@ -1310,9 +1304,29 @@ class PfsService:
                         "drop the commit sets of its descendants first",
                         reason="DROP_WITH_CHILDREN",
                     )
-            for row in rows:
-                self._remove_commit(tx, row, names)
-            self._gc(tx, rows)
+            self.remove_commits(tx, rows, squash=False)
+
+    def remove_commits(self, tx: PfsTx, rows: Sequence[CommitRow], *, squash: bool) -> None:
+        """Delete commits the caller has checked; with ``squash`` each one's changes move into
+        its children first (they become children of its parent). Used by services/pfs_history.py."""
+        names = _Names(tx)
+        for stale in rows:
+            row = tx.get_commit(stale.id) or stale  # an earlier removal may have re-parented it
+            if squash:
+                for child in tx.commit_children(row.id):
+                    if row.diff_layer_id is not None and child.diff_layer_id is not None:
+                        tx.copy_missing_entries(row.diff_layer_id, child.diff_layer_id)
+                    tx.set_commit_parent(child.id, row.parent_id)
+            self._remove_commit(tx, row, names)
+        self._gc(tx, rows)
+
+    def resolve_commit(self, tx: PfsTx, ref: CommitRef) -> CommitRow:
+        """The row ``ref`` names inside ``tx`` (NotFound as every lookup here)."""
+        return self._resolve(tx, ref)
+
+    def commit_info_of(self, tx: PfsTx, row: CommitRow) -> CommitInfo:
+        """The API's view of a commit row read inside ``tx``."""
+        return self._commit_info(tx, row)
 
     def _remove_commit(self, tx: PfsTx, row: CommitRow, names: _Names) -> None:
         info = self._commit_info(tx, row, names)

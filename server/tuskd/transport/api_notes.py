@@ -15,7 +15,21 @@ _SPEC: Final = (
     "egress are INVALID_ARGUMENT naming the field; `transform.image` is recorded, the code runs on the host"
 )
 
+_HISTORY: Final = "refusals are FAILED_PRECONDITION (pachd: UNKNOWN); see History, provenance and store checks below"
+
 DIFFERENCES: Final[dict[str, str]] = {
+    "pfs_v2.API/ClearCommit": _HISTORY,
+    "pfs_v2.API/SquashCommit": _HISTORY,
+    "pfs_v2.API/DropCommit": _HISTORY,
+    "pfs_v2.API/WalkCommitProvenance": "pickers by branch root are INVALID_ARGUMENT",
+    "pfs_v2.API/WalkCommitSubvenance": "pickers by branch root are INVALID_ARGUMENT",
+    "pfs_v2.API/Fsck": (
+        "checks that every referenced blob is stored and hashes to its name (pachd checks its tables); `fix` is "
+        "INVALID_ARGUMENT, the zombie datum check UNIMPLEMENTED"
+    ),
+    "pfs_v2.API/Egress": (
+        "`file://` directories only (object storage and SQL targets are UNIMPLEMENTED), never into the data directory"
+    ),
     "pfs_v2.API/CreateBranch": "branch `trigger`s are UNIMPLEMENTED",
     "pfs_v2.API/GetFile": "`URL` (copy out to a URL) and `path_range` are UNIMPLEMENTED",
     "pfs_v2.API/GetFileTAR": "`URL` and `path_range` are UNIMPLEMENTED",

@@ -21,6 +21,7 @@ from tuskd.domain.errors import Aborted, InvalidArgument, Unimplemented
 from tuskd.domain.pfs import CommitState
 from tuskd.transport import pfs_convert as conv
 from tuskd.transport.base import ServicerBase
+from tuskd.transport.pfs_maintenance import MaintenanceRpcs
 from tuskd.transport.pfs_projects import ProjectRpcs
 from tuskd.transport.transactions import Queueing
 from tuskd.transport.unimplemented import complete_servicer
@@ -34,7 +35,7 @@ def _bytes(chunks: Iterator[bytes]) -> Iterator[wrappers_pb2.BytesValue]:
 
 
 @complete_servicer(pfs_pb2.DESCRIPTOR.services_by_name["API"])
-class PfsApi(ProjectRpcs, Queueing, ServicerBase, pfs_pb2_grpc.APIServicer):
+class PfsApi(ProjectRpcs, MaintenanceRpcs, Queueing, ServicerBase, pfs_pb2_grpc.APIServicer):
     """Every RPC not defined here answers UNIMPLEMENTED naming itself."""
 
     # -- repos ------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """pps_v2.API servicer: pipelines, jobs and datums over gRPC (thin: convert, call, convert).
 
-The RPCs live in three mixins by area; any RPC of the contract none of them defines answers
+The RPCs live in mixins by area; any RPC of the contract none of them defines answers
 UNIMPLEMENTED naming itself.
 """
 
@@ -11,9 +11,10 @@ from tuskd.transport.pps_datums import DatumRpcs
 from tuskd.transport.pps_defaults import DefaultsRpcs
 from tuskd.transport.pps_jobs import JobRpcs
 from tuskd.transport.pps_pipelines import PipelineRpcs
+from tuskd.transport.pps_summaries import SummaryRpcs
 from tuskd.transport.unimplemented import complete_servicer
 
 
 @complete_servicer(pps_pb2.DESCRIPTOR.services_by_name["API"])
-class PpsApi(PipelineRpcs, DefaultsRpcs, JobRpcs, DatumRpcs, pps_pb2_grpc.APIServicer):
+class PpsApi(PipelineRpcs, DefaultsRpcs, JobRpcs, DatumRpcs, SummaryRpcs, pps_pb2_grpc.APIServicer):
     pass
