@@ -199,7 +199,7 @@ def test_unknown_repo_is_not_found(svc: PfsService) -> None:
 def test_list_repos_by_type_and_project(svc: PfsService) -> None:
     svc.create_repo(repo("a"))
     svc.create_repo(repo("b"))
-    svc.create_repo(repo("a", type="spec"))
+    svc.create_repo(repo("a", type="spec"), system=True)
     svc.create_repo(repo("c", project="other"))
     assert [str(r.repo) for r in svc.list_repos()] == ["other/c", "a.spec", "b", "a"]
     assert [r.repo.name for r in svc.list_repos(type="user", projects=["default"])] == ["b", "a"]

@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_BRANCH",
     "DEFAULT_PROJECT",
     "USER_REPO_TYPE",
+    "check_user_repo_type",
     "BranchInfo",
     "BranchKey",
     "CommitEvent",
@@ -82,6 +83,19 @@ def check_name(value: str, what: str) -> str:
             field=what,
         )
     return value
+
+
+def check_user_repo_type(repo: RepoKey) -> RepoKey:
+    """``repo`` if a client may create it: only ``user`` repos; spec and meta repos (and any other
+    type) belong to the pipeline that creates them. InvalidArgument naming ``repo.type`` else."""
+    if repo.type != USER_REPO_TYPE:
+        raise InvalidArgument(
+            f'cannot create repo "{repo.name}" of repo type "{repo.type}": only "{USER_REPO_TYPE}" repos '
+            "can be created; spec and meta repos are created by their pipeline",
+            reason="INVALID_REPO_TYPE",
+            field="repo.type",
+        )
+    return repo
 
 
 def check_branch_name(value: str) -> str:

@@ -24,7 +24,9 @@ from .pfs import CommitKey
 from .states import JobState
 
 __all__ = [
+    "MAX_DATUM_TRIES",
     "MAX_NAME",
+    "MAX_PARALLELISM",
     "REPROCESS_EVERY_JOB",
     "REPROCESS_UNTIL_SUCCESS",
     "SPEC_REPO_TYPE",
@@ -46,6 +48,10 @@ __all__ = [
 
 _NAME: Final = re.compile(r"^[a-zA-Z0-9_-]+$")
 MAX_NAME: Final = 63
+# Upper bounds of the counts a spec may ask for (docs/operations.md). A pipeline never runs more
+# datums at once than the server's --datum-workers, which the CLI caps at 1024 too.
+MAX_PARALLELISM: Final = 1024
+MAX_DATUM_TRIES: Final = 100
 
 REPROCESS_UNTIL_SUCCESS: Final = "until_success"
 REPROCESS_EVERY_JOB: Final = "every_job"
@@ -182,10 +188,14 @@ def validate_pipeline_spec(spec: PipelineSpec) -> PipelineSpec:
             "and cannot fall back on an image's entrypoint)",
             "transform.cmd",
         )
-    if spec.parallelism < 0:
-        raise _invalid("invalid pipeline spec: parallelism_spec.constant cannot be negative", "parallelism_spec")
-    if spec.datum_tries < 0:
-        raise _invalid("invalid pipeline spec: datum_tries cannot be negative", "datum_tries")
+    for name, value, limit in (
+        ("parallelism_spec.constant", spec.parallelism, MAX_PARALLELISM),
+        ("datum_tries", spec.datum_tries, MAX_DATUM_TRIES),
+    ):
+        if value < 0:
+            raise _invalid(f"invalid pipeline spec: {name} cannot be negative", name)
+        if value > limit:
+            raise _invalid(f"invalid pipeline spec: {name} {value} is more than the limit of {limit}", name)
     for name, value in (("datum_timeout", spec.datum_timeout), ("job_timeout", spec.job_timeout)):
         if value is not None and value <= 0:
             raise _invalid(f"invalid pipeline spec: {name} must be positive", name)
@@ -205,6 +215,13 @@ def validate_pipeline_spec(spec: PipelineSpec) -> PipelineSpec:
         raise _invalid(f"invalid pipeline spec: output branch name {output_branch!r} is invalid", "output_branch")
     validated_input = validate_input(spec.input)
     for leaf in input_repos(validated_input):
+        if leaf.commit:
+            raise InvalidArgument(
+                f'invalid pipeline spec: input "{leaf.name}" sets input.pfs.commit: a pipeline always reads '
+                "the head of its input branch; leave commit empty",
+                reason="INVALID_INPUT",
+                field="input.pfs.commit",
+            )
         if leaf.repo == spec.name and leaf.project == project and leaf.repo_type == "user":
             raise InvalidArgument(
                 f'pipeline "{spec.name}" cannot take its own output repo as an input',

@@ -75,6 +75,7 @@ from tuskd.domain.pfs import (
     TreeNode,
     aggregate_tree,
     check_branch_name,
+    check_user_repo_type,
     layers_to_merge,
     parse_ref,
     walk_tree,
@@ -568,8 +569,15 @@ class PfsService:
     # Repos
     # ==========================================================================================
 
-    def create_repo(self, repo: RepoKey, description: str = "", update: bool = False) -> RepoInfo:
-        """Create ``repo``; with ``update`` an existing one gets the new description instead."""
+    def create_repo(
+        self, repo: RepoKey, description: str = "", update: bool = False, *, system: bool = False
+    ) -> RepoInfo:
+        """Create ``repo``; with ``update`` an existing one gets the new description instead.
+
+        Only ``system`` callers (the pipeline service) may create repos of a type other than user.
+        """
+        if not system:
+            check_user_repo_type(repo)
         with self.store.write() as tx:
             row = tx.get_repo(repo)
             if row is not None:

@@ -277,7 +277,7 @@ class PipelineService:
         out = output_repo(key)
         if not self._repo_exists(out):
             self._pfs.create_repo(out, f"Output repo for pipeline {key}.")
-        self._pfs.create_repo(spec_repo(key), f"Spec repo for pipeline {key}.", update=True)
+        self._pfs.create_repo(spec_repo(key), f"Spec repo for pipeline {key}.", update=True, system=True)
         # The output branch follows its inputs from now on; this opens its first commit (with
         # the current input heads, or empty commits made for missing input branches), and the
         # trigger gives that commit its job.
