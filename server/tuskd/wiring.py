@@ -28,6 +28,7 @@ from tuskd.services.jobs import JobService
 from tuskd.services.pfs import PfsService
 from tuskd.services.pipelines import PipelineService
 from tuskd.services.triggers import JobTrigger
+from tuskd.services.url_sources import UrlLimits
 from tuskd.store.base import Store, Tx
 from tuskd.store.pps import PpsTx
 from tuskd.store.sqlite import SqliteStore, SqliteTx
@@ -92,9 +93,15 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
     store = SqliteStore(config.data_dir / "metadata.db", max_idle_readers=64)
     blobs = LocalBlobStore(config.data_dir / "blobs", exclusive=True)
     hub = EventHub()
-    pfs = PfsService(store, blobs, hub, allow_file_urls=config.allow_file_urls)
+    url_limits = UrlLimits(
+        file_dirs=config.file_url_dirs,
+        data_dir=config.data_dir,
+        max_bytes=config.url_max_bytes,
+        timeout=config.url_timeout,
+    )
+    pfs = PfsService(store, blobs, hub, url_limits=url_limits)
     jobs = JobService(store, _pps_tables, hub)
-    pipelines = PipelineService(store, pfs, jobs)
+    pipelines = PipelineService(store, pfs, jobs, data_dir=config.data_dir)
     pfs.add_observer(JobTrigger(jobs))  # a commit on a pipeline's output branch gets its job
     executor = ThreadPoolExecutor(config.datum_workers)
 

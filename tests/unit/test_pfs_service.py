@@ -46,6 +46,7 @@ from tuskd.domain.pfs import (
 )
 from tuskd.services.events import CancelToken, EventHub, WaitCancelled
 from tuskd.services.pfs import PfsService
+from tuskd.services.url_sources import UrlLimits
 from tuskd.store.base import PfsTx
 from tuskd.store.sqlite import SqliteStore
 
@@ -706,6 +707,7 @@ def test_copy_file_and_directory(svc: PfsService) -> None:
 
 
 def test_add_file_from_file_urls(svc: PfsService, tmp_path: Path) -> None:
+    svc.url_limits = UrlLimits(file_dirs=(tmp_path,))
     svc.create_repo(repo())
     (tmp_path / "in" / "sub").mkdir(parents=True)
     (tmp_path / "in" / "a.txt").write_bytes(b"A")

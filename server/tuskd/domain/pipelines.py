@@ -188,14 +188,14 @@ def validate_pipeline_spec(spec: PipelineSpec) -> PipelineSpec:
             "and cannot fall back on an image's entrypoint)",
             "transform.cmd",
         )
-    for name, value, limit in (
+    for count_name, count, limit in (
         ("parallelism_spec.constant", spec.parallelism, MAX_PARALLELISM),
         ("datum_tries", spec.datum_tries, MAX_DATUM_TRIES),
     ):
-        if value < 0:
-            raise _invalid(f"invalid pipeline spec: {name} cannot be negative", name)
-        if value > limit:
-            raise _invalid(f"invalid pipeline spec: {name} {value} is more than the limit of {limit}", name)
+        if count < 0:
+            raise _invalid(f"invalid pipeline spec: {count_name} cannot be negative", count_name)
+        if count > limit:
+            raise _invalid(f"invalid pipeline spec: {count_name} {count} is more than the limit of {limit}", count_name)
     for name, value in (("datum_timeout", spec.datum_timeout), ("job_timeout", spec.job_timeout)):
         if value is not None and value <= 0:
             raise _invalid(f"invalid pipeline spec: {name} must be positive", name)

@@ -31,7 +31,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import unquote, urlparse
 
+from tuskd import hostpaths
 from tuskd.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from tuskd.domain.ids import new_global_id
 from tuskd.domain.inputs import input_repos
@@ -138,8 +141,11 @@ class PipelineService:
         *,
         clock: Callable[[], float] = time.time,
         new_salt: Callable[[], str] = new_global_id,
+        data_dir: Path | None = None,
     ) -> None:
+        """``data_dir``: the server's data directory, which no egress URL may point into."""
         self._store = store
+        self._data_dir = data_dir
         self._pfs = pfs
         self._jobs = jobs
         self._clock = clock
@@ -147,6 +153,18 @@ class PipelineService:
         self._hooks: list[PipelineHook] = []
 
     # -- plumbing ---------------------------------------------------------------------------
+
+    def _check_egress(self, spec: PipelineSpec) -> None:
+        """Egress copies files with the server's privileges: never into its own data directory."""
+        if not spec.egress_url or self._data_dir is None:
+            return
+        if hostpaths.inside(unquote(urlparse(spec.egress_url).path), [self._data_dir]):
+            raise InvalidArgument(
+                f"egress URL {spec.egress_url!r} points into the server's data directory; egress to a "
+                "directory outside it",
+                reason="INVALID_PIPELINE_SPEC",
+                field="egress.URL",
+            )
 
     def add_hook(self, hook: PipelineHook) -> Callable[[], None]:
         """Call ``hook(tx, change)`` inside the write transaction of every pipeline change.
@@ -244,6 +262,7 @@ class PipelineService:
         everything and changes nothing (returns 0).
         """
         spec = validate_pipeline_spec(spec)
+        self._check_egress(spec)
         key = spec.key
         with self._store.write() as tx:
             t = self._tables(tx)
