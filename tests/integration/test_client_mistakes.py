@@ -136,3 +136,25 @@ def test_malformed_durations_elsewhere(client: tusk.Client, finished_job: str, d
     _invalid(lambda: stub.WaitJob(pps_pb2.WaitJobRequest(job=job, heartbeat_interval=d), timeout=10),
              "heartbeat_interval")  # fmt: skip
     _invalid(lambda: stub.GetLogs(pps_pb2.GetLogsRequest(job=job, since=d), timeout=10), "since")
+
+
+HUGE = duration_pb2.Duration(seconds=315_576_000_000)  # valid protobuf, ten thousand years
+
+
+def test_huge_waits_are_bounded(server: RunningServer, client: tusk.Client) -> None:
+    create_repo(server, "images")
+    create_pipeline(server, make_spec("p", "sleep 30", pfs_in("images")))
+    job = pps_pb2.Job(pipeline=pps_pb2.Pipeline(name="p"), id=put(server, "images", {"/a": b"1"}))
+    stub = client.pps.stub
+    _invalid(lambda: stub.WaitJob(pps_pb2.WaitJobRequest(job=job, heartbeat_interval=HUGE), timeout=10),
+             "heartbeat_interval")  # fmt: skip
+    _invalid(lambda: stub.StopJob(pps_pb2.StopJobRequest(job=job, grace_period=HUGE), timeout=10), "grace_period")
+    for field in ("datum_timeout", "job_timeout"):
+        request = pps_pb2.CreatePipelineRequest(
+            pipeline=pps_pb2.Pipeline(name="q"),
+            transform=pps_pb2.Transform(cmd=["true"]),
+            input=pps_pb2.Input(pfs=pps_pb2.PFSInput(repo="images", glob="/*")),
+            **{field: HUGE},
+        )
+        _invalid(lambda: stub.CreatePipeline(request, timeout=10), field)  # noqa: B023 - called at once
+    client.pps.stop_job(f"p@{job.id}")

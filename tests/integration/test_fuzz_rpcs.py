@@ -9,12 +9,14 @@ or with mixed signs), with a lone UTF-16 surrogate spliced into string fields on
 forged page tokens (base64 of JSON with deep nesting, huge numbers, escaped surrogates). A
 second property forges the fields of real page tokens, so values get past the filter check.
 Blocking RPCs get a short deadline; a deadline that the client set is not a server failure.
+To hunt harder, set ``TUSK_FUZZ_EXAMPLES`` (examples per RPC, default 25).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -236,7 +238,7 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 def test_arbitrary_requests_never_break_the_server(fuzz_server: Any, method: MethodDescriptor) -> None:
     request_strategy = _message(method.input_type, 0)
 
-    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=int(os.environ.get("TUSK_FUZZ_EXAMPLES", "25")), deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(data=st.lists(request_strategy, min_size=1, max_size=3), garbage=st.binary(max_size=32))
     def check(data: list[dict[str, Any]], garbage: bytes) -> None:
         with grpc.insecure_channel(fuzz_server.address) as channel:

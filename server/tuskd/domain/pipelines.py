@@ -27,6 +27,7 @@ __all__ = [
     "MAX_DATUM_TRIES",
     "MAX_NAME",
     "MAX_PARALLELISM",
+    "MAX_TIMEOUT_SECONDS",
     "REPROCESS_EVERY_JOB",
     "REPROCESS_UNTIL_SUCCESS",
     "SPEC_REPO_TYPE",
@@ -52,6 +53,7 @@ MAX_NAME: Final = 63
 # datums at once than the server's --datum-workers, which the CLI caps at 1024 too.
 MAX_PARALLELISM: Final = 1024
 MAX_DATUM_TRIES: Final = 100
+MAX_TIMEOUT_SECONDS: Final = 10 * 365 * 24 * 3600  # datum_timeout and job_timeout: 10 years
 
 REPROCESS_UNTIL_SUCCESS: Final = "until_success"
 REPROCESS_EVERY_JOB: Final = "every_job"
@@ -199,6 +201,11 @@ def validate_pipeline_spec(spec: PipelineSpec) -> PipelineSpec:
     for name, value in (("datum_timeout", spec.datum_timeout), ("job_timeout", spec.job_timeout)):
         if value is not None and value <= 0:
             raise _invalid(f"invalid pipeline spec: {name} must be positive", name)
+        if value is not None and value > MAX_TIMEOUT_SECONDS:
+            raise _invalid(
+                f"invalid pipeline spec: {name} of {value:g}s is more than the limit of {MAX_TIMEOUT_SECONDS}s",
+                name,
+            )
     if spec.reprocess_spec not in ("", REPROCESS_UNTIL_SUCCESS, REPROCESS_EVERY_JOB):
         raise _invalid(
             "invalid pipeline spec: ReprocessSpec must be one of 'until_success' or 'every_job', "

@@ -25,7 +25,15 @@ from tuskd.domain.datums import FileEntry, plan_datums
 from tuskd.domain.errors import FailedPrecondition, InvalidArgument, NotFound, OutOfRange, Unimplemented
 from tuskd.domain.ids import check_global_id
 from tuskd.domain.inputs import Input, PfsInput
-from tuskd.domain.jobs import Job, JobKey, Stats, transition
+from tuskd.domain.jobs import (
+    MAX_GRACE_SECONDS,
+    MAX_HEARTBEAT_SECONDS,
+    Job,
+    JobKey,
+    Stats,
+    check_seconds,
+    transition,
+)
 from tuskd.domain.page_tokens import decode_datum_token, decode_job_token, encode_datum_token, encode_job_token
 from tuskd.domain.pfs import DEFAULT_PROJECT, CommitRef, FileType, RepoKey, check_name
 from tuskd.domain.states import TERMINAL_JOB_STATES, DatumState, JobState, is_terminal
@@ -228,8 +236,7 @@ class JobQueries:
 
     def stop(self, key: JobKey, reason: str = "", grace: float = 0.0) -> Job:
         """KILL one job; a terminal job is left as it is (a no-op success)."""
-        if grace < 0:
-            raise InvalidArgument("grace_period must not be negative", field="grace_period")
+        check_seconds(grace, "grace_period", MAX_GRACE_SECONDS)
         job = self._jobs.get(key).job
         if is_terminal(job.state):
             return job
@@ -250,8 +257,7 @@ class JobQueries:
     def stop_set(self, set_id: str, reason: str = "", grace: float = 0.0) -> list[Job]:
         """KILL every unfinished job of a job set, upstream first."""
         check_global_id(set_id, "job set")
-        if grace < 0:
-            raise InvalidArgument("grace_period must not be negative", field="grace_period")
+        check_seconds(grace, "grace_period", MAX_GRACE_SECONDS)
         if self._stopper is not None:
             return self._stopper.stop_job_set(set_id, reason or DEFAULT_STOP_REASON, grace)
         return [self.stop(job.key, reason, grace) for job in self.job_set(set_id)]
@@ -268,6 +274,7 @@ class JobQueries:
         """WaitJob: validated, then JobService.watch (which replays history after ``after_seq``)."""
         if after_seq < 0:
             raise InvalidArgument("after_seq must not be negative", field="after_seq")
+        check_seconds(heartbeat, "heartbeat_interval", MAX_HEARTBEAT_SECONDS)
         current = self._jobs.current_seq(target)  # NotFound for an unknown target
         if after_seq > current:
             raise OutOfRange(

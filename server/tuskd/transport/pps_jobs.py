@@ -188,10 +188,7 @@ class JobRpcs(ServicerBase):
         )
         heartbeat = self.deps.config.heartbeat_seconds
         if request.HasField("heartbeat_interval"):
-            asked = seconds_of(request.heartbeat_interval, "heartbeat_interval")
-            if asked < 0:
-                raise InvalidArgument("heartbeat_interval must not be negative", field="heartbeat_interval")
-            heartbeat = asked or heartbeat
+            heartbeat = seconds_of(request.heartbeat_interval, "heartbeat_interval") or heartbeat
         items = self.job_queries.wait(target, request.after_seq, heartbeat, self.cancel_token(context))
         for item in items:
             if item.job is None:
