@@ -22,6 +22,7 @@ import pytest
 from tests.conftest import RunningServer, ServerProcess
 from tests.integration.test_engine import create_repo, make_spec, pfs_in, put, wait_job
 from tusk import errors
+from tuskd.domain.errors import InvalidArgument as DomainInvalidArgument
 from tuskd.domain.states import JobState
 
 pytestmark = pytest.mark.timeout(60)
@@ -180,9 +181,9 @@ def test_url_limits_are_serve_flags(server_process: Callable[..., ServerProcess]
 def test_egress_into_the_data_directory_is_refused(server: RunningServer) -> None:
     create_repo(server, "images")
     blobs = server.deps.config.data_dir / "blobs" / "objects"
-    with pytest.raises(Exception, match="data directory") as info:
+    with pytest.raises(DomainInvalidArgument, match="data directory") as info:
         server.deps.pipelines.create(make_spec("eg", "true", pfs_in("images"), egress_url=f"file://{blobs}"))
-    assert type(info.value).__name__ == "InvalidArgument"
+    assert info.value.metadata["field"] == "egress.URL"
 
 
 def test_egress_through_a_symlink_into_the_data_directory_fails_the_job(server: RunningServer, tmp_path: Path) -> None:
