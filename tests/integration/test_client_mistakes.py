@@ -158,3 +158,15 @@ def test_huge_waits_are_bounded(server: RunningServer, client: tusk.Client) -> N
         )
         _invalid(lambda: stub.CreatePipeline(request, timeout=10), field)  # noqa: B023 - called at once
     client.pps.stop_job(f"p@{job.id}")
+
+
+def test_malformed_duration_in_a_field_tusk_only_records(server: RunningServer, client: tusk.Client) -> None:
+    """Found by the fuzzer: the spec is stored as JSON, which protobuf refuses to print."""
+    create_repo(server, "images")
+    request = pps_pb2.CreatePipelineRequest(
+        pipeline=pps_pb2.Pipeline(name="p"),
+        transform=pps_pb2.Transform(cmd=["true"]),
+        input=pps_pb2.Input(pfs=pps_pb2.PFSInput(repo="images", glob="/*")),
+        maximum_expected_uptime=duration_pb2.Duration(nanos=2**31 - 1),
+    )
+    _invalid(lambda: client.pps.stub.CreatePipeline(request, timeout=10), "maximum_expected_uptime")

@@ -246,11 +246,11 @@ def _seed(server: Any) -> None:
         return
     if not any(r.repo.name == "images" for r in server.deps.pfs.list_repos()):
         create_repo(server, "images")
-    job_id = put(server, "images", {"/a": b"1", "/b": b"2"})
     try:
         create_pipeline(server, make_spec("edges", "cp -r /pfs/images/* /pfs/out/", pfs_in("images")))
     except TuskError:  # a pipeline half-deleted by a fuzzed call: fuzz without it
         return
+    job_id = put(server, "images", {"/a": b"1", "/b": b"2"})
     wait_job(server, "edges", job_id)
     NASTY_STRINGS.extend(v for v in (job_id, f"edges@{job_id}", f"images@{job_id}") if v not in NASTY_STRINGS)
 

@@ -226,7 +226,10 @@ def user_spec_json(req: pps_pb2.CreatePipelineRequest) -> str:
     spec.CopyFrom(req)
     for flag in ("update", "reprocess", "dry_run"):
         spec.ClearField(flag)
-    return json_format.MessageToJson(spec, preserving_proto_field_name=True, indent=None)
+    try:
+        return json_format.MessageToJson(spec, preserving_proto_field_name=True, indent=None)
+    except json_format.SerializeToJsonError as exc:  # e.g. a Duration with nanos out of range
+        raise InvalidArgument(f"invalid pipeline spec: {exc}", reason="INVALID_PIPELINE_SPEC") from None
 
 
 # --------------------------------------------------------------------------------------------
