@@ -201,3 +201,20 @@ def test_egress_through_a_symlink_into_the_data_directory_fails_the_job(server: 
     assert j.state == JobState.JOB_FAILURE
     assert "data directory" in j.reason
     assert sorted(p.name for p in (data_dir / "blobs").iterdir()) == before
+
+
+def test_nul_in_a_url_path_is_invalid_argument(make_server: object, tmp_path: Path) -> None:
+    server: RunningServer = make_server(file_url_dirs=(tmp_path,))  # type: ignore[operator]
+    _with_repo(server)
+    with pytest.raises(errors.InvalidArgument, match="NUL"):
+        _put_url(server, f"file://{tmp_path}/a%00b")
+    with server.client() as c:
+        c.pfs.create_repo("images")
+        spec = {
+            "pipeline": {"name": "eg"},
+            "transform": {"cmd": ["true"]},
+            "input": {"pfs": {"repo": "images", "glob": "/*"}},
+            "egress": {"URL": f"file://{tmp_path}/a%00b"},
+        }
+        with pytest.raises(errors.InvalidArgument, match="egress URL"):
+            c.pps.create_pipeline(spec)

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, Final
+from urllib.parse import unquote, urlparse
 
 from .errors import InvalidArgument
 from .inputs import Input, PfsInput, input_repos, validate_input
@@ -37,6 +38,7 @@ __all__ = [
     "PipelineState",
     "Transform",
     "check_pipeline_name",
+    "egress_path",
     "format_duration",
     "input_from_dict",
     "input_to_dict",
@@ -178,6 +180,19 @@ def check_pipeline_name(name: str) -> str:
     return name
 
 
+def egress_path(url: str) -> str:
+    """The absolute local path of a ``file://`` egress URL, else InvalidArgument naming ``egress.URL``."""
+    parsed = urlparse(url)
+    path = unquote(parsed.path)
+    if parsed.scheme.lower() != "file":
+        raise _invalid(f"egress URL {url!r} is not supported: tusk egresses to file:// URLs only", "egress.URL")
+    if parsed.netloc not in ("", "localhost"):
+        raise _invalid(f"egress URL {url!r} names another host: use file:///path", "egress.URL")
+    if not path.startswith("/") or "\x00" in path:
+        raise _invalid(f"egress URL {url!r} must name an absolute path without NUL characters", "egress.URL")
+    return path
+
+
 def validate_pipeline_spec(spec: PipelineSpec) -> PipelineSpec:
     """Return a normalised copy (defaults applied) or raise InvalidArgument with a clear message."""
     check_pipeline_name(spec.name)
@@ -212,11 +227,8 @@ def validate_pipeline_spec(spec: PipelineSpec) -> PipelineSpec:
             f"not {spec.reprocess_spec!r}",
             "reprocess_spec",
         )
-    if spec.egress_url and not spec.egress_url.startswith("file://"):
-        raise _invalid(
-            f"egress URL {spec.egress_url!r} is not supported: tusk egresses to file:// URLs only",
-            "egress.URL",
-        )
+    if spec.egress_url:
+        egress_path(spec.egress_url)
     output_branch = spec.output_branch or "master"
     if not _NAME.match(output_branch):
         raise _invalid(f"invalid pipeline spec: output branch name {output_branch!r} is invalid", "output_branch")

@@ -32,7 +32,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 from tuskd import hostpaths
 from tuskd.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
@@ -46,6 +45,7 @@ from tuskd.domain.pipelines import (
     PipelineKey,
     PipelineSpec,
     PipelineState,
+    egress_path,
     pipeline_state,
     spec_from_dict,
     spec_to_dict,
@@ -158,7 +158,7 @@ class PipelineService:
         """Egress copies files with the server's privileges: never into its own data directory."""
         if not spec.egress_url or self._data_dir is None:
             return
-        if hostpaths.inside(unquote(urlparse(spec.egress_url).path), [self._data_dir]):
+        if hostpaths.inside(egress_path(spec.egress_url), [self._data_dir]):
             raise InvalidArgument(
                 f"egress URL {spec.egress_url!r} points into the server's data directory; egress to a "
                 "directory outside it",

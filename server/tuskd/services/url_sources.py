@@ -108,8 +108,8 @@ def _open_file_url(
         )
     if netloc not in ("", "localhost"):
         raise InvalidArgument(f"file URL {url!r} names another host")
-    if not path.startswith("/"):
-        raise InvalidArgument(f"file URL {url!r} must name an absolute path")
+    if not path.startswith("/") or "\x00" in path:
+        raise InvalidArgument(f"file URL {url!r} must name an absolute path without NUL characters")
     _check_allowed(url, path, limits)
     if not os.path.lexists(path):
         raise NotFound(f"cannot add {url}: no such file")
