@@ -72,11 +72,15 @@ def test_file_urls_read_only_under_allowed_dirs(
     secret = _secret(tmp_path)
     (allowed / "link").symlink_to(secret)
     (allowed / "dirlink").symlink_to(tmp_path)
+    (allowed / "inner-link").symlink_to(allowed / "sub" / "a.txt")
     in_process: RunningServer = make_server(file_url_dirs=(allowed,))  # type: ignore[operator]
     cli = server_process(env={"TUSK_FILE_URL_DIRS": str(allowed)}, data_dir=tmp_path / "cli-data")
     for server in (in_process, cli):
         _with_repo(server)
         _put_url(server, f"file://{allowed}/sub/a.txt")
+        with server.client() as c:
+            assert c.pfs.get_file_bytes("r@master", "/got") == b"alpha"
+        _put_url(server, f"file://{allowed}/inner-link")  # a link that stays inside is followed
         with server.client() as c:
             assert c.pfs.get_file_bytes("r@master", "/got") == b"alpha"
         for outside in (str(secret), f"{allowed}/../{secret.name}", f"{allowed}/link", f"{allowed}/dirlink/{secret.name}"):
@@ -85,6 +89,9 @@ def test_file_urls_read_only_under_allowed_dirs(
         # A recursive add skips nothing silently: a symlink inside the tree is refused.
         with pytest.raises(errors.InvalidArgument, match="symbolic link"):
             _put_url(server, f"file://{allowed}", recursive=True)
+        _put_url(server, f"file://{allowed}/sub", recursive=True)
+        with server.client() as c:
+            assert c.pfs.get_file_bytes("r@master", "/got/a.txt") == b"alpha"
 
 
 def test_file_urls_never_read_the_data_directory(make_server: object, tmp_path: Path) -> None:

@@ -117,7 +117,8 @@ def _open_file_url(
         if not recursive:
             raise InvalidArgument(f"{url} is a directory: set recursive to add its files")
         return _tree(url, hostpaths.real(path), limits, budget)
-    return iter([("", _read_file(url, path, limits, budget))])
+    # The resolved path (checked above): O_NOFOLLOW then refuses only a link swapped in since.
+    return iter([("", _read_file(url, hostpaths.real(path), limits, budget))])
 
 
 def _check_allowed(url: str, path: str, limits: UrlLimits) -> None:
