@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_ADDRESS = "localhost:30650"
+DEFAULT_URL_MAX_BYTES = 8 * 1024**3
+DEFAULT_URL_TIMEOUT = 600.0
 # Pachyderm clients send file chunks of up to 19 MiB; leave generous headroom.
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -44,10 +46,13 @@ class ServerConfig:
     reflection: bool = True
     # Default heartbeat period of WaitJob streams when the client does not ask for one.
     heartbeat_seconds: float = 5.0
-    # AddFile with a file:// URL makes the server read a path on its own disk, with its own
-    # privileges (any file it can read: its TLS key, its token file...). On by default;
-    # `tusk serve --no-file-urls` turns it off (docs/operations.md).
-    allow_file_urls: bool = True
+    # AddFile with a file:// URL makes the server read a path on its own disk with its own
+    # privileges, so it may read only under these directories (never the data directory);
+    # none (the default) refuses file:// URLs. `tusk serve --file-url-dir DIR`.
+    file_url_dirs: tuple[Path, ...] = ()
+    # Bounds of one AddFile URL (file:// or http(s)://): bytes, and seconds to fetch them.
+    url_max_bytes: int = DEFAULT_URL_MAX_BYTES
+    url_timeout: float = DEFAULT_URL_TIMEOUT
     auth_token_file: Path | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None

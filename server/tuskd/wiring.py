@@ -41,6 +41,7 @@ from tuskd.services.projects import ProjectService
 from tuskd.services.summaries import SummaryService
 from tuskd.services.transactions import TransactionService
 from tuskd.services.triggers import JobTrigger
+from tuskd.services.url_sources import UrlLimits
 from tuskd.store.base import Store, Tx
 from tuskd.store.meta import MetaTx
 from tuskd.store.pps import PpsTx
@@ -139,9 +140,15 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.Server
     store = SqliteStore(config.data_dir / "metadata.db", max_idle_readers=64)
     blobs = LocalBlobStore(config.data_dir / "blobs", exclusive=True)
     hub = EventHub()
-    pfs = PfsService(store, blobs, hub, meta_tables=_meta_tables, allow_file_urls=config.allow_file_urls)
+    url_limits = UrlLimits(
+        file_dirs=config.file_url_dirs,
+        data_dir=config.data_dir,
+        max_bytes=config.url_max_bytes,
+        timeout=config.url_timeout,
+    )
+    pfs = PfsService(store, blobs, hub, meta_tables=_meta_tables, url_limits=url_limits)
     jobs = JobService(store, _pps_tables, hub)
-    pipelines = PipelineService(store, pfs, jobs, _meta_tables)
+    pipelines = PipelineService(store, pfs, jobs, _meta_tables, data_dir=config.data_dir)
     projects = ProjectService(store, _meta_tables, pfs, pipelines)
     metadata = MetadataService(store, _meta_tables, pfs, pipelines, projects)
     cluster = ClusterService(store, _meta_tables)

@@ -9,17 +9,25 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import grpc
 import pytest
 
 from tests.conftest import RunningServer
+from tuskd.config import ServerConfig
 
 pachyderm_sdk = pytest.importorskip("pachyderm_sdk", reason="pachyderm-sdk is a test dependency")
 from pachyderm_sdk.api import pfs, pps  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def server_config(server_config: ServerConfig, tmp_path: Path) -> ServerConfig:
+    """The test's own directory is one the server allows file:// URLs (and so Egress) for."""
+    return replace(server_config, file_url_dirs=(tmp_path,))
 
 
 @pytest.fixture

@@ -1,14 +1,22 @@
-"""Property-based abuse of every RPC: arbitrary and malformed requests never crash the server,
-never get INTERNAL or UNKNOWN, and the server stays healthy.
+"""Property-based abuse of every RPC served (pfs, pps, version, health, reflection): arbitrary
+and malformed requests never crash the server, never get INTERNAL or UNKNOWN, and the server
+stays healthy.
 
-Requests are built from the message descriptors (nested messages, nasty strings, huge and
-negative numbers, unknown enum values), plus raw bytes that are not valid messages at all
-(e.g. invalid UTF-8 in a string field). Blocking RPCs get a short deadline; a deadline that
-the client set is not a server failure.
+Requests are built from the message descriptors (nested messages, nasty strings, integers at
+and past every boundary, unknown enum values, Timestamps and Durations out of protobuf's range
+or with mixed signs), with a lone UTF-16 surrogate spliced into string fields on the wire
+(``_SURROGATE_MARK``), plus raw bytes that are not valid messages at all. Strings also include
+forged page tokens (base64 of JSON with deep nesting, huge numbers, escaped surrogates). A
+second property forges the fields of real page tokens, so values get past the filter check.
+Blocking RPCs get a short deadline; a deadline that the client set is not a server failure.
+To hunt harder, set ``TUSK_FUZZ_EXAMPLES`` (examples per RPC, default 25).
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +25,8 @@ import pytest
 from google.protobuf import message as pb_message
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor
+from grpc_health.v1 import health_pb2
+from grpc_reflection.v1alpha import reflection_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +36,37 @@ from tusk.proto.pps_v2 import pps_pb2
 from tusk.proto.versionpb_v2 import version_pb2
 
 BAD_CODES = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
+
+# A 3-byte UTF-8 character (private use) that the payload carries in place of a lone surrogate:
+# protobuf will not encode U+D800, so each occurrence is swapped for its 3 bytes after
+# serialisation (same length, so every length prefix stays right).
+_SURROGATE_MARK = "\ue000"
+_MARK_BYTES, _SURROGATE_BYTES = _SURROGATE_MARK.encode(), b"\xed\xa0\x80"
+
+EXTREME_INTS = [0, 1, -1, 2**31 - 1, -(2**31), 2**32, 2**53 + 1, 2**62, 2**63 - 1, -(2**63), 10**30]
+
+
+def _json_values(depth: int = 0) -> st.SearchStrategy[Any]:
+    leaves = st.one_of(
+        st.sampled_from([None, True, False, "", "\ud800", "\udfff", "x" * 5000, 1e308, -0.0]),
+        st.sampled_from(EXTREME_INTS),
+        st.text(max_size=8),
+    )
+    if depth >= 2:
+        return leaves
+    inner = _json_values(depth + 1)
+    return st.one_of(leaves, st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["v", "r", "d", "f"]), inner))
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _forged_token() -> st.SearchStrategy[str]:
+    nested = st.integers(1, 200_000).map(lambda n: _b64(b"[" * n))
+    huge_int = st.integers(4000, 20_000).map(lambda n: _b64(b'{"v":1,"r":' + b"9" * n + b',"f":""}'))
+    structured = _json_values().map(lambda v: _b64(json.dumps(v).encode()))
+    return st.one_of(nested, huge_int, structured)
 
 NASTY_STRINGS = [
     "",
@@ -55,12 +96,23 @@ NASTY_STRINGS = [
     "http://127.0.0.1:1/x",
     "job stopped",
     "$1$2$99",
+    "images",
+    "edges",
+    "master",
+    "/a",
+    "/*",
+    _SURROGATE_MARK,
+    "a" + _SURROGATE_MARK + "b",
+    '{"a":' * 2000,
+    "[" * 100_000,
 ]
 
 SERVICES = [
     pfs_pb2.DESCRIPTOR.services_by_name["API"],
     pps_pb2.DESCRIPTOR.services_by_name["API"],
     version_pb2.DESCRIPTOR.services_by_name["API"],
+    health_pb2.DESCRIPTOR.services_by_name["Health"],
+    reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"],
 ]
 METHODS = [m for s in SERVICES for m in s.methods]
 
@@ -68,7 +120,7 @@ METHODS = [m for s in SERVICES for m in s.methods]
 def _scalar(field: FieldDescriptor) -> st.SearchStrategy[Any]:
     t = field.type
     if t == FieldDescriptor.TYPE_STRING:
-        return st.one_of(st.sampled_from(NASTY_STRINGS), st.text(max_size=40))
+        return st.one_of(st.sampled_from(NASTY_STRINGS), st.text(max_size=40), _forged_token())
     if t == FieldDescriptor.TYPE_BYTES:
         return st.binary(max_size=64)
     if t == FieldDescriptor.TYPE_BOOL:
@@ -79,12 +131,22 @@ def _scalar(field: FieldDescriptor) -> st.SearchStrategy[Any]:
     if t in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
         return st.floats(allow_nan=False, allow_infinity=False, width=32)
     if t in (FieldDescriptor.TYPE_UINT32, FieldDescriptor.TYPE_FIXED32):
-        return st.integers(0, 2**32 - 1)
+        return _ints(0, 2**32 - 1)
     if t in (FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_FIXED64):
-        return st.integers(0, 2**64 - 1)
+        return _ints(0, 2**64 - 1)
     if t in (FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_SFIXED32):
-        return st.integers(-(2**31), 2**31 - 1)
-    return st.one_of(st.integers(-(2**63), 2**63 - 1), st.sampled_from([-1, 0, 1, 2**62]))
+        return _ints(-(2**31), 2**31 - 1)
+    return _ints(-(2**63), 2**63 - 1)
+
+
+def _ints(low: int, high: int) -> st.SearchStrategy[int]:
+    """Any integer of the type, with its boundaries and the classic trouble-makers often."""
+    special = [v for v in [*EXTREME_INTS, low, high, 2**64 - 1, 315_576_000_000, 253_402_300_800] if low <= v <= high]
+    return st.one_of(st.sampled_from(special), st.integers(low, high))
+
+
+# Well-known types left out: their contents are free-form and never interpreted by tusk.
+_OPAQUE = {"google.protobuf.Any", "google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue"}
 
 
 def _message(desc: Descriptor, depth: int) -> st.SearchStrategy[dict[str, Any]]:
@@ -93,7 +155,7 @@ def _message(desc: Descriptor, depth: int) -> st.SearchStrategy[dict[str, Any]]:
         if field.message_type is not None:
             if field.message_type.GetOptions().map_entry:
                 value: st.SearchStrategy[Any] = st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=2)
-            elif depth >= 3 or field.message_type.full_name.startswith("google.protobuf."):
+            elif depth >= 3 or field.message_type.full_name in _OPAQUE:
                 continue
             else:
                 value = _message(field.message_type, depth + 1)
@@ -122,6 +184,11 @@ def _build(desc: Descriptor, data: dict[str, Any]) -> pb_message.Message:
         else:
             setattr(msg, name, value)
     return msg
+
+
+def _wire(msg: pb_message.Message) -> bytes:
+    """The message's bytes with every surrogate mark turned into a lone surrogate (invalid UTF-8)."""
+    return msg.SerializeToString().replace(_MARK_BYTES, _SURROGATE_BYTES)
 
 
 def _invoke(channel: grpc.Channel, method: MethodDescriptor, payloads: list[bytes]) -> None:
@@ -162,8 +229,28 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         address="127.0.0.1:0", data_dir=tmp_path_factory.mktemp("fuzz") / "data", rpc_workers=64, datum_workers=2
     )
     running = start_server(config)
+    _seed(running)
     yield running
     stop_server(running)
+
+
+def _seed(server: Any) -> None:
+    """A repo with a file, a pipeline and its finished job, so that requests naming them get past
+    NOT_FOUND; their names and IDs join NASTY_STRINGS. Recreated when a fuzzed call deleted them."""
+    from tests.integration.test_engine import create_pipeline, create_repo, make_spec, pfs_in, put, wait_job
+    from tuskd.domain.errors import TuskError
+
+    if any(r.repo.name == "edges" for r in server.deps.pfs.list_repos()):
+        return
+    if not any(r.repo.name == "images" for r in server.deps.pfs.list_repos()):
+        create_repo(server, "images")
+    try:
+        create_pipeline(server, make_spec("edges", "cp -r /pfs/images/* /pfs/out/", pfs_in("images")))
+    except TuskError:  # a pipeline half-deleted by a fuzzed call: fuzz without it
+        return
+    job_id = put(server, "images", {"/a": b"1", "/b": b"2"})
+    wait_job(server, "edges", job_id)
+    NASTY_STRINGS.extend(v for v in (job_id, f"edges@{job_id}", f"images@{job_id}") if v not in NASTY_STRINGS)
 
 
 @pytest.mark.slow
@@ -172,13 +259,15 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 @pytest.mark.filterwarnings("ignore:Generating overly large repr:hypothesis.errors.HypothesisWarning")
 @pytest.mark.parametrize("method", METHODS, ids=lambda m: f"{m.containing_service.full_name}.{m.name}")
 def test_arbitrary_requests_never_break_the_server(fuzz_server: Any, method: MethodDescriptor) -> None:
+    _seed(fuzz_server)
     request_strategy = _message(method.input_type, 0)
+    examples = int(os.environ.get("TUSK_FUZZ_EXAMPLES", "25"))
 
-    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(data=st.lists(request_strategy, min_size=1, max_size=3), garbage=st.binary(max_size=32))
     def check(data: list[dict[str, Any]], garbage: bytes) -> None:
         with grpc.insecure_channel(fuzz_server.address) as channel:
-            payloads = [_build(method.input_type, d).SerializeToString() for d in data]
+            payloads = [_wire(_build(method.input_type, d)) for d in data]
             _invoke(channel, method, payloads)
             # Field 1 (or 2) as a length-delimited string holding invalid UTF-8, then random bytes.
             _invoke(channel, method, [b"\x0a\x02\xff\xfe", b"\x12\x03\xc3\x28\xa0"][: len(payloads)] or [b""])
@@ -197,4 +286,49 @@ def test_oversized_message_is_resource_exhausted(client: tusk.Client) -> None:
     with pytest.raises(grpc.RpcError) as info:
         call(huge, timeout=60)
     assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED  # type: ignore[attr-defined]
+    assert client.health() == "SERVING"
+
+
+def _call_ok(call: Any) -> None:
+    """Run a call (draining a stream); any status but INTERNAL/UNKNOWN is fine."""
+    try:
+        result = call()
+        if isinstance(result, Iterator):
+            list(result)
+    except grpc.RpcError as err:
+        assert err.code() not in BAD_CODES, err.details()  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_forged_page_tokens_never_break_the_server(server: Any, client: tusk.Client) -> None:
+    """Real tokens (so the filter fingerprint matches) with one field replaced or dropped."""
+    from tests.integration.test_engine import create_pipeline, create_repo, make_spec, pfs_in, put, wait_job
+
+    create_repo(server, "images")
+    create_pipeline(server, make_spec("p", "true", pfs_in("images")))
+    for files in ({"/a": b"1", "/b": b"2"}, {"/c": b"3"}):
+        job_id = put(server, "images", files)
+        wait_job(server, "p", job_id)
+    stub = client.pps.stub
+    job = pps_pb2.Job(pipeline=pps_pb2.Pipeline(name="p"), id=job_id)
+    listings = [
+        lambda token: stub.ListJob(pps_pb2.ListJobRequest(page_size=1, page_token=token), timeout=10),
+        lambda token: stub.ListDatum(pps_pb2.ListDatumRequest(job=job, page_size=1, page_token=token), timeout=10),
+    ]
+    real = [list(listing(""))[-1].page_token for listing in listings]
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(key=st.sampled_from(["v", "r", "d", "f"]), value=_json_values(), drop=st.booleans())
+    def check(key: str, value: Any, drop: bool) -> None:
+        for token, listing in zip(real, listings, strict=True):
+            data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+            if drop:
+                data.pop(key, None)
+            else:
+                data[key] = value
+            forged = _b64(json.dumps(data).encode())
+            _call_ok(lambda: listing(forged))  # noqa: B023 - called at once
+
+    check()
     assert client.health() == "SERVING"

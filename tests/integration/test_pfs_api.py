@@ -18,6 +18,7 @@ from grpc_status import rpc_status
 import tusk
 from tests.conftest import RunningServer
 from tusk.proto.pfs_v2 import pfs_pb2, pfs_pb2_grpc
+from tuskd.domain.pfs import RepoKey
 
 MiB = 1 << 20
 
@@ -87,7 +88,7 @@ def code_of(call: object, *args: object, **kwargs: object) -> tuple[grpc.StatusC
 # -- repos ---------------------------------------------------------------------------------------
 
 
-def test_repo_lifecycle_and_defaults(pfs: pfs_pb2_grpc.APIStub) -> None:
+def test_repo_lifecycle_and_defaults(server: RunningServer, pfs: pfs_pb2_grpc.APIStub) -> None:
     pfs.CreateRepo(pfs_pb2.CreateRepoRequest(repo=repo(), description="pictures"), timeout=10)
     info = pfs.InspectRepo(pfs_pb2.InspectRepoRequest(repo=repo()), timeout=10)
     assert (info.repo.name, info.repo.type, info.repo.project.name) == ("images", "user", "default")
@@ -98,7 +99,8 @@ def test_repo_lifecycle_and_defaults(pfs: pfs_pb2_grpc.APIStub) -> None:
     assert code == grpc.StatusCode.ALREADY_EXISTS and reason == "REPO_EXISTS"
     pfs.CreateRepo(pfs_pb2.CreateRepoRequest(repo=repo(), description="new", update=True), timeout=10)
     assert pfs.InspectRepo(pfs_pb2.InspectRepoRequest(repo=repo()), timeout=10).description == "new"
-    pfs.CreateRepo(pfs_pb2.CreateRepoRequest(repo=repo("specs", type="spec")), timeout=10)
+    # Clients create user repos only; a pipeline's spec repo is made by the server.
+    server.deps.pfs.create_repo(RepoKey.of("specs", type="spec"), system=True)
     names = [r.repo.name for r in pfs.ListRepo(pfs_pb2.ListRepoRequest(type="user"), timeout=10)]
     assert names == ["images"]
     assert len(list(pfs.ListRepo(pfs_pb2.ListRepoRequest(), timeout=10))) == 2

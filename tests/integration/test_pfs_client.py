@@ -18,6 +18,7 @@ from tests.conftest import RunningServer
 from tusk import errors
 from tusk.pfs import format_commit, format_repo, parse_branch, parse_commit, parse_file, parse_repo
 from tusk.proto.pfs_v2 import pfs_pb2
+from tuskd.domain.pfs import RepoKey
 
 MiB = 1 << 20
 
@@ -58,7 +59,7 @@ def test_parsers_read_pachctl_names() -> None:
 # -- repos -----------------------------------------------------------------------------------------
 
 
-def test_repos(client: tusk.Client) -> None:
+def test_repos(server: RunningServer, client: tusk.Client) -> None:
     client.pfs.create_repo("images", description="pictures")
     info = client.pfs.inspect_repo("images")
     assert (info.repo.name, info.repo.type, info.description) == ("images", "user", "pictures")
@@ -66,7 +67,9 @@ def test_repos(client: tusk.Client) -> None:
         client.pfs.create_repo("images")
     client.pfs.create_repo("images", description="new", update=True)
     assert client.pfs.inspect_repo("images").description == "new"
-    client.pfs.create_repo("edges.spec")
+    with pytest.raises(errors.InvalidArgument, match='repo type "spec"'):
+        client.pfs.create_repo("edges.spec")  # spec repos are the server's to make
+    server.deps.pfs.create_repo(RepoKey.of("edges", type="spec"), system=True)
     assert [r.repo.name for r in client.pfs.list_repo()] == ["images"]
     assert sorted(format_repo(r.repo) for r in client.pfs.list_repo(type="")) == ["edges.spec", "images"]
     assert client.pfs.delete_repo("images") is True

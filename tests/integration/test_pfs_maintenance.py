@@ -274,7 +274,8 @@ def test_fsck_refuses_fix_and_the_zombie_check(client: tusk.Client) -> None:
 # -- Egress ----------------------------------------------------------------------------------------
 
 
-def test_egress_copies_a_commit_to_a_file_url(client: tusk.Client, tmp_path: Path) -> None:
+def test_egress_copies_a_commit_to_a_file_url(make_server: object, tmp_path: Path) -> None:
+    client = make_server(file_url_dirs=(tmp_path,)).client()  # type: ignore[operator]
     client.pfs.create_repo("r")
     put(client, "r", "/a.txt", b"hello")
     put(client, "r", "/dir/b.txt", b"world!")
@@ -284,7 +285,8 @@ def test_egress_copies_a_commit_to_a_file_url(client: tusk.Client, tmp_path: Pat
     assert (out / "dir" / "b.txt").read_bytes() == b"world!"
 
 
-def test_egress_answers_clearly_for_what_it_cannot_do(client: tusk.Client) -> None:
+def test_egress_answers_clearly_for_what_it_cannot_do(make_server: object, tmp_path: Path) -> None:
+    client = make_server(file_url_dirs=(Path("/"),)).client()  # type: ignore[operator]
     client.pfs.create_repo("r")
     put(client, "r", "/a.txt", b"hello")
     with pytest.raises(errors.Unimplemented, match=r"^Egress to s3:// URLs is not supported by tusk"):
@@ -310,7 +312,9 @@ def test_egress_answers_clearly_for_what_it_cannot_do(client: tusk.Client) -> No
     assert (info.value.details() or "").startswith("egress failed")
 
 
-def test_egress_never_writes_into_the_data_directory(server: RunningServer, client: tusk.Client) -> None:
+def test_egress_never_writes_into_the_data_directory(make_server: object, tmp_path: Path) -> None:
+    server: RunningServer = make_server(file_url_dirs=(tmp_path,))  # type: ignore[operator]
+    client = server.client()
     data_dir = server.config.data_dir
     client.pfs.create_repo("r")
     put(client, "r", "/metadata.db", b"overwritten")
@@ -325,14 +329,27 @@ def test_egress_never_writes_into_the_data_directory(server: RunningServer, clie
     assert client.pfs.list_repo()  # the server is unharmed
 
 
-def test_egress_obeys_no_file_urls(make_server: object, tmp_path: Path) -> None:
-    running = make_server(allow_file_urls=False)  # type: ignore[operator]
-    with running.client() as client:
+def test_egress_writes_only_under_allowed_directories(make_server: object, tmp_path: Path) -> None:
+    closed = make_server()  # type: ignore[operator]  # no --file-url-dir: every file:// URL is refused
+    with closed.client() as client:
         client.pfs.create_repo("r")
         put(client, "r", "/a.txt", b"hello")
         with pytest.raises(errors.InvalidArgument, match=r"^file:// URLs are disabled on this server"):
             client.pfs.egress("r@master", f"file://{tmp_path / 'out'}")
     assert not (tmp_path / "out").exists()
+
+
+def test_egress_refuses_a_directory_outside_the_allowed_ones(make_server: object, tmp_path: Path) -> None:
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    running = make_server(file_url_dirs=(allowed,), data_dir=tmp_path / "data2")  # type: ignore[operator]
+    with running.client() as client:
+        client.pfs.create_repo("r")
+        put(client, "r", "/a.txt", b"hello")
+        with pytest.raises(errors.InvalidArgument, match="is not under a directory this server allows"):
+            client.pfs.egress("r@master", f"file://{tmp_path / 'elsewhere'}")
+        assert client.pfs.egress("r@master", f"file://{allowed / 'out'}") == 5
+    assert not (tmp_path / "elsewhere").exists()
 
 
 # -- PipelinesSummary ------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ def test_fifty_clients_while_a_2000_datum_job_runs(
     # The real `tusk serve` in its own process (its default 1,024 RPC threads leave room for
     # every stream): in-process, the fifty client threads share the server's interpreter, which
     # here doubled to tripled the p50 latencies and slowed the job by 40%.
-    server = server_process("--datum-workers", "2")
+    server = server_process("--datum-workers", "2", "--file-url-dir", str(tmp_path / "nums"))
     with server.client() as admin:
         admin.pfs.create_repo("nums")
         admin.pfs.create_repo("scratch")

@@ -46,6 +46,7 @@ from tuskd.domain.pfs import (
 )
 from tuskd.services.events import CancelToken, EventHub, WaitCancelled
 from tuskd.services.pfs import PfsService
+from tuskd.services.url_sources import UrlLimits
 from tuskd.store.base import PfsTx
 from tuskd.store.sqlite import SqliteStore
 from tuskd.store.sqlite_meta import SqliteMetaTx
@@ -200,7 +201,7 @@ def test_unknown_repo_is_not_found(svc: PfsService) -> None:
 def test_list_repos_by_type_and_project(svc: PfsService) -> None:
     svc.create_repo(repo("a"))
     svc.create_repo(repo("b"))
-    svc.create_repo(repo("a", type="spec"))
+    svc.create_repo(repo("a", type="spec"), system=True)
     svc.create_repo(repo("c", project="other"))
     assert [str(r.repo) for r in svc.list_repos()] == ["other/c", "a.spec", "b", "a"]
     assert [r.repo.name for r in svc.list_repos(type="user", projects=["default"])] == ["b", "a"]
@@ -706,6 +707,7 @@ def test_copy_file_and_directory(svc: PfsService) -> None:
 
 
 def test_add_file_from_file_urls(svc: PfsService, tmp_path: Path) -> None:
+    svc.url_limits = UrlLimits(file_dirs=(tmp_path,))
     svc.create_repo(repo())
     (tmp_path / "in" / "sub").mkdir(parents=True)
     (tmp_path / "in" / "a.txt").write_bytes(b"A")

@@ -29,9 +29,32 @@ from tusk.cli.root import cli
 )
 @click.option("--no-reflection", is_flag=True, help="Turn off gRPC server reflection.")
 @click.option(
+    "--file-url-dir",
+    "file_url_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="TUSK_FILE_URL_DIRS",
+    help="Allow AddFile file:// URLs under DIR (repeatable; $TUSK_FILE_URL_DIRS, ':'-separated). "
+    "Default: none, file:// URLs are refused. The data directory is never readable.",
+)
+@click.option(
     "--no-file-urls",
     is_flag=True,
-    help="Refuse AddFile file:// URLs (they make the server read its own files for the client).",
+    help="Refuse AddFile file:// URLs whatever --file-url-dir says.",
+)
+@click.option(
+    "--url-max-bytes",
+    type=click.IntRange(1),
+    default=None,
+    envvar="TUSK_URL_MAX_BYTES",
+    help="Most bytes one AddFile URL may bring ($TUSK_URL_MAX_BYTES). Default: 8 GiB.",
+)
+@click.option(
+    "--url-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    envvar="TUSK_URL_TIMEOUT",
+    help="Most seconds fetching one AddFile URL may take ($TUSK_URL_TIMEOUT). Default: 600.",
 )
 @click.option(
     "--auth-token-file",
@@ -48,7 +71,10 @@ def serve_cmd(
     datum_workers: int | None,
     max_streams: int | None,
     no_reflection: bool,
+    file_url_dirs: tuple[Path, ...],
     no_file_urls: bool,
+    url_max_bytes: int | None,
+    url_timeout: float | None,
     auth_token_file: Path | None,
     tls_cert: Path | None,
     tls_key: Path | None,
@@ -65,7 +91,7 @@ def serve_cmd(
         address=listen,
         data_dir=data_dir or default_data_dir(),
         reflection=not no_reflection,
-        allow_file_urls=not no_file_urls,
+        file_url_dirs=() if no_file_urls else tuple(file_url_dirs),
         auth_token_file=auth_token_file,
         tls_cert=tls_cert,
         tls_key=tls_key,
@@ -74,6 +100,10 @@ def serve_cmd(
         config = replace(config, datum_workers=datum_workers)
     if max_streams:
         config = replace(config, max_streams_per_kind=max_streams)
+    if url_max_bytes:
+        config = replace(config, url_max_bytes=url_max_bytes)
+    if url_timeout:
+        config = replace(config, url_timeout=url_timeout)
     try:
         serve(config)
     except TuskError as exc:  # a bad flag or file: one clear line, no traceback

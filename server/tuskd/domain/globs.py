@@ -40,6 +40,7 @@ from typing import Final, TypeAlias
 from .errors import InvalidArgument
 
 __all__ = [
+    "MAX_NESTING",
     "MAX_PATTERN_LENGTH",
     "Glob",
     "compile_glob",
@@ -49,6 +50,9 @@ __all__ = [
 ]
 
 MAX_PATTERN_LENGTH: Final = 4096
+# Deepest nesting of '{...}' and '(...)' a pattern may have. The parser, the normaliser and
+# the matchers recurse once per level; real globs nest two or three levels.
+MAX_NESTING: Final = 32
 
 
 # --------------------------------------------------------------------------------------------
@@ -111,6 +115,7 @@ class _Parser:
         self.text = text
         self.pos = 0
         self.groups = 0
+        self.depth = 0
 
     def fail(self, detail: str, pos: int) -> InvalidArgument:
         return InvalidArgument(
@@ -160,8 +165,14 @@ class _Parser:
                 self.pos += 1
         return nodes
 
+    def enter(self, opened: int) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.fail(f"'{{' and '(' nest more than {MAX_NESTING} levels deep", opened)
+
     def alternation(self) -> _Alt:
         opened = self.pos
+        self.enter(opened)
         self.pos += 1
         options: list[tuple[_Node, ...]] = []
         while True:
@@ -171,10 +182,12 @@ class _Parser:
             closer = self.text[self.pos]
             self.pos += 1
             if closer == "}":
+                self.depth -= 1
                 return _Alt(tuple(options))
 
     def group(self) -> _Group:
         opened = self.pos
+        self.enter(opened)
         self.pos += 1
         self.groups += 1
         index = self.groups
@@ -182,6 +195,7 @@ class _Parser:
         if self.pos >= len(self.text):
             raise self.fail("unbalanced '(' without a matching ')'", opened)
         self.pos += 1
+        self.depth -= 1
         return _Group(index, body)
 
     def char_class(self) -> _Class:

@@ -15,6 +15,8 @@ Decisions where Pachyderm leaves room:
   refer to capture groups (``$1``..``$9``) that its glob has. ``join_on`` / ``group_by`` /
   ``outer_join`` outside a join or group are accepted and have no effect, as in Pachyderm.
 * ``cross``, ``union``, ``join`` and ``group`` need at least one child.
+* A pfs input's ``commit``, when set, must be a commit ID (32 lowercase hex characters).
+  ListDatum reads that commit; a pipeline spec may not set it (see ``validate_pipeline_spec``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Final
 
 from .errors import InvalidArgument
 from .globs import compile_glob, template_references
+from .ids import is_global_id
 
 __all__ = ["Input", "PfsInput", "input_repos", "validate_input"]
 
@@ -107,6 +110,13 @@ def _validate_pfs(pfs: PfsInput, parent: str, project: str) -> PfsInput:
                 f'"{pfs.glob}" has {glob.groups} capture group(s)',
                 input=name,
             )
+    if pfs.commit and not is_global_id(pfs.commit):
+        raise _invalid(
+            f'input "{name}" input.pfs.commit {pfs.commit[:80]!r} is not a commit ID: '
+            "expected 32 lowercase hex characters",
+            input=name,
+            field="input.pfs.commit",
+        )
     if parent == "join" and not pfs.join_on:
         raise _invalid(f'input "{name}" is part of a join and must specify join_on', input=name)
     if parent == "group" and not pfs.group_by:

@@ -8,9 +8,25 @@ through :func:`transition` (state, via the one table in states.py) or :func:`add
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Final
 
-from .errors import NotFound
+from .errors import InvalidArgument, NotFound
 from .states import DatumState, JobState, check_transition, is_terminal
+
+# Bounds of the waits a client may ask for (docs/operations.md): a WaitJob heartbeat period and
+# a StopJob grace period. Past a few hours they are mistakes, and past threading.TIMEOUT_MAX
+# they would break the waits themselves.
+MAX_HEARTBEAT_SECONDS: Final = 3600.0
+MAX_GRACE_SECONDS: Final = 3600.0
+
+
+def check_seconds(value: float, field: str, limit: float) -> float:
+    """``value`` if it lies in ``[0, limit]``, else InvalidArgument naming ``field``."""
+    if value < 0:
+        raise InvalidArgument(f"{field} must not be negative", field=field)
+    if value > limit:
+        raise InvalidArgument(f"{field} of {value:g}s is more than the limit of {limit:g}s", field=field)
+    return value
 
 
 @dataclass(frozen=True)

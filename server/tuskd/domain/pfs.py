@@ -53,6 +53,7 @@ __all__ = [
     "aggregate_tree",
     "check_branch_name",
     "check_name",
+    "check_user_repo_type",
     "layers_to_merge",
     "parse_ref",
     "walk_tree",
@@ -83,6 +84,19 @@ def check_name(value: str, what: str) -> str:
             field=what,
         )
     return value
+
+
+def check_user_repo_type(repo: RepoKey) -> RepoKey:
+    """``repo`` if a client may create it: only ``user`` repos; spec and meta repos (and any other
+    type) belong to the pipeline that creates them. InvalidArgument naming ``repo.type`` else."""
+    if repo.type != USER_REPO_TYPE:
+        raise InvalidArgument(
+            f'cannot create repo "{repo.name}" of repo type "{repo.type}": only "{USER_REPO_TYPE}" repos '
+            "can be created; spec and meta repos are created by their pipeline",
+            reason="INVALID_REPO_TYPE",
+            field="repo.type",
+        )
+    return repo
 
 
 def check_branch_name(value: str) -> str:

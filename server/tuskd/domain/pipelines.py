@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, Final
+from urllib.parse import unquote, urlparse
 
 from .errors import InvalidArgument, NotFound
 from .inputs import Input, PfsInput, input_repos, validate_input
@@ -24,7 +25,10 @@ from .pfs import CommitKey
 from .states import JobState
 
 __all__ = [
+    "MAX_DATUM_TRIES",
     "MAX_NAME",
+    "MAX_PARALLELISM",
+    "MAX_TIMEOUT_SECONDS",
     "REPROCESS_EVERY_JOB",
     "REPROCESS_UNTIL_SUCCESS",
     "SPEC_REPO_TYPE",
@@ -34,6 +38,7 @@ __all__ = [
     "PipelineState",
     "Transform",
     "check_pipeline_name",
+    "egress_path",
     "format_duration",
     "input_from_dict",
     "input_to_dict",
@@ -46,6 +51,11 @@ __all__ = [
 
 _NAME: Final = re.compile(r"^[a-zA-Z0-9_-]+$")
 MAX_NAME: Final = 63
+# Upper bounds of the counts a spec may ask for (docs/operations.md). A pipeline never runs more
+# datums at once than the server's --datum-workers, which the CLI caps at 1024 too.
+MAX_PARALLELISM: Final = 1024
+MAX_DATUM_TRIES: Final = 100
+MAX_TIMEOUT_SECONDS: Final = 10 * 365 * 24 * 3600  # datum_timeout and job_timeout: 10 years
 
 REPROCESS_UNTIL_SUCCESS: Final = "until_success"
 REPROCESS_EVERY_JOB: Final = "every_job"
@@ -171,6 +181,19 @@ def check_pipeline_name(name: str) -> str:
     return name
 
 
+def egress_path(url: str) -> str:
+    """The absolute local path of a ``file://`` egress URL, else InvalidArgument naming ``egress.URL``."""
+    parsed = urlparse(url)
+    path = unquote(parsed.path)
+    if parsed.scheme.lower() != "file":
+        raise _invalid(f"egress URL {url!r} is not supported: tusk egresses to file:// URLs only", "egress.URL")
+    if parsed.netloc not in ("", "localhost"):
+        raise _invalid(f"egress URL {url!r} names another host: use file:///path", "egress.URL")
+    if not path.startswith("/") or "\x00" in path:
+        raise _invalid(f"egress URL {url!r} must name an absolute path without NUL characters", "egress.URL")
+    return path
+
+
 def validate_pipeline_spec(spec: PipelineSpec) -> PipelineSpec:
     """Return a normalised copy (defaults applied) or raise InvalidArgument with a clear message."""
     check_pipeline_name(spec.name)
@@ -183,29 +206,42 @@ def validate_pipeline_spec(spec: PipelineSpec) -> PipelineSpec:
             "and cannot fall back on an image's entrypoint)",
             "transform.cmd",
         )
-    if spec.parallelism < 0:
-        raise _invalid("invalid pipeline spec: parallelism_spec.constant cannot be negative", "parallelism_spec")
-    if spec.datum_tries < 0:
-        raise _invalid("invalid pipeline spec: datum_tries cannot be negative", "datum_tries")
+    for count_name, count, limit in (
+        ("parallelism_spec.constant", spec.parallelism, MAX_PARALLELISM),
+        ("datum_tries", spec.datum_tries, MAX_DATUM_TRIES),
+    ):
+        if count < 0:
+            raise _invalid(f"invalid pipeline spec: {count_name} cannot be negative", count_name)
+        if count > limit:
+            raise _invalid(f"invalid pipeline spec: {count_name} {count} is more than the limit of {limit}", count_name)
     for name, value in (("datum_timeout", spec.datum_timeout), ("job_timeout", spec.job_timeout)):
         if value is not None and value <= 0:
             raise _invalid(f"invalid pipeline spec: {name} must be positive", name)
+        if value is not None and value > MAX_TIMEOUT_SECONDS:
+            raise _invalid(
+                f"invalid pipeline spec: {name} of {value:g}s is more than the limit of {MAX_TIMEOUT_SECONDS}s",
+                name,
+            )
     if spec.reprocess_spec not in ("", REPROCESS_UNTIL_SUCCESS, REPROCESS_EVERY_JOB):
         raise _invalid(
             "invalid pipeline spec: ReprocessSpec must be one of 'until_success' or 'every_job', "
             f"not {spec.reprocess_spec!r}",
             "reprocess_spec",
         )
-    if spec.egress_url and not spec.egress_url.startswith("file://"):
-        raise _invalid(
-            f"egress URL {spec.egress_url!r} is not supported: tusk egresses to file:// URLs only",
-            "egress.URL",
-        )
+    if spec.egress_url:
+        egress_path(spec.egress_url)
     output_branch = spec.output_branch or "master"
     if not _NAME.match(output_branch):
         raise _invalid(f"invalid pipeline spec: output branch name {output_branch!r} is invalid", "output_branch")
     validated_input = validate_input(spec.input, project)
     for leaf in input_repos(validated_input):
+        if leaf.commit:
+            raise InvalidArgument(
+                f'invalid pipeline spec: input "{leaf.name}" sets input.pfs.commit: a pipeline always reads '
+                "the head of its input branch; leave commit empty",
+                reason="INVALID_INPUT",
+                field="input.pfs.commit",
+            )
         if leaf.repo == spec.name and leaf.project == project and leaf.repo_type == "user":
             raise InvalidArgument(
                 f'pipeline "{spec.name}" cannot take its own output repo as an input',

@@ -4,7 +4,8 @@ Each output file ``/a/b.txt`` is copied to ``<directory>/a/b.txt`` (parents crea
 temporary file renamed into place, so a reader of the directory never sees half a file.
 Files already in the directory that the output does not name are left alone; files it names
 are replaced. The copy is a real copy, never a hard link: the directory belongs to the user,
-and a write there must not reach the blob store.
+and a write there must not reach the blob store. Nothing is ever written into the server's
+data directory, however the URL or a symlink under it points there.
 
 Any problem (bad URL, unwritable directory, disk full) raises :class:`EgressError` with a
 message that names the URL and what went wrong; the job runner turns it into the FAILURE reason.
@@ -20,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from tuskd import hostpaths
 from tuskd.domain.errors import FailedPrecondition, InvalidArgument
 
 __all__ = ["EgressError", "LocalFileEgress", "egress_directory", "egress_files"]
@@ -42,19 +44,36 @@ def egress_directory(url: str) -> Path:
     return Path(path)
 
 
-def egress_files(url: str, files: Iterable[tuple[str, Path]]) -> int:
-    """Copy ``(output path, host file)`` pairs under the URL's directory; returns bytes copied."""
+def egress_files(url: str, files: Iterable[tuple[str, Path]], data_dir: Path | None = None) -> int:
+    """Copy ``(output path, host file)`` pairs under the URL's directory; returns bytes copied.
+
+    Nothing is written where a path resolves (symlinks followed) into ``data_dir``: the
+    directory, and each file's parent once created, are checked before anything is written there.
+    """
     root = egress_directory(url)
+    forbidden = [data_dir] if data_dir is not None else []
+
+    def check(directory: Path) -> Path:
+        if hostpaths.inside(directory, forbidden):
+            raise EgressError(
+                f"egress to {url} failed: {hostpaths.real(directory)} is inside the server's data directory"
+            )
+        return Path(hostpaths.real(directory))
+
     copied = 0
     try:
+        check(root)
         root.mkdir(parents=True, exist_ok=True)
         for path, source in files:
             rel = path.lstrip("/")
             if not rel or any(part in ("", ".", "..") for part in rel.split("/")):
                 raise EgressError(f"egress to {url} failed: output path {path!r} cannot be written safely")
             target = root / rel
+            check(target.parent)
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tusk-egress-", dir=target.parent)
+            parent = check(target.parent)
+            target = parent / target.name
+            fd, tmp = tempfile.mkstemp(prefix=".tusk-egress-", dir=parent)
             try:
                 with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
                     shutil.copyfileobj(src, out, 1 << 20)

@@ -44,6 +44,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from tuskd.blobs.base import BlobRef, BlobStore
@@ -104,6 +105,7 @@ class EngineContext:
     logs: DatumLogs
     load_spec: SpecLoader
     engine_id: str
+    data_dir: Path | None = None  # egress never writes here
     clock: Callable[[], float] = time.time
 
 
@@ -882,7 +884,7 @@ class JobRunner:
     def _egress(self, url: str, outputs: dict[str, tuple[str, int]]) -> None:
         self.control.check()
         files = [(path, self.ctx.blobs.path(blob)) for path, (blob, _) in outputs.items()]
-        copied = egress_files(url, files)
+        copied = egress_files(url, files, self.ctx.data_dir)
         log.info("job %s: egressed %d files (%d bytes) to %s", self.key, len(files), copied, url)
 
     def _write_output(self, out_ref: CommitRef, outputs: dict[str, tuple[str, int]]) -> None:

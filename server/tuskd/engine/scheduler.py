@@ -198,6 +198,7 @@ class Engine(JobEngine):
             logs=self.logs,
             load_spec=load_spec,
             engine_id=self.engine_id,
+            data_dir=data_dir,
             clock=clock,
         )
         self._lock = threading.Lock()

@@ -6,14 +6,13 @@ page costs the same however long the history is. Filters the store can apply (pr
 pipeline, states, job set, created-time marker) go into the query; the rest (pipeline-version
 history, input commits, jq) are checked per row on each batch.
 
-A page token is ``base64url(json)`` of the last row sent and a fingerprint of the filters, so a
-token is opaque to clients and cannot be replayed against other filters (INVALID_ARGUMENT).
+Page tokens are :mod:`tuskd.domain.page_tokens`: opaque to clients, and refused
+(INVALID_ARGUMENT) when replayed against other filters or forged.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import time
@@ -25,7 +24,17 @@ from tuskd.domain.datums import FileEntry, plan_datums
 from tuskd.domain.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound, OutOfRange, Unimplemented
 from tuskd.domain.ids import check_global_id
 from tuskd.domain.inputs import Input, PfsInput
-from tuskd.domain.jobs import Job, JobKey, Stats, job_not_found, transition
+from tuskd.domain.jobs import (
+    MAX_GRACE_SECONDS,
+    MAX_HEARTBEAT_SECONDS,
+    Job,
+    JobKey,
+    Stats,
+    check_seconds,
+    job_not_found,
+    transition,
+)
+from tuskd.domain.page_tokens import decode_datum_token, decode_job_token, encode_datum_token, encode_job_token
 from tuskd.domain.pfs import DEFAULT_PROJECT, CommitRef, FileType, RepoKey, check_name
 from tuskd.domain.pipelines import pipeline_not_found
 from tuskd.domain.states import TERMINAL_JOB_STATES, DatumState, JobState, is_terminal
@@ -156,30 +165,6 @@ class _RowFilter:
         return all(job.key.id == commit_id or output in outputs for commit_id, outputs in self.inputs)
 
 
-def encode_token(row: int, fingerprint: str) -> str:
-    raw = json.dumps({"v": 1, "r": row, "f": fingerprint}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_token(token: str, fingerprint: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw)
-        row, fp = data["r"], data["f"]
-        if data.get("v") != 1 or not isinstance(row, int) or not isinstance(fp, str):
-            raise ValueError("bad token")
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise InvalidArgument("page_token is malformed: pass a page_token from an earlier response",
-                              reason="INVALID_PAGE_TOKEN") from None  # fmt: skip
-    if fp != fingerprint:
-        raise InvalidArgument(
-            "page_token was issued for different filters: repeat the call with the same filters, "
-            "or drop the page_token to start over",
-            reason="PAGE_TOKEN_FILTER_MISMATCH",
-        )
-    return row
-
-
 class JobQueries:
     def __init__(
         self,
@@ -248,8 +233,7 @@ class JobQueries:
 
     def stop(self, key: JobKey, reason: str = "", grace: float = 0.0) -> Job:
         """KILL one job; a terminal job is left as it is (a no-op success)."""
-        if grace < 0:
-            raise InvalidArgument("grace_period must not be negative", field="grace_period")
+        check_seconds(grace, "grace_period", MAX_GRACE_SECONDS)
         job = self._jobs.get(key).job
         if is_terminal(job.state):
             return job
@@ -270,8 +254,7 @@ class JobQueries:
     def stop_set(self, set_id: str, reason: str = "", grace: float = 0.0) -> list[Job]:
         """KILL every unfinished job of a job set, upstream first."""
         check_global_id(set_id, "job set")
-        if grace < 0:
-            raise InvalidArgument("grace_period must not be negative", field="grace_period")
+        check_seconds(grace, "grace_period", MAX_GRACE_SECONDS)
         if self._stopper is not None:
             return self._stopper.stop_job_set(set_id, reason or DEFAULT_STOP_REASON, grace)
         return [self.stop(job.key, reason, grace) for job in self.job_set(set_id)]
@@ -288,6 +271,7 @@ class JobQueries:
         """WaitJob: validated, then JobService.watch (which replays history after ``after_seq``)."""
         if after_seq < 0:
             raise InvalidArgument("after_seq must not be negative", field="after_seq")
+        check_seconds(heartbeat, "heartbeat_interval", MAX_HEARTBEAT_SECONDS)
         current = self._jobs.current_seq(target)  # NotFound for an unknown target
         if after_seq > current:
             raise OutOfRange(
@@ -356,7 +340,7 @@ class JobQueries:
         if listing.history < -1:
             raise InvalidArgument("history must be -1 (every version), 0 or positive", field="history")
         fingerprint = listing.fingerprint()
-        after = decode_token(listing.page_token, fingerprint) if listing.page_token else None
+        after = decode_job_token(listing.page_token, fingerprint) if listing.page_token else None
         rf, query = self._row_filter(listing)
         limits = [n for n in (listing.number, listing.page_size) if n > 0]
         limit = min(limits) if limits else None
@@ -389,7 +373,7 @@ class JobQueries:
                 cursor = row.row
                 if row.row not in chosen:
                     continue
-                yield Listed(row.job, encode_token(row.row, fingerprint) if fingerprint else "")
+                yield Listed(row.job, encode_job_token(row.row, fingerprint) if fingerprint else "")
                 sent += 1
                 if limit is not None and sent >= limit:
                     return
@@ -650,7 +634,7 @@ class DatumQueries:
         fingerprint = listing.fingerprint(key)
         after: str | None = listing.marker or None
         if listing.page_token:
-            after = _decode_datum_token(listing.page_token, fingerprint)
+            after = decode_datum_token(listing.page_token, fingerprint)
         row = self._job_row(key)
         limits = [n for n in (listing.number, listing.page_size) if n > 0]
         limit = min(limits) if limits else None
@@ -666,7 +650,7 @@ class DatumQueries:
                 rows = self._jobs.tables(tx).list_datums(job_row, tuple(listing.states), after, batch, listing.reverse)
             for datum in rows:
                 after = datum.record.id
-                token = _encode_datum_token(after, fingerprint) if fingerprint else ""
+                token = encode_datum_token(after, fingerprint) if fingerprint else ""
                 yield _view(datum, token)
                 sent += 1
             if len(rows) < batch:
@@ -759,24 +743,3 @@ class DatumQueries:
 
 
 
-def _encode_datum_token(datum_id: str, fingerprint: str) -> str:
-    raw = json.dumps({"v": 1, "d": datum_id, "f": fingerprint}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_datum_token(token: str, fingerprint: str) -> str:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        datum_id, fp = data["d"], data["f"]
-        if data.get("v") != 1 or not isinstance(datum_id, str) or not isinstance(fp, str):
-            raise ValueError("bad token")
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise InvalidArgument(
-            "page_token is malformed: pass a page_token from an earlier response", reason="INVALID_PAGE_TOKEN"
-        ) from None
-    if fp != fingerprint:
-        raise InvalidArgument(
-            "page_token was issued for a different job or filters: repeat the call with the same ones",
-            reason="PAGE_TOKEN_FILTER_MISMATCH",
-        )
-    return datum_id

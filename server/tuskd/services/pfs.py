@@ -30,14 +30,10 @@ from __future__ import annotations
 import logging
 import tarfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from types import TracebackType
-from urllib.parse import unquote, urlparse
 
 from tuskd.blobs.base import READ_CHUNK, BlobRef, BlobStore
 from tuskd.domain import paths
@@ -75,10 +71,12 @@ from tuskd.domain.pfs import (
     TreeNode,
     aggregate_tree,
     check_branch_name,
+    check_user_repo_type,
     layers_to_merge,
     parse_ref,
     walk_tree,
 )
+from tuskd.services.url_sources import UrlLimits, open_url
 from tuskd.store.base import BranchRow, CommitRow, LayerEntry, PfsTx, RepoRow, Store, Tx
 from tuskd.store.meta import MetaKind, MetaTx
 
@@ -272,31 +270,15 @@ class ModifySession:
         self._staged[path] = ref
 
     def add_file_url(self, path: str, url: str, recursive: bool = False, append: bool = False) -> list[BlobRef]:
-        """Stage content fetched from ``file://`` or ``http(s)://`` (``recursive`` for directories)."""
+        """Stage content fetched from ``file://`` or ``http(s)://`` (``recursive`` for directories),
+        within the server's URL limits (:mod:`tuskd.services.url_sources`)."""
         self._check_open()
         path = paths.normalize_path(path)
-        parsed = urlparse(url)
-        scheme = parsed.scheme.lower()
-        if scheme == "file":
-            if not self._svc.allow_file_urls:
-                raise InvalidArgument("file:// URLs are disabled on this server")
-            if parsed.netloc not in ("", "localhost"):
-                raise InvalidArgument(f"file URL {url!r} names another host")
-            local = Path(unquote(parsed.path))
-            if local.is_dir():
-                if not recursive:
-                    raise InvalidArgument(f"{url} is a directory: set recursive to add its files")
-                refs: list[BlobRef] = []
-                for file in sorted(p for p in local.rglob("*") if p.is_file()):
-                    rel = file.relative_to(local).as_posix()
-                    refs.append(self.add_file(paths.join(path, rel), _read_local(file), append))
-                return refs
-            if not local.is_file():
-                raise NotFound(f"cannot add {url}: no such file")
-            return [self.add_file(paths.normalize_file_path(path), _read_local(local), append)]
-        if scheme in ("http", "https"):
-            return [self.add_file(paths.normalize_file_path(path), _read_http(url), append)]
-        raise InvalidArgument(f"unsupported URL scheme {parsed.scheme!r} in {url!r}: use file://, http:// or https://")
+        refs: list[BlobRef] = []
+        for rel, chunks in open_url(url, recursive, self._svc.url_limits):
+            target = paths.join(path, rel) if rel else paths.normalize_file_path(path)
+            refs.append(self.add_file(target, chunks, append))
+        return refs
 
     def delete_file(self, path: str) -> None:
         """Stage the deletion of a file, or of a directory's whole subtree (``/`` empties the commit)."""
@@ -357,27 +339,6 @@ class ModifySession:
             self.abort()
 
 
-def _read_local(path: Path) -> Iterator[bytes]:
-    try:
-        with open(path, "rb") as f:
-            while chunk := f.read(READ_CHUNK):
-                yield chunk
-    except OSError as e:
-        raise FailedPrecondition(f"cannot read file://{path}: {e.strerror or e}") from None
-
-
-def _read_http(url: str) -> Iterator[bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response:
-            while chunk := response.read(READ_CHUNK):
-                yield chunk
-    except urllib.error.HTTPError as e:
-        raise FailedPrecondition(f"cannot fetch {url}: HTTP {e.code} {e.reason}") from None
-    except (urllib.error.URLError, OSError) as e:
-        reason = getattr(e, "reason", e)
-        raise FailedPrecondition(f"cannot fetch {url}: {reason}") from None
-
-
 # --------------------------------------------------------------------------------------------
 # The service
 # --------------------------------------------------------------------------------------------
@@ -394,13 +355,13 @@ class PfsService:
         *,
         meta_tables: Callable[[Tx], MetaTx],
         clock: Callable[[], int] | None = None,
-        allow_file_urls: bool = True,
+        url_limits: UrlLimits | None = None,
     ) -> None:
         self.store = store
         self._meta = meta_tables
         self.blobs = blobs
         self.events = events
-        self.allow_file_urls = allow_file_urls
+        self.url_limits = url_limits or UrlLimits()
         self._clock = clock or (lambda: time.time_ns() // 1000)
         self._observers: list[Observer] = []
 
@@ -574,8 +535,15 @@ class PfsService:
     # Repos
     # ==========================================================================================
 
-    def create_repo(self, repo: RepoKey, description: str = "", update: bool = False) -> RepoInfo:
-        """Create ``repo``; with ``update`` an existing one gets the new description instead."""
+    def create_repo(
+        self, repo: RepoKey, description: str = "", update: bool = False, *, system: bool = False
+    ) -> RepoInfo:
+        """Create ``repo``; with ``update`` an existing one gets the new description instead.
+
+        Only ``system`` callers (the pipeline service) may create repos of a type other than user.
+        """
+        if not system:
+            check_user_repo_type(repo)
         with self.store.write() as tx:
             row = tx.get_repo(repo)
             if row is not None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Final, NoReturn, Protocol
 from urllib.parse import urlparse
 
+from tuskd import hostpaths
 from tuskd.blobs.base import BlobStore
 from tuskd.domain.errors import InvalidArgument, Unimplemented
 from tuskd.domain.pfs import CommitRef, FileType
@@ -60,13 +61,21 @@ class EgressService:
                 "no object-storage credentials; egress to a file:// URL and copy from there",
                 reason="EGRESS_SCHEME_UNSUPPORTED",
             )
-        if not self._pfs.allow_file_urls:
+        allowed = self._pfs.url_limits.file_dirs
+        if not allowed:
             raise InvalidArgument(
-                "file:// URLs are disabled on this server (tusk serve --no-file-urls)",
+                "file:// URLs are disabled on this server (allow directories with tusk serve --file-url-dir)",
                 reason="FILE_URLS_DISABLED",
                 field="object_storage.url",
             )
-        self._files.directory(url)
+        root = self._files.directory(url)
+        if not hostpaths.inside(root, allowed):
+            raise InvalidArgument(
+                f"egress to {url} failed: {hostpaths.real(root)} is not under a directory this server allows "
+                "file:// URLs for (`tusk serve --file-url-dir`)",
+                reason="FILE_URL_NOT_ALLOWED",
+                field="object_storage.url",
+            )
 
     def _check_target(self, url: str, paths: list[str]) -> None:
         """Refuse to write into the server's own data directory (metadata, blobs, logs)."""

@@ -31,7 +31,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
+from tuskd import hostpaths
 from tuskd.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from tuskd.domain.ids import new_global_id
 from tuskd.domain.inputs import input_repos
@@ -43,6 +45,7 @@ from tuskd.domain.pipelines import (
     PipelineKey,
     PipelineSpec,
     PipelineState,
+    egress_path,
     pipeline_not_found,
     pipeline_state,
     spec_from_dict,
@@ -141,8 +144,11 @@ class PipelineService:
         *,
         clock: Callable[[], float] = time.time,
         new_salt: Callable[[], str] = new_global_id,
+        data_dir: Path | None = None,
     ) -> None:
+        """``data_dir``: the server's data directory, which no egress URL may point into."""
         self._store = store
+        self._data_dir = data_dir
         self._pfs = pfs
         self._jobs = jobs
         self._meta = meta_tables
@@ -151,6 +157,18 @@ class PipelineService:
         self._hooks: list[PipelineHook] = []
 
     # -- plumbing ---------------------------------------------------------------------------
+
+    def _check_egress(self, spec: PipelineSpec) -> None:
+        """Egress copies files with the server's privileges: never into its own data directory."""
+        if not spec.egress_url or self._data_dir is None:
+            return
+        if hostpaths.inside(egress_path(spec.egress_url), [self._data_dir]):
+            raise InvalidArgument(
+                f"egress URL {spec.egress_url!r} points into the server's data directory; egress to a "
+                "directory outside it",
+                reason="INVALID_PIPELINE_SPEC",
+                field="egress.URL",
+            )
 
     def add_hook(self, hook: PipelineHook) -> Callable[[], None]:
         """Call ``hook(tx, change)`` inside the write transaction of every pipeline change.
@@ -248,6 +266,7 @@ class PipelineService:
         everything and changes nothing (returns 0).
         """
         spec = validate_pipeline_spec(spec)
+        self._check_egress(spec)
         key = spec.key
         with self._store.write() as tx:
             t = self._tables(tx)
@@ -282,7 +301,7 @@ class PipelineService:
         out = output_repo(key)
         if not self._repo_exists(out):
             self._pfs.create_repo(out, f"Output repo for pipeline {key}.")
-        self._pfs.create_repo(spec_repo(key), f"Spec repo for pipeline {key}.", update=True)
+        self._pfs.create_repo(spec_repo(key), f"Spec repo for pipeline {key}.", update=True, system=True)
         # The output branch follows its inputs from now on; this opens its first commit (with
         # the current input heads, or empty commits made for missing input branches), and the
         # trigger gives that commit its job.

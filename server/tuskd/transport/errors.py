@@ -85,6 +85,12 @@ def _abort(
         code = status_code_for(exc)
         log.info("rpc refused", extra={"method": method, "code": code.name, "reason": exc.reason})
         context.abort_with_status(build_status(code, exc.message, exc.reason, exc.metadata))
+    if isinstance(exc, NotImplementedError):
+        # A generated servicer base method (e.g. grpc.health.v1.Health/List of a newer
+        # grpcio-health-checking than the servicer implements): the method is not served.
+        context.abort_with_status(
+            build_status(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented by tusk", "UNIMPLEMENTED", {})
+        )
     incident = uuid.uuid4().hex[:12]
     log.error("unexpected error in %s (incident %s)", method, incident, exc_info=exc)
     context.abort_with_status(

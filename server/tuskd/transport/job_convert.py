@@ -15,12 +15,14 @@ from google.protobuf import duration_pb2, timestamp_pb2
 
 from tusk.proto.pfs_v2 import pfs_pb2
 from tusk.proto.pps_v2 import pps_pb2
+from tuskd.domain.errors import InvalidArgument
 from tuskd.domain.jobs import Job, JobKey, Stats
 from tuskd.domain.pfs import DEFAULT_PROJECT, USER_REPO_TYPE
 from tuskd.services.job_logs import LogLine
 from tuskd.services.job_queries import DatumInputView, DatumView
 
 __all__ = [
+    "check_timestamp",
     "datum_file",
     "datum_info",
     "duration",
@@ -44,8 +46,26 @@ def timestamp(seconds: float) -> timestamp_pb2.Timestamp:
     return timestamp_pb2.Timestamp(seconds=us // 1_000_000, nanos=(us % 1_000_000) * 1000)
 
 
-def timestamp_us(ts: timestamp_pb2.Timestamp) -> int:
-    """Microseconds since the epoch of a Timestamp (the store's resolution)."""
+# protobuf's valid ranges (google/protobuf/timestamp.proto, duration.proto).
+_MIN_TIMESTAMP_SECONDS = -62_135_596_800  # 0001-01-01T00:00:00Z
+_MAX_TIMESTAMP_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
+_MAX_DURATION_SECONDS = 315_576_000_000  # about 10,000 years
+
+
+def check_timestamp(ts: timestamp_pb2.Timestamp, field: str) -> timestamp_pb2.Timestamp:
+    """``ts`` if protobuf deems it valid, else InvalidArgument naming ``field``."""
+    if not _MIN_TIMESTAMP_SECONDS <= ts.seconds <= _MAX_TIMESTAMP_SECONDS or not 0 <= ts.nanos < _NANOS:
+        raise InvalidArgument(
+            f"{field} is not a valid timestamp (seconds={ts.seconds}, nanos={ts.nanos}): it must lie between "
+            "0001-01-01 and 9999-12-31 with nanos from 0 to 999999999",
+            field=field,
+        )
+    return ts
+
+
+def timestamp_us(ts: timestamp_pb2.Timestamp, field: str) -> int:
+    """Microseconds since the epoch of a valid Timestamp (the store's resolution)."""
+    check_timestamp(ts, field)
     return ts.seconds * 1_000_000 + ts.nanos // 1000
 
 
@@ -56,7 +76,20 @@ def duration(seconds: float) -> duration_pb2.Duration:
     return duration_pb2.Duration(seconds=whole, nanos=total - whole * _NANOS)
 
 
-def seconds_of(d: duration_pb2.Duration) -> float:
+def seconds_of(d: duration_pb2.Duration, field: str) -> float:
+    """Seconds of a valid Duration (seconds and nanos of one sign, within about 10,000 years),
+    else InvalidArgument naming ``field``."""
+    valid = (
+        abs(d.seconds) <= _MAX_DURATION_SECONDS
+        and abs(d.nanos) < _NANOS
+        and not (d.seconds > 0 > d.nanos or d.seconds < 0 < d.nanos)
+    )
+    if not valid:
+        raise InvalidArgument(
+            f"{field} is not a valid duration (seconds={d.seconds}, nanos={d.nanos}): seconds and nanos must "
+            "have the same sign, nanos within +-999999999 and seconds within +-315576000000",
+            field=field,
+        )
     return d.seconds + d.nanos / _NANOS
 
 

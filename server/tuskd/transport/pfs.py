@@ -110,7 +110,7 @@ class PfsApi(ProjectRpcs, MaintenanceRpcs, Queueing, ServicerBase, pfs_pb2_grpc.
             reverse=request.reverse,
             all=request.all,
             origin_kind=conv.origin_kind(request.origin_kind),
-            started_time=conv.optional_time(request.started_time, request.HasField("started_time")),
+            started_time=conv.optional_time(request.started_time, request.HasField("started_time"), "started_time"),
         )
         for info in infos:
             yield conv.commit_info(info)

@@ -31,6 +31,7 @@ from tuskd.domain.pfs import (
     RepoInfo,
     RepoKey,
 )
+from tuskd.transport.job_convert import check_timestamp
 
 __all__ = [
     "RawChunks",
@@ -87,8 +88,8 @@ def origin_kind(value: int) -> OriginKind:
         raise InvalidArgument(f"unknown origin kind {value}") from None
 
 
-def optional_time(ts: timestamp_pb2.Timestamp, present: bool) -> datetime | None:
-    return ts.ToDatetime(tzinfo=UTC) if present else None
+def optional_time(ts: timestamp_pb2.Timestamp, present: bool, field: str) -> datetime | None:
+    return check_timestamp(ts, field).ToDatetime(tzinfo=UTC) if present else None
 
 
 class RawChunks:

@@ -20,6 +20,7 @@ from tuskd.domain.errors import InvalidArgument
 from tuskd.domain.inputs import Input, PfsInput
 from tuskd.domain.pfs import DEFAULT_PROJECT, CommitKey
 from tuskd.domain.pipelines import PipelineInfo, PipelineKey, PipelineSpec, Transform
+from tuskd.transport.job_convert import seconds_of
 
 __all__ = [
     "details_proto",
@@ -39,10 +40,6 @@ _NANOS = 1_000_000_000
 
 def _unsupported(what: str, field: str) -> InvalidArgument:
     return InvalidArgument(f"{what} not supported by tusk", reason="UNSUPPORTED_PIPELINE_FEATURE", field=field)
-
-
-def _seconds(d: duration_pb2.Duration) -> float:
-    return d.seconds + d.nanos / _NANOS
 
 
 def _duration(seconds: float) -> duration_pb2.Duration:
@@ -213,8 +210,8 @@ def spec_from_request(req: pps_pb2.CreatePipelineRequest) -> PipelineSpec:
         description=req.description,
         parallelism=req.parallelism_spec.constant,
         datum_tries=req.datum_tries,
-        datum_timeout=_seconds(req.datum_timeout) if req.HasField("datum_timeout") else None,
-        job_timeout=_seconds(req.job_timeout) if req.HasField("job_timeout") else None,
+        datum_timeout=seconds_of(req.datum_timeout, "datum_timeout") if req.HasField("datum_timeout") else None,
+        job_timeout=seconds_of(req.job_timeout, "job_timeout") if req.HasField("job_timeout") else None,
         egress_url=req.egress.URL,
         salt=req.salt,
         reprocess_spec=req.reprocess_spec,
@@ -231,7 +228,10 @@ def user_spec_json(req: pps_pb2.CreatePipelineRequest) -> str:
     spec.CopyFrom(req)
     for flag in ("update", "reprocess", "dry_run"):
         spec.ClearField(flag)
-    return json_format.MessageToJson(spec, preserving_proto_field_name=True, indent=None)
+    try:
+        return json_format.MessageToJson(spec, preserving_proto_field_name=True, indent=None)
+    except json_format.SerializeToJsonError as exc:  # e.g. a Duration with nanos out of range
+        raise InvalidArgument(f"invalid pipeline spec: {exc}", reason="INVALID_PIPELINE_SPEC") from None
 
 
 # --------------------------------------------------------------------------------------------

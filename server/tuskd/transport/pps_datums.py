@@ -129,7 +129,7 @@ class DatumRpcs(ServicerBase):
             master=request.master,
             follow=request.follow,
             tail=request.tail,
-            since=seconds_of(request.since) if request.HasField("since") else None,
+            since=seconds_of(request.since, "since") if request.HasField("since") else None,
         )
         cancel = self.cancel_token(context, "GetLogs with follow") if request.follow else None
         for line in self.job_logs.logs(query, cancel):

@@ -146,7 +146,7 @@ class JobRpcs(ServicerBase):
             pipeline=pipeline,
             input_commits=[commit_ref(c) for c in request.input_commit],
             history=request.history,
-            marker_us=timestamp_us(request.paginationMarker) if request.HasField("paginationMarker") else None,
+            marker_us=_marker_us(request),
             number=request.number,
             reverse=request.reverse,
             states=_job_states(list(request.state)),
@@ -187,10 +187,7 @@ class JobRpcs(ServicerBase):
         )
         heartbeat = self.deps.config.heartbeat_seconds
         if request.HasField("heartbeat_interval"):
-            asked = seconds_of(request.heartbeat_interval)
-            if asked < 0:
-                raise InvalidArgument("heartbeat_interval must not be negative", field="heartbeat_interval")
-            heartbeat = asked or heartbeat
+            heartbeat = seconds_of(request.heartbeat_interval, "heartbeat_interval") or heartbeat
         items = self.job_queries.wait(target, request.after_seq, heartbeat, self.cancel_token(context, "WaitJob"))
         for item in items:
             if item.job is None:
@@ -204,7 +201,7 @@ class JobRpcs(ServicerBase):
             raise InvalidArgument(
                 "set exactly one of job (<pipeline>@<id>) and job_set (<id>)", reason="ONE_TARGET_REQUIRED"
             )
-        grace = seconds_of(request.grace_period) if request.HasField("grace_period") else 0.0
+        grace = seconds_of(request.grace_period, "grace_period") if request.HasField("grace_period") else 0.0
         if has_job:
             self.job_queries.stop(key_of(request.job), request.reason, grace)
         else:
@@ -223,7 +220,7 @@ class JobRpcs(ServicerBase):
     ) -> Iterator[pps_pb2.JobSetInfo]:
         listing = JobSetListing(
             projects=[p.name for p in request.projects if p.name],
-            marker_us=timestamp_us(request.paginationMarker) if request.HasField("paginationMarker") else None,
+            marker_us=_marker_us(request),
             number=request.number,
             reverse=request.reverse,
         )
@@ -258,3 +255,10 @@ class JobRpcs(ServicerBase):
     def DeleteJob(self, request: pps_pb2.DeleteJobRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
         self.job_queries.delete(key_of(request.job))
         return empty_pb2.Empty()
+
+
+def _marker_us(request: pps_pb2.ListJobRequest | pps_pb2.ListJobSetRequest) -> int | None:
+    """The request's paginationMarker in microseconds (None when unset)."""
+    if not request.HasField("paginationMarker"):
+        return None
+    return timestamp_us(request.paginationMarker, "paginationMarker")
