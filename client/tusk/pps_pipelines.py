@@ -164,3 +164,8 @@ class PipelineMethods:
     ) -> None:
         request = pps_pb2.RerunPipelineRequest(pipeline=_pipeline(pipeline, project), reprocess=reprocess)
         self.stub.RerunPipeline(request, timeout=timeout)
+
+    @translated
+    def run_cron(self, pipeline: str, *, project: str = "", timeout: float | None = 30.0) -> None:
+        """Tick every cron input of the pipeline now (FailedPrecondition if it has none)."""
+        self.stub.RunCron(pps_pb2.RunCronRequest(pipeline=_pipeline(pipeline, project)), timeout=timeout)

@@ -21,6 +21,7 @@ from tuskd.config import ServerConfig
 from tuskd.datadir import DataDirLock
 from tuskd.domain.jobs import Job
 from tuskd.domain.pipelines import PipelineKey, PipelineSpec
+from tuskd.engine.cron import CronTicker
 from tuskd.engine.executor import ThreadPoolExecutor
 from tuskd.engine.scheduler import Engine, JobEngine
 from tuskd.services.cluster import ClusterService
@@ -58,6 +59,7 @@ class Deps:
     cluster: ClusterService
     transactions: TransactionService
     engine: JobEngine
+    cron: CronTicker
     interceptors: list[grpc.ServerInterceptor] = field(default_factory=list)
     # Flipped when the server starts shutting down: open waits and streams end at once with
     # UNAVAILABLE (clients resume elsewhere) instead of holding the drain for the grace period.
@@ -130,6 +132,8 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
         load_spec=load_spec,
     )
     pipelines.add_hook(engine.pipeline_hook)  # stop the processes of jobs a pipeline change killed
+    cron = CronTicker(pipelines, pfs)
+    pipelines.add_hook(cron.pipeline_hook)  # a cron pipeline created, changed or gone
     deps = Deps(
         config=config,
         health=health.HealthServicer(experimental_non_blocking=True),
@@ -144,6 +148,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
         cluster=cluster,
         transactions=transactions,
         engine=engine,
+        cron=cron,
         interceptors=interceptors_for(config),
         server_credentials=credentials_for(config),
     )
@@ -153,6 +158,6 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
     deps._on_close.append(hub.shutdown)
     # The engine starts after the executor and closes first (before the executor, the hub and
     # the store): its jobs stop cleanly while everything they use still works.
-    deps._on_start.extend((executor.start, engine.start))
-    deps._on_close.extend((executor.stop, engine.close))
+    deps._on_start.extend((executor.start, engine.start, cron.start))
+    deps._on_close.extend((executor.stop, engine.close, cron.close))  # the ticker stops first
     return deps

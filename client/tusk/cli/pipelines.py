@@ -4,7 +4,7 @@
 a stream of JSON objects, or YAML documents: one pipeline each), ``update pipeline``,
 ``list pipeline`` (``NAME VERSION INPUT CREATED STATE / LAST JOB DESCRIPTION``), ``inspect
 pipeline`` (text, or ``--raw`` protobuf JSON / ``-o yaml``), ``delete``, ``stop``, ``start`` and
-``rerun pipeline``.
+``rerun pipeline``, and ``run cron`` (RunCron: a tick on every cron input now).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from google.protobuf.message import Message
 
 from tusk import format as fmt
 from tusk.cli.output import print_raw, show_one, to_dict
-from tusk.cli.root import Settings, create, delete, inspect, list_, pass_settings, rerun, start, stop, update
+from tusk.cli.root import Settings, create, delete, inspect, list_, pass_settings, rerun, run, start, stop, update
 from tusk.proto.pps_v2 import pps_pb2
 
 _PIPELINE_WORDS = {
@@ -324,3 +324,14 @@ def rerun_pipeline_cmd(settings: Settings, name: str, reprocess: bool, project: 
     """Run the pipeline again over its current inputs."""
     with settings.client() as client:
         client.pps.rerun_pipeline(name, project=project, reprocess=reprocess)
+
+
+@run.command("cron")
+@click.argument("name")
+@_project_option
+@pass_settings
+def run_cron_cmd(settings: Settings, name: str, project: str) -> None:
+    """Tick every cron input of a pipeline now (pachctl run cron): each gets a commit, and the
+    pipeline a job."""
+    with settings.client() as client:
+        client.pps.run_cron(name, project=project)
