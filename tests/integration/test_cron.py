@@ -4,6 +4,8 @@ the specs refused. Waits are deadlines for something to happen, never assertions
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -12,7 +14,7 @@ from typing import Any, TypeVar
 import pytest
 
 import tusk
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, start_server, stop_server
 from tusk import errors
 from tuskd.domain.cron import tick_name, tick_time
 from tuskd.domain.jobs import Job
@@ -137,6 +139,24 @@ def test_start_in_the_past_catches_up_scheduled_ticks(server: RunningServer, cli
     assert server.deps.cron.scheduled()[("default/behind", "tick")] == start + timedelta(hours=3)
 
 
+def test_after_a_restart_ticks_resume_from_the_newest_tick(server: RunningServer, client: tusk.Client) -> None:
+    start = (datetime.now(UTC) - timedelta(hours=1, minutes=30)).replace(microsecond=0)
+    client.pps.create_pipeline(cron_spec("resumed", "@every 1h", start=start.isoformat().replace("+00:00", "Z")))
+    wait_for("the missed tick", lambda: tick_files(server, "resumed_tick"))
+    repo = RepoKey.of("resumed_tick")
+    commits = len(list(server.deps.pfs.list_commits(repo)))
+    stop_server(server)
+    again = start_server(server.config)
+    try:
+        due = wait_for("the input followed again", lambda: again.deps.cron.scheduled().get(("default/resumed", "tick")))
+        # The next tick follows the tick file (start + 1h), not the start again: nothing re-ticked.
+        assert due == start + timedelta(hours=2)
+        assert len(list(again.deps.pfs.list_commits(repo))) == commits
+        assert tick_files(again, "resumed_tick") == ["/" + tick_name(start + timedelta(hours=1))]
+    finally:
+        stop_server(again)
+
+
 def test_deleting_the_pipeline_deletes_its_cron_repo(server: RunningServer, client: tusk.Client) -> None:
     server.deps.projects.create("lab")
     client.pps.create_pipeline({**cron_spec("p", "@never"), "pipeline": {"name": "p", "project": {"name": "lab"}}})
@@ -209,3 +229,19 @@ def test_a_cron_name_used_twice_is_refused(client: tusk.Client) -> None:
     spec = {"pipeline": {"name": "twice"}, "transform": {"cmd": ["true"]}, "input": {"cross": [two, two]}}
     with pytest.raises(errors.InvalidArgument, match='name "tick" was used more than once'):
         client.pps.create_pipeline(spec)
+
+
+def test_cli_creates_lists_and_runs_a_cron_pipeline(server: RunningServer) -> None:
+    def tusk_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "tusk", "--address", server.address, *args]
+        return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=60)
+
+    spec = "pipeline: {name: report}\ntransform: {cmd: [\"true\"]}\ninput: {cron: {name: tick, spec: \"@daily\"}}\n"
+    assert tusk_cli("create", "pipeline", "-f", "-", stdin=spec).returncode == 0
+    listed = tusk_cli("list", "pipeline")
+    assert "tick:@daily" in listed.stdout, listed.stdout
+    ran = tusk_cli("run", "cron", "report")
+    assert ran.returncode == 0, ran.stderr
+    assert len(tick_files(server, "report_tick")) == 1
+    refused = tusk_cli("run", "cron", "missing")
+    assert refused.returncode != 0 and "not found" in refused.stderr
