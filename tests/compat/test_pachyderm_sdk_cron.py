@@ -64,3 +64,9 @@ def test_sdk_run_cron_without_a_cron_input_is_refused(sdk: object) -> None:
     )
     with pytest.raises(grpc.RpcError, match=r"pipeline.*have a cron input"):  # the SDK suite's own match
         sdk.pps.run_cron(pipeline=pipeline)  # type: ignore[attr-defined]
+
+
+def test_sdk_cannot_list_the_datums_of_a_cron_input(sdk: object) -> None:
+    cron = pps.Input(cron=pps.CronInput(name="tick", spec="@daily", repo="ticks"))
+    with pytest.raises(grpc.RpcError, match="can't list datums with a cron input"):
+        list(sdk.pps.list_datum(input=cron))  # type: ignore[attr-defined]
