@@ -172,3 +172,8 @@ class PipelineMethods:
         """Per project: active, paused, failed and unhealthy pipelines (no projects: every one)."""
         request = pps_pb2.PipelinesSummaryRequest(projects=[pfs_pb2.ProjectPicker(name=p) for p in projects])
         return list(self.stub.PipelinesSummary(request, timeout=timeout).summaries)
+
+    @translated
+    def run_cron(self, pipeline: str, *, project: str = "", timeout: float | None = 30.0) -> None:
+        """Tick every cron input of the pipeline now (FailedPrecondition if it has none)."""
+        self.stub.RunCron(pps_pb2.RunCronRequest(pipeline=_pipeline(pipeline, project)), timeout=timeout)

@@ -24,6 +24,7 @@ from tuskd.domain.errors import NotFound
 from tuskd.domain.jobs import Job, JobKey
 from tuskd.domain.pfs import USER_REPO_TYPE, CommitKey
 from tuskd.domain.pipelines import PipelineKey, PipelineSpec
+from tuskd.engine.cron import CronTicker
 from tuskd.engine.egress import LocalFileEgress
 from tuskd.engine.executor import ThreadPoolExecutor
 from tuskd.engine.scheduler import Engine, JobEngine
@@ -74,6 +75,7 @@ class Deps:
     fsck: FsckService
     egress: EgressService
     summaries: SummaryService
+    cron: CronTicker
     interceptors: list[grpc.ServerInterceptor] = field(default_factory=list)
     # Flipped when the server starts shutting down: open waits and streams end at once with
     # UNAVAILABLE (clients resume elsewhere) instead of holding the drain for the grace period.
@@ -171,6 +173,8 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.Server
     )
     pipelines.add_hook(engine.pipeline_hook)  # stop the processes of jobs a pipeline change killed
     jq = JqPool(JqLimits(workers=config.jq_workers, memory_bytes=config.jq_memory_bytes, seconds=config.jq_seconds))
+    cron = CronTicker(pipelines, pfs)
+    pipelines.add_hook(cron.pipeline_hook)  # a cron pipeline created, changed or gone
     deps = Deps(
         config=config,
         health=health.HealthServicer(experimental_non_blocking=True),
@@ -190,6 +194,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.Server
         fsck=FsckService(store, blobs),
         egress=EgressService(pfs, blobs, config.data_dir, LocalFileEgress()),
         summaries=SummaryService(pfs, pipelines, projects),
+        cron=cron,
         interceptors=interceptors_for(config),
         server_credentials=credentials,
         streams=StreamLimits(config.max_streams_per_kind),
@@ -202,6 +207,6 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.Server
     deps._on_close.append(jq.close)
     # The engine starts after the executor and closes first (before the executor, the hub and
     # the store): its jobs stop cleanly while everything they use still works.
-    deps._on_start.extend((lock.watch, executor.start, engine.start))
-    deps._on_close.extend((executor.stop, engine.close))
+    deps._on_start.extend((lock.watch, executor.start, engine.start, cron.start))
+    deps._on_close.extend((executor.stop, engine.close, cron.close))  # the ticker stops first
     return deps

@@ -238,7 +238,6 @@ def test_details_carry_timeouts_parallelism_and_egress() -> None:
         ({"service": {"internal_port": 80}}, "service pipelines are not supported by tusk"),
         ({"spout": {}}, "spout pipelines are not supported by tusk"),
         ({"s3_out": True}, "s3_out (an S3 output gateway) is not supported by tusk"),
-        ({"input": {"cron": {"name": "tick", "spec": "@every 1m"}}}, "input.cron: cron inputs are not supported"),
         (
             {"input": {"cross": [{"pfs": {"repo": "a", "glob": "/", "s3": True}}]}},
             "input.cross[0].pfs.s3: S3 gateway inputs are not supported",

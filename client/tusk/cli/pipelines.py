@@ -4,7 +4,7 @@
 a stream of JSON objects, or YAML documents: one pipeline each), ``update pipeline``,
 ``list pipeline`` (``NAME VERSION INPUT CREATED STATE / LAST JOB DESCRIPTION``), ``inspect
 pipeline`` (text, or ``--raw`` protobuf JSON / ``-o yaml``), ``delete``, ``stop``, ``start`` and
-``rerun pipeline``.
+``rerun pipeline``, and ``run cron`` (RunCron: a tick on every cron input now).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from tusk.cli.root import (
     pass_settings,
     project_option,
     rerun,
+    run,
     start,
     stop,
     update,
@@ -334,3 +335,14 @@ def rerun_pipeline_cmd(settings: Settings, name: str, reprocess: bool, project: 
     """Run the pipeline again over its current inputs."""
     with settings.client() as client:
         client.pps.rerun_pipeline(name, project=project, reprocess=reprocess)
+
+
+@run.command("cron")
+@click.argument("name")
+@_project_option
+@pass_settings
+def run_cron_cmd(settings: Settings, name: str, project: str) -> None:
+    """Tick every cron input of a pipeline now (pachctl run cron): each gets a commit, and the
+    pipeline a job."""
+    with settings.client() as client:
+        client.pps.run_cron(name, project=project)

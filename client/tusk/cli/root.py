@@ -94,3 +94,4 @@ stop = _verb("stop", "Stop a job or a pipeline; stop using the active transactio
 wait = _verb("wait", "Wait for a commit or a job.")
 restart = _verb("restart", "Restart datums.")
 rerun = _verb("rerun", "Rerun a pipeline.")
+run = _verb("run", "Run a cron pipeline's ticks now.")

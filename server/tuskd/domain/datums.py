@@ -217,8 +217,9 @@ class _Planner:
         return out
 
     def plan(self, node: Input) -> list[_Row]:
-        if node.pfs is not None:
-            return [(inp,) for inp, _ in self.pfs(node.pfs)]
+        leaf = node.leaf()
+        if leaf is not None:
+            return [(inp,) for inp, _ in self.pfs(leaf)]
         children = sorted(node.children(), key=_sibling_key)
         if node.union:
             return [row for child in children for row in self.plan(child)]
@@ -261,8 +262,8 @@ class _Planner:
 
 def _sibling_key(node: Input) -> tuple[tuple[str, ...], ...]:
     """Sort key of a sibling: its leaves' names first, so spec order does not matter."""
-    if node.pfs is not None:
-        p = node.pfs
+    p = node.leaf()
+    if p is not None:
         return ((p.name, p.project, p.repo, p.branch, p.glob, p.commit),)
     keys = sorted(_sibling_key(child) for child in node.children())
     return tuple(leaf for key in keys for leaf in key)

@@ -15,12 +15,12 @@ import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import unquote, urlparse
 
 from .errors import InvalidArgument, NotFound
-from .inputs import Input, PfsInput, input_repos, validate_input
+from .inputs import CronInput, Input, PfsInput, input_repos, validate_input
 from .pfs import CommitKey
 from .states import JobState
 
@@ -233,7 +233,7 @@ def validate_pipeline_spec(spec: PipelineSpec) -> PipelineSpec:
     output_branch = spec.output_branch or "master"
     if not _NAME.match(output_branch):
         raise _invalid(f"invalid pipeline spec: output branch name {output_branch!r} is invalid", "output_branch")
-    validated_input = validate_input(spec.input, project)
+    validated_input = validate_input(spec.input, project, spec.name)
     for leaf in input_repos(validated_input):
         if leaf.commit:
             raise InvalidArgument(
@@ -309,6 +309,35 @@ _COMBINATORS: Final = ("cross", "union", "join", "group")
 _KEEP: Final = frozenset({"name", "repo", "repo_type", "branch", "glob", "project"})
 
 
+def _cron_to_dict(cron: CronInput, project: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": cron.name, "repo": cron.repo, "spec": cron.spec}
+    if cron.project != project:
+        out["project"] = cron.project
+    if cron.start is not None:  # protobuf JSON's Timestamp form
+        out["start"] = cron.start.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    if cron.overwrite:
+        out["overwrite"] = True
+    if cron.commit:
+        out["commit"] = cron.commit
+    return out
+
+
+def _cron_from_dict(raw: Mapping[str, Any], project: str) -> CronInput:
+    unknown = sorted(set(raw) - {"name", "repo", "spec", "project", "start", "overwrite", "commit"})
+    if unknown:
+        raise InvalidArgument(f"unknown cron input field(s): {', '.join(unknown)}")
+    start = raw.get("start")
+    return CronInput(
+        name=str(raw.get("name", "")),
+        repo=str(raw.get("repo", "")),
+        spec=str(raw.get("spec", "")),
+        project=str(raw.get("project") or project),
+        start=None if start is None else datetime.fromisoformat(str(start).replace("Z", "+00:00")),
+        overwrite=bool(raw.get("overwrite", False)),
+        commit=str(raw.get("commit", "")),
+    )
+
+
 def input_to_dict(node: Input, project: str = "default") -> dict[str, Any]:
     """An input tree as protobuf JSON names it (``{"pfs": {...}}``, ``{"cross": [...]}``).
 
@@ -321,6 +350,8 @@ def input_to_dict(node: Input, project: str = "default") -> dict[str, Any]:
         if values.get("project") == project:
             del values["project"]  # as Pachyderm prints it (the seed's inspect output has no project)
         return {"pfs": values}
+    if node.cron is not None:
+        return {"cron": _cron_to_dict(node.cron, project)}
     for kind in _COMBINATORS:
         children = getattr(node, kind)
         if children:
@@ -339,6 +370,8 @@ def input_from_dict(data: Mapping[str, Any], project: str = "default") -> Input:
         values: dict[str, Any] = {k: bool(v) if isinstance(_PFS_DEFAULTS[k], bool) else str(v) for k, v in raw.items()}
         values.setdefault("project", project)
         return Input(pfs=PfsInput(**values))
+    if "cron" in data:
+        return Input(cron=_cron_from_dict(data["cron"], project))
 
     def children(kind: str) -> tuple[Input, ...]:
         return tuple(input_from_dict(child, project) for child in data.get(kind, ()))

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from tuskd.domain.datums import FileEntry, plan_datums
 from tuskd.domain.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound, OutOfRange, Unimplemented
 from tuskd.domain.ids import check_global_id
-from tuskd.domain.inputs import Input, PfsInput
+from tuskd.domain.inputs import Input, PfsInput, cron_inputs
 from tuskd.domain.jobs import (
     MAX_GRACE_SECONDS,
     MAX_HEARTBEAT_SECONDS,
@@ -658,6 +658,10 @@ class DatumQueries:
 
     def plan(self, input: Input) -> list[DatumView]:
         """The datums ``input`` would produce over the current commits (nothing runs)."""
+        if cron_inputs(input):  # pachd's answer: the tick repo does not exist before the pipeline
+            raise InvalidArgument(
+                "can't list datums with a cron input, there will be no datums until the pipeline is created"
+            )
         commits: dict[tuple[str, str, str, str], str] = {}
 
         def listing(pfs: PfsInput) -> Sequence[FileEntry]:

@@ -36,7 +36,7 @@ from pathlib import Path
 from tuskd import hostpaths
 from tuskd.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from tuskd.domain.ids import new_global_id
-from tuskd.domain.inputs import input_repos
+from tuskd.domain.inputs import CronInput, cron_inputs, input_repos, with_cron_start
 from tuskd.domain.jobs import JobKey
 from tuskd.domain.pfs import BranchKey, CommitKey, CommitRef, RepoKey
 from tuskd.domain.pipelines import (
@@ -113,6 +113,10 @@ def output_repo(key: PipelineKey) -> RepoKey:
 
 def spec_repo(key: PipelineKey) -> RepoKey:
     return RepoKey.of(key.name, key.project, SPEC_REPO_TYPE)
+
+
+def _cron_repo(cron: CronInput) -> RepoKey:
+    return RepoKey.of(cron.repo, cron.project)
 
 
 def _ts(us: int) -> datetime:
@@ -217,9 +221,20 @@ class PipelineService:
         return True
 
     def _check_inputs(self, spec: PipelineSpec) -> None:
-        """NOT_FOUND ``repo "x" not found`` for the first input repo that does not exist."""
+        """NOT_FOUND ``repo "x" not found`` for the first input repo that does not exist (cron
+        repos are made by the pipeline)."""
+        made = {_cron_repo(c) for c in cron_inputs(spec.input)}
         for leaf in input_repos(spec.input):
-            self._pfs.inspect_repo(RepoKey.of(leaf.repo, leaf.project, leaf.repo_type))
+            repo = RepoKey.of(leaf.repo, leaf.project, leaf.repo_type)
+            if repo not in made:
+                self._pfs.inspect_repo(repo)
+
+    def _make_cron_repos(self, spec: PipelineSpec) -> None:
+        """Each cron input's tick repo, if missing (its master branch comes with the provenance)."""
+        for cron in cron_inputs(spec.input):
+            repo = _cron_repo(cron)
+            if not self._repo_exists(repo):
+                self._pfs.create_repo(repo, f"Cron tick repo for pipeline {spec.project}/{spec.name}.")
 
     # -- killing ----------------------------------------------------------------------------
 
@@ -267,6 +282,7 @@ class PipelineService:
         """
         spec = validate_pipeline_spec(spec)
         self._check_egress(spec)
+        spec = replace(spec, input=with_cron_start(spec.input, datetime.fromtimestamp(self._clock(), UTC)))
         key = spec.key
         with self._store.write() as tx:
             t = self._tables(tx)
@@ -302,6 +318,7 @@ class PipelineService:
         if not self._repo_exists(out):
             self._pfs.create_repo(out, f"Output repo for pipeline {key}.")
         self._pfs.create_repo(spec_repo(key), f"Spec repo for pipeline {key}.", update=True, system=True)
+        self._make_cron_repos(spec)
         # The output branch follows its inputs from now on; this opens its first commit (with
         # the current input heads, or empty commits made for missing input branches), and the
         # trigger gives that commit its job.
@@ -330,6 +347,7 @@ class PipelineService:
         old = self._spec(t, row)
         salt = self._new_salt() if reprocess else (spec.salt or old.salt)
         spec = replace(spec, salt=salt)
+        self._make_cron_repos(spec)
         version, killed = self._new_version(tx, row, spec, user_spec_json)
         new_prov, old_prov = _provenance(spec), _provenance(old)
         if set(new_prov) != set(old_prov):
@@ -419,6 +437,22 @@ class PipelineService:
                     out.append(self._info(tx, row, version))
             return out
 
+    def cron_pipelines(self) -> list[tuple[PipelineKey, int, tuple[CronInput, ...]]]:
+        """Every running pipeline with cron inputs: its key, version and cron inputs."""
+        out: list[tuple[PipelineKey, int, tuple[CronInput, ...]]] = []
+        with self._store.read() as tx:
+            t = self._tables(tx)
+            for row in t.list_pipelines(()):
+                if row.stopped:
+                    continue
+                text = self._version_row(t, row, row.version).spec_json
+                if '"cron"' not in text:  # cheap: most pipelines have none
+                    continue
+                crons = cron_inputs(spec_from_dict(json.loads(text)).input)
+                if crons:
+                    out.append((PipelineKey(row.project, row.name), row.version, tuple(crons)))
+        return out
+
     # -- delete -----------------------------------------------------------------------------
 
     def delete(
@@ -469,6 +503,9 @@ class PipelineService:
                 self._pfs.delete_repo(out, force=force)
         if self._repo_exists(spec_repo(key)):
             self._pfs.delete_repo(spec_repo(key), force=True)
+        for cron in cron_inputs(spec.input):  # even with keep_repo, as pachd: they only trigger jobs
+            if self._repo_exists(_cron_repo(cron)):
+                self._pfs.delete_repo(_cron_repo(cron), force=True)
         log.info("pipeline deleted", extra={"pipeline": str(key)})
 
     def delete_all(self, *, force: bool = False, keep_repo: bool = False, projects: Sequence[str] = ()) -> int:

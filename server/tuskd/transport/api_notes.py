@@ -47,7 +47,7 @@ DIFFERENCES: Final[dict[str, str]] = {
         "worker lines are made from what the engine records (user output, datum outcome and time); master lines "
         "from the job's state history; a request without pipeline or job (pachd's own logs) is INVALID_ARGUMENT"
     ),
-    "pps_v2.API/RunCron": "cron inputs are not built yet: every pipeline answers `pipeline doesn't have a cron input`",
+    "pps_v2.API/RunCron": "a pipeline without a cron input is FAILED_PRECONDITION (pachd: UNKNOWN), same text",
     "pps_v2.API/ListDatum": "also plans the datums of an `input` without a job (dry run); AIP-158 paging (1001/1002)",
     "pps_v2.API/ListJob": "server-side `state` filter (1000) and AIP-158 paging (1001/1002)",
     "pps_v2.API/WaitJob": "tusk's own addition: follow a job or job set to its end, resumable (see below)",

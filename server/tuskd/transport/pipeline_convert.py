@@ -1,7 +1,7 @@
 """Converts pipelines between pps_v2 messages and the domain.
 
 CreatePipelineRequest -> PipelineSpec (refusing, with a clear INVALID_ARGUMENT, the Pachyderm
-features tusk cannot honour on one machine: services, spouts, cron and S3 inputs, secrets...;
+features tusk cannot honour on one machine: services, spouts, S3 inputs, secrets...;
 Kubernetes-only knobs such as resource requests or pod patches are accepted and ignored;
 ``autoscaling`` is kept and only decides whether an idle pipeline shows as standby),
 Input and Transform both ways, PipelineInfo, and :func:`details_proto`, the JobInfo.Details of a
@@ -10,14 +10,14 @@ pipeline version that InspectJob shows.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from google.protobuf import duration_pb2, json_format, timestamp_pb2
 
 from tusk.proto.pfs_v2 import pfs_pb2
 from tusk.proto.pps_v2 import pps_pb2
 from tuskd.domain.errors import InvalidArgument
-from tuskd.domain.inputs import Input, PfsInput
+from tuskd.domain.inputs import CronInput, Input, PfsInput
 from tuskd.domain.pfs import DEFAULT_PROJECT, CommitKey
 from tuskd.domain.pipelines import PipelineInfo, PipelineKey, PipelineSpec, Transform
 from tuskd.transport.job_convert import seconds_of
@@ -111,9 +111,20 @@ def transform_to_proto(t: Transform) -> pps_pb2.Transform:
     )
 
 
+def _cron_from_proto(c: pps_pb2.CronInput) -> CronInput:
+    return CronInput(
+        name=c.name,
+        spec=c.spec,
+        repo=c.repo,
+        project=c.project,
+        start=c.start.ToDatetime(tzinfo=UTC) if c.HasField("start") else None,
+        overwrite=c.overwrite,
+        commit=c.commit,
+    )
+
+
 def input_from_proto(pb: pps_pb2.Input, where: str = "input") -> Input:
-    if pb.HasField("cron"):
-        raise _unsupported(f"{where}.cron: cron inputs are", f"{where}.cron")
+    cron = _cron_from_proto(pb.cron) if pb.HasField("cron") else None
     pfs: PfsInput | None = None
     if pb.HasField("pfs"):
         p = pb.pfs
@@ -146,6 +157,7 @@ def input_from_proto(pb: pps_pb2.Input, where: str = "input") -> Input:
         union=children("union", list(pb.union)),
         join=children("join", list(pb.join)),
         group=children("group", list(pb.group)),
+        cron=cron,
     )
 
 
@@ -170,6 +182,19 @@ def input_to_proto(node: Input, project: str = DEFAULT_PROJECT) -> pps_pb2.Input
                 empty_files=p.empty_files,
             )
         )
+    if node.cron is not None:
+        c = node.cron
+        cron = pps_pb2.CronInput(
+            name=c.name,
+            project=c.project,  # pachd fills it in (the pipeline's project by default)
+            repo=c.repo,
+            commit=c.commit,
+            spec=c.spec,
+            overwrite=c.overwrite,
+        )
+        if c.start is not None:
+            cron.start.CopyFrom(_timestamp(c.start))
+        return pps_pb2.Input(cron=cron)
     return pps_pb2.Input(
         cross=[input_to_proto(c, project) for c in node.cross],
         union=[input_to_proto(c, project) for c in node.union],

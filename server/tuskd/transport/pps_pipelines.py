@@ -9,7 +9,7 @@ import grpc
 from google.protobuf import empty_pb2, json_format
 
 from tusk.proto.pps_v2 import pps_pb2
-from tuskd.domain.errors import FailedPrecondition, InvalidArgument
+from tuskd.domain.errors import InvalidArgument
 from tuskd.domain.pfs import DEFAULT_PROJECT
 from tuskd.transport import pipeline_convert as convert
 from tuskd.transport.base import ServicerBase
@@ -35,9 +35,9 @@ class PipelineRpcs(Queueing, ServicerBase):
         )
 
     def RunCron(self, request: pps_pb2.RunCronRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
-        # tusk refuses cron inputs when a pipeline is created (docs/api.md), so no pipeline has one.
-        self.deps.pipelines.inspect(convert.pipeline_key(request.pipeline))  # NOT_FOUND first, as pachd
-        raise FailedPrecondition("pipeline doesn't have a cron input", reason="NO_CRON_INPUT")
+        """A tick on every cron input of the pipeline now (FAILED_PRECONDITION if it has none)."""
+        self.deps.cron.run_now(convert.pipeline_key(request.pipeline))
+        return empty_pb2.Empty()
 
     def DeletePipelines(
         self, request: pps_pb2.DeletePipelinesRequest, context: grpc.ServicerContext
