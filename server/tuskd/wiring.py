@@ -95,7 +95,8 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
     pfs = PfsService(store, blobs, hub, allow_file_urls=config.allow_file_urls)
     jobs = JobService(store, _pps_tables, hub)
     pipelines = PipelineService(store, pfs, jobs)
-    pfs.add_observer(JobTrigger(jobs))  # a commit on a pipeline's output branch gets its job
+    trigger = JobTrigger(jobs)
+    pfs.add_observer(trigger)  # a commit on a pipeline's output branch gets its job
     executor = ThreadPoolExecutor(config.datum_workers)
 
     def load_spec(job: Job) -> PipelineSpec:
@@ -112,6 +113,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
         load_spec=load_spec,
     )
     pipelines.add_hook(engine.pipeline_hook)  # stop the processes of jobs a pipeline change killed
+    trigger.add_kill_hook(engine.kill_hook)  # ... and of jobs whose output commit was dropped
     deps = Deps(
         config=config,
         health=health.HealthServicer(experimental_non_blocking=True),

@@ -625,7 +625,8 @@ class PfsService:
         for commit in tx.iter_commits(row.id, newest_first=True):
             topics.add(commit_set_topic(commit.set_id))
             if commit.finished_us is None:
-                self._emit(tx, CommitEvent(CommitEventKind.DELETED, self._commit_info(tx, commit, names)))
+                info = self._commit_info(tx, commit, names)
+                self._emit(tx, CommitEvent(CommitEventKind.DELETED, info, cause=f'repo "{row.key}" was deleted'))
         tx.delete_repo(row.id)
         self._publish_after(tx, *sorted(topics))
 
@@ -1263,7 +1264,7 @@ class PfsService:
                     if row.diff_layer_id is not None and child.diff_layer_id is not None:
                         tx.copy_missing_entries(row.diff_layer_id, child.diff_layer_id)
                     tx.set_commit_parent(child.id, row.parent_id)
-                self._remove_commit(tx, row, names)
+                self._remove_commit(tx, row, names, f"commit set {set_id} was squashed")
             self._gc(tx, rows)
 
     def drop_commit_set(self, set_id: str) -> None:
@@ -1282,10 +1283,10 @@ class PfsService:
                         reason="DROP_WITH_CHILDREN",
                     )
             for row in rows:
-                self._remove_commit(tx, row, names)
+                self._remove_commit(tx, row, names, f"commit set {set_id} was dropped")
             self._gc(tx, rows)
 
-    def _remove_commit(self, tx: PfsTx, row: CommitRow, names: _Names) -> None:
+    def _remove_commit(self, tx: PfsTx, row: CommitRow, names: _Names, cause: str) -> None:
         info = self._commit_info(tx, row, names)
         now = self._now()
         for branch in tx.branches_with_head(row.id):
@@ -1299,7 +1300,7 @@ class PfsService:
                 tx.set_branch_head(branch.id, empty.id, now)
                 self._finish_tx(tx, empty, "", None, False, names)
         tx.delete_commit(row.id)
-        self._emit(tx, CommitEvent(CommitEventKind.DELETED, info))
+        self._emit(tx, CommitEvent(CommitEventKind.DELETED, info, cause=cause))
         self._publish_after(tx, repo_topic(info.commit.repo), commit_set_topic(row.set_id))
 
     def _gc(self, tx: PfsTx, rows: Iterable[CommitRow]) -> None:
