@@ -14,20 +14,11 @@ import pytest
 
 import tusk
 from tests.conftest import RunningServer, stop_server
-from tests.reliability.common import head, marked_processes, put_files, tree, wait_for
+from tests.reliability.common import head, marked_processes, pipeline_spec, put_files, tree, wait_for
 from tusk.proto.pps_v2 import pps_pb2
 from tuskd.domain.jobs import JobKey
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def pipeline(name: str, repo: str, script: str, env: dict[str, str] | None = None, **more: object) -> dict[str, object]:
-    return {
-        "pipeline": {"name": name},
-        "transform": {"cmd": ["sh", "-c", script], "env": env or {}},
-        "input": {"pfs": {"repo": repo, "glob": "/*"}},
-        **more,
-    }
 
 
 def datum_id_of(client: tusk.Client, job: str, path: str) -> str:
@@ -51,7 +42,7 @@ def test_output_name_that_is_not_utf8_fails_its_datum_and_the_others_keep_their_
         'if [ "$n" = f0 ]; then printf x > "/pfs/out/$(printf "bad\\377")"; else sleep 0.5; fi; '
         'cp "$in" "/pfs/out/$n"'
     )
-    client.pps.create_pipeline(pipeline("names", "in", script, parallelism_spec={"constant": 2}))
+    client.pps.create_pipeline(pipeline_spec("names", "in", script, parallelism_spec={"constant": 2}))
     files = {f"/f{i}": f"content {i}\n".encode() for i in range(5)}
     commit = put_files(client, "in", files)
     job = f"names@{commit}"
@@ -75,7 +66,7 @@ def test_an_output_blob_missing_at_finishing_fails_the_job_naming_it(server: Run
     with server.client() as client:
         client.pfs.create_repo("in")
         script = f'n=$(basename "$in"); [ "$n" = a ] || while [ ! -e {go} ]; do sleep 0.02; done; cp "$in" /pfs/out/$n'
-        client.pps.create_pipeline(pipeline("lossy", "in", script, parallelism_spec={"constant": 2}))
+        client.pps.create_pipeline(pipeline_spec("lossy", "in", script, parallelism_spec={"constant": 2}))
         commit = put_files(client, "in", {"/a": b"lost content\n", "/b": b"kept\n"})
         job = f"lossy@{commit}"
         wait_for(lambda: any(d.state == pps_pb2.SUCCESS for d in client.pps.list_datum(job)), what="datum a recorded")
@@ -98,7 +89,7 @@ def _blocked_pipeline(client: tusk.Client, go: Path, marker: str) -> None:
     """``p`` reads ``in``; each datum waits for ``go`` (so the first job keeps running)."""
     client.pfs.create_repo("in")
     script = f'while [ ! -e {go} ]; do sleep 0.02; done; cp "$in" /pfs/out/'
-    client.pps.create_pipeline(pipeline("p", "in", script, {"MARK": marker}))
+    client.pps.create_pipeline(pipeline_spec("p", "in", script, {"MARK": marker}))
 
 
 def test_drop_commit_set_kills_its_waiting_job_and_waits_return(client: tusk.Client, tmp_path: Path) -> None:
@@ -157,8 +148,8 @@ def test_jobs_whose_output_commit_is_gone_are_killed_at_dispatch_and_at_start(ma
     first: RunningServer = make_server()  # type: ignore[operator]
     with first.client() as client:
         client.pfs.create_repo("in")
-        client.pps.create_pipeline(pipeline("p", "in", "cp -r /pfs/in/. /pfs/out/"))
-        client.pps.create_pipeline(pipeline("q", "in", "cp -r /pfs/in/. /pfs/out/"))
+        client.pps.create_pipeline(pipeline_spec("p", "in", "cp -r /pfs/in/. /pfs/out/"))
+        client.pps.create_pipeline(pipeline_spec("q", "in", "cp -r /pfs/in/. /pfs/out/"))
         client.pps.stop_pipeline("q")
         running, stopped = JobKey("default", "p", uuid.uuid4().hex), JobKey("default", "q", uuid.uuid4().hex)
         with first.deps.store.write() as tx:

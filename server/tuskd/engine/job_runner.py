@@ -14,9 +14,12 @@ The walk (docs/jobs.md tells it for users):
    from datum to datum), store /pfs/out as blobs, keep the log.
    Finished datums are recorded in batches (at most every ``FLUSH_SECONDS`` or
    ``FLUSH_DATUMS``): a batch is one transaction holding the datum rows, their outputs and the
-   job's counters, so counters and rows never disagree and never go backwards.
+   job's counters, so counters and rows never disagree and never go backwards. A batch that
+   cannot be recorded is kept and tried again (``RECORD_RETRY_DELAYS``), then fails the job.
+   An output name PFS cannot hold (not UTF-8...) fails its datum, not the batch.
 4. Any failed datum: FAILURE, reason ``datum <id> failed: <how>`` (the lowest failed datum ID).
 5. EGRESSING (only with ``egress.URL``): the merged output is copied to the URL.
+   Before EGRESSING and FINISHING the record must add up (engine/job_checks.py), else FAILURE.
 6. FINISHING: the merged output (datum-ID order concatenation for paths several datums wrote)
    is written to the job's open output commit as a diff against what it holds (the output
    blobs are recorded, not copied), and the commit is finished together with the SUCCESS
@@ -26,7 +29,7 @@ A job that fails, is killed or is unrunnable finishes its output commit with an 
 same transaction as its terminal change, so nothing it wrote reaches a later commit and the
 jobs downstream turn UNRUNNABLE.
 
-Stopping: :class:`JobControl` carries a stop request (reason and grace) from any thread. The
+Stopping: :class:`~tuskd.engine.job_control.JobControl` carries a stop request (reason and grace) from any thread. The
 runner notices it at the next step, stops scheduling datums, lets running datums finish within
 the grace, kills what is left, records what finished, and records KILLED. Once the runner has
 started its final commit (success, failure, unrunnable) a stop request is too late and ignored.
