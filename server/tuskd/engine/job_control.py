@@ -138,8 +138,9 @@ class JobControl:
     def fresh_try(self) -> None:
         """New events for the runner's next try after an internal error: the failed try set
         ``no_more`` and ``kill`` to end its datums, which would make the retry run none. Datums
-        finished but not recorded are forgotten (they run again). Raises if a stop or shutdown
-        came meanwhile (those keep their events)."""
+        finished but not recorded are forgotten (they run again), and so are restarted datums
+        waiting to rerun (their STARTING rows bring them back). Raises if a stop or shutdown came
+        meanwhile (those keep their events)."""
         with self.lock:
             self.check()
             self.no_more = threading.Event()
@@ -147,6 +148,7 @@ class JobControl:
             self.token = CancelToken()
             self.running.clear()
             self.finished.clear()
+            self.reruns.clear()
 
     def cancel_timers(self) -> None:
         with self.lock:

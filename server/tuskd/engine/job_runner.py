@@ -29,12 +29,12 @@ A job that fails, is killed or is unrunnable finishes its output commit with an 
 same transaction as its terminal change, so nothing it wrote reaches a later commit and the
 jobs downstream turn UNRUNNABLE.
 
-Stopping: :class:`~tuskd.engine.job_control.JobControl` carries a stop request (reason and grace) from any thread. The
-runner notices it at the next step, stops scheduling datums, lets running datums finish within
-the grace, kills what is left, records what finished, and records KILLED. Once the runner has
-started its final commit (success, failure, unrunnable) a stop request is too late and ignored.
-Server shutdown is different: processes are killed but nothing is recorded, and the job
-resumes when the server starts again.
+Stopping: :class:`~tuskd.engine.job_control.JobControl` carries a stop request (reason and
+grace) from any thread. The runner notices it at the next step, stops scheduling datums, lets
+running datums finish within the grace, kills what is left, records what finished, and records
+KILLED. Once the runner has started its final commit (success, failure, unrunnable) a stop
+request is too late and ignored. Server shutdown is different: processes are killed but nothing
+is recorded, and the job resumes when the server starts again.
 """
 
 from __future__ import annotations
