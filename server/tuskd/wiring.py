@@ -155,7 +155,8 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.Server
     metadata = MetadataService(store, _meta_tables, pfs, pipelines, projects)
     cluster = ClusterService(store, _meta_tables)
     transactions = TransactionService(store, _meta_tables)
-    pfs.add_observer(JobTrigger(jobs))  # a commit on a pipeline's output branch gets its job
+    trigger = JobTrigger(jobs)
+    pfs.add_observer(trigger)  # a commit on a pipeline's output branch gets its job
     executor = ThreadPoolExecutor(config.datum_workers)
 
     def load_spec(job: Job) -> PipelineSpec:
@@ -175,6 +176,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.Server
     jq = JqPool(JqLimits(workers=config.jq_workers, memory_bytes=config.jq_memory_bytes, seconds=config.jq_seconds))
     cron = CronTicker(pipelines, pfs)
     pipelines.add_hook(cron.pipeline_hook)  # a cron pipeline created, changed or gone
+    trigger.add_kill_hook(engine.kill_hook)  # ... and of jobs whose output commit was dropped
     deps = Deps(
         config=config,
         health=health.HealthServicer(experimental_non_blocking=True),

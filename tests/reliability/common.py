@@ -1,12 +1,17 @@
-"""Helpers shared by the reliability tests: processes found by a marker, files through the client."""
+"""Helpers shared by the reliability tests: processes found by a marker, files through the client,
+pipeline specs, and a server process killed with SIGKILL."""
 
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Callable
 
+import psutil
+
 import tusk
+from tests.conftest import ServerProcess
 from tusk.proto.pfs_v2 import pfs_pb2
 
 
@@ -63,3 +68,38 @@ def tree(client: tusk.Client, commit: str) -> dict[str, bytes]:
         if info.file_type == pfs_pb2.FILE:
             out[info.file.path] = client.pfs.get_file_bytes(commit, info.file.path)
     return out
+
+
+def pipeline_spec(
+    name: str, repo: str, script: str, env: dict[str, str] | None = None, **more: object
+) -> dict[str, object]:
+    """A CreatePipelineRequest (as a dict) running ``sh -c script`` over ``repo`` with glob ``/*``."""
+    return {
+        "pipeline": {"name": name},
+        "transform": {"cmd": ["sh", "-c", script], "env": env or {}},
+        "input": {"pfs": {"repo": repo, "glob": "/*"}},
+        **more,
+    }
+
+
+def crash(sp: ServerProcess) -> None:
+    """SIGKILL the server process and reap it."""
+    sp.proc.send_signal(signal.SIGKILL)
+    sp.proc.wait(timeout=10)
+
+
+def process_tree(pid: int) -> set[tuple[int, float]]:
+    """(pid, start time) of every descendant of ``pid``, to tell later whether one survived."""
+    try:
+        return {(p.pid, p.create_time()) for p in psutil.Process(pid).children(recursive=True)}
+    except psutil.NoSuchProcess:
+        return set()
+
+
+def alive(pid: int, created: float) -> bool:
+    """The process that had ``pid`` and started at ``created`` still runs (not a zombie)."""
+    try:
+        proc = psutil.Process(pid)
+        return proc.create_time() == created and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

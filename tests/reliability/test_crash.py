@@ -13,19 +13,27 @@ their environment (``transform.env``) by which ``/proc`` finds every process the
 from __future__ import annotations
 
 import collections
-import signal
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
-import psutil
 import pytest
 from google.protobuf import wrappers_pb2
 
 from tests.conftest import ServerProcess
 from tests.integration.test_engine import pid_alive
-from tests.reliability.common import head, marked_processes, put_files, tree, wait_for
+from tests.reliability.common import (
+    alive,
+    crash,
+    head,
+    marked_processes,
+    pipeline_spec,
+    process_tree,
+    put_files,
+    tree,
+    wait_for,
+)
 from tusk.proto.pfs_v2 import pfs_pb2, pfs_pb2_grpc
 from tusk.proto.pps_v2 import pps_pb2
 from tuskd.domain.jobs import Job, JobKey
@@ -51,29 +59,6 @@ def stored_job(data_dir: Path, key: JobKey) -> tuple[Job, dict[str, DatumState]]
         store.close()
 
 
-def _alive(pid: int, created: float) -> bool:
-    """The process that had ``pid`` and started at ``created`` still runs (not a zombie)."""
-    try:
-        proc = psutil.Process(pid)
-        return proc.create_time() == created and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
-def crash(sp: ServerProcess) -> None:
-    sp.proc.send_signal(signal.SIGKILL)
-    sp.proc.wait(timeout=10)
-
-
-def spec(name: str, repo: str, script: str, env: dict[str, str], **more: object) -> dict[str, object]:
-    return {
-        "pipeline": {"name": name},
-        "transform": {"cmd": ["sh", "-c", script], "env": env},
-        "input": {"pfs": {"repo": repo, "glob": "/*"}},
-        **more,
-    }
-
-
 # Upper-cases its input into /pfs/out/<name>, after leaving a setsid daemon behind and sleeping
 # $SLOW seconds (the window in which the server is killed).
 UPPER = (
@@ -94,17 +79,17 @@ def test_sigkill_while_running(tmp_path: Path, server_process: Callable[..., Ser
         # a stopped job.
         c.pfs.create_repo("notes")
         notes = put_files(c, "notes", {"/readme": b"kept across the crash\n"})
-        c.pps.create_pipeline(spec("paused", "notes", "cp -r /pfs/notes/. /pfs/out/", {"MARK": marker}))
+        c.pps.create_pipeline(pipeline_spec("paused", "notes", "cp -r /pfs/notes/. /pfs/out/", {"MARK": marker}))
         c.pps.stop_pipeline("paused")
         started = tmp_path / "victim-started"
-        c.pps.create_pipeline(spec("victim", "notes", f'touch "{started}"; sleep 1000', {"MARK": marker}))
+        c.pps.create_pipeline(pipeline_spec("victim", "notes", f'touch "{started}"; sleep 1000', {"MARK": marker}))
         wait_for(started.exists, what="the victim job to start")
         [victim] = c.pps.list_job("victim")
         c.pps.stop_job(f"victim@{victim.job.id}")
 
         c.pfs.create_repo("images")
         env = {"RAN": str(ran), "MARK": marker, "SLOW": "0.5"}
-        c.pps.create_pipeline(spec("edges", "images", UPPER, env, parallelism_spec={"constant": 2}))
+        c.pps.create_pipeline(pipeline_spec("edges", "images", UPPER, env, parallelism_spec={"constant": 2}))
         commit = put_files(c, "images", files)
         job = f"edges@{commit}"
 
@@ -114,7 +99,7 @@ def test_sigkill_while_running(tmp_path: Path, server_process: Callable[..., Ser
         wait_for(lambda: recorded() >= 3, what="three datums recorded")
     wait_for(lambda: len(ran.read_text().split()) > 4, what="more datums in flight")
     # Every process the server had started (datums, sandbox helpers), to check none outlives it.
-    tree_before = {(p.pid, p.create_time()) for p in psutil.Process(first.proc.pid).children(recursive=True)}
+    tree_before = process_tree(first.proc.pid)
     crash(first)
 
     key = JobKey("default", "edges", commit)
@@ -129,7 +114,7 @@ def test_sigkill_while_running(tmp_path: Path, server_process: Callable[..., Ser
     # Killed before the server answers its first call, daemons that left the group included
     # (the resumed job's new datums carry the marker too: look at the old processes only).
     assert [p for p in leftovers if pid_alive(p)] == []
-    assert [p for p in tree_before if _alive(*p)] == [], "a process of the killed server survived its restart"
+    assert [p for p in tree_before if alive(*p)] == [], "a process of the killed server survived its restart"
     with second.client() as c:
         [info] = c.pps.wait_job_done(job)
         assert (info.state, info.restart) == (pps_pb2.JOB_SUCCESS, 1)
@@ -139,7 +124,7 @@ def test_sigkill_while_running(tmp_path: Path, server_process: Callable[..., Ser
         assert {d: runs[d] for d in done_before} == dict.fromkeys(done_before, 1), "a finished datum ran again"
 
         # The same output as an uninterrupted run of the same code on the same commit.
-        c.pps.create_pipeline(spec("reference", "images", UPPER, {**env, "SLOW": "0", "RAN": "/dev/null"}))
+        c.pps.create_pipeline(pipeline_spec("reference", "images", UPPER, {**env, "SLOW": "0", "RAN": "/dev/null"}))
         wait_for(lambda: list(c.pps.list_job("reference")), what="the reference job")
         [ref] = c.pps.wait_job_done(f"reference@{next(iter(c.pps.list_job('reference'))).job.id}")
         assert ref.state == pps_pb2.JOB_SUCCESS
@@ -173,7 +158,7 @@ def test_sigkill_while_finishing(tmp_path: Path, server_process: Callable[..., S
     first = server_process(data_dir=data_dir)
     with first.client() as c:
         c.pfs.create_repo("parts")
-        c.pps.create_pipeline(spec("many", "parts", script, {"RAN": str(ran), "MARK": marker}))
+        c.pps.create_pipeline(pipeline_spec("many", "parts", script, {"RAN": str(ran), "MARK": marker}))
         commit = put_files(c, "parts", {"/a": b"", "/b": b""})
         for response in c.pps.wait_job(f"many@{commit}"):
             if response.job_info.state == pps_pb2.JOB_FINISHING:

@@ -8,6 +8,7 @@ there is room, and the store opens again after a restart.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import subprocess
@@ -18,7 +19,9 @@ import pytest
 
 import tusk
 from tests.conftest import RunningServer, stop_server
+from tests.reliability.common import wait_for
 from tusk import errors
+from tusk.proto.pps_v2 import pps_pb2
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.slow]
 
@@ -136,3 +139,80 @@ def test_full_disk_gives_resource_exhausted_and_corrupts_nothing(small_disk: Pat
         assert c.pfs.get_file_bytes(f"images@{first}", "/first.txt") == b"written before the disk filled\n"
         assert c.pfs.get_file_bytes("images@master", "/after.txt") == b"written after room was made\n"
         assert sorted(r.repo.name for r in c.pfs.list_repo()) == ["images", "more"]
+
+
+class _Records(logging.Handler):
+    """Log records of the job runner, to see from the test when recording hit the full disk."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_full_disk_while_storing_a_datum_output_fails_the_datum_and_its_job(
+    small_disk: Path, make_server: object, tmp_path: Path
+) -> None:
+    """The disk fills between a datum's end and the storing of its output: the output's blob
+    cannot be written (ENOSPC) and neither, for a moment, can the datum's record (SQLITE_FULL).
+    The record is retried with the datum's outcome kept, so the datum FAILS with the disk named
+    and the job FAILS; the job used to end SUCCESS after an internal retry that ran no datum (or
+    ran it again once there was room), with outputs missing or the failure forgotten."""
+    data_dir = small_disk / "data"
+    wrote, go, later = tmp_path / "wrote", tmp_path / "go", tmp_path / "later"
+    server: RunningServer = make_server(data_dir=data_dir)  # type: ignore[operator]
+    records = _Records()
+    runner_log = logging.getLogger("tuskd.engine.job_runner")
+    runner_log.addHandler(records)
+    client = server.client()
+    try:
+        client.pfs.create_repo("in")
+        script = (
+            'n=$(basename "$in"); '
+            f'if [ "$n" = f0 ]; then echo small > /pfs/out/f0; touch {wrote}; w={go}; else w={later}; fi; '
+            'while [ ! -e "$w" ]; do sleep 0.02; done; cp "$in" "/pfs/out/$n"'
+        )
+        client.pps.create_pipeline(
+            {
+                "pipeline": {"name": "p"},
+                "transform": {"cmd": ["sh", "-c", script]},
+                "input": {"pfs": {"repo": "in", "glob": "/*"}},
+                "parallelism_spec": {"constant": 2},
+            }
+        )
+        with client.pfs.modify_file("in@master") as mf:
+            for i in range(4):
+                mf.put_file(f"/f{i}", f"file {i}\n".encode())
+        commit = client.pfs.inspect_commit("in@master").commit.id
+        job = f"p@{commit}"
+        wait_for(wrote.exists, what="datum f0 to write its output")
+        filler = fill(small_disk)
+        go.touch()  # not on the small disk
+        # Until the datum's end reached the store: its record failed for want of room (old code:
+        # an internal error), or it went through in the last free pages.
+        wait_for(
+            lambda: (
+                any(commit in m and ("could not record" in m or "internal error" in m) for m in records.messages)
+                or any(d.state == pps_pb2.FAILED for d in client.pps.list_datum(job))
+            ),
+            what="the datum's end to reach the store",
+        )
+        filler.unlink()
+        later.touch()
+        [info] = client.pps.wait_job_done(job, reconnect_for=0)
+        f0 = next(d.datum.id for d in client.pps.list_datum(job) if d.data[0].file.path == "/f0")
+        assert info.state == pps_pb2.JOB_FAILURE, (info.state, info.reason)
+        assert info.reason.startswith(f"datum {f0} failed: could not run: the disk holding {data_dir}"), info.reason
+        assert "is full" in info.reason
+        assert (info.data_processed, info.data_failed, info.data_total) == (3, 1, 4)
+        assert info.reason in client.pfs.inspect_commit(job).error
+        # With room again, the next commit's job runs every datum (nothing is skipped after a
+        # failed job) and succeeds.
+        client.pfs.put_file("in@master", "/f0", b"again\n")
+        [again] = client.pps.wait_job_done(f"p@{client.pfs.inspect_commit('in@master').commit.id}")
+        assert (again.state, again.data_processed, again.data_skipped) == (pps_pb2.JOB_SUCCESS, 4, 0)
+    finally:
+        runner_log.removeHandler(records)
+        client.close()

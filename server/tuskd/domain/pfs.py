@@ -358,11 +358,13 @@ class RepoEventKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class CommitEvent:
-    """A commit reached a state. ``force`` carries FinishCommit's flag (observers may veto)."""
+    """A commit reached a state. ``force`` carries FinishCommit's flag (observers may veto).
+    ``cause``, for DELETED: what removed it, as a sentence (``commit set <id> was dropped``)."""
 
     kind: CommitEventKind
     commit: CommitInfo
     force: bool = False
+    cause: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,12 @@ The walk (docs/jobs.md tells it for users):
    from datum to datum), store /pfs/out as blobs, keep the log.
    Finished datums are recorded in batches (at most every ``FLUSH_SECONDS`` or
    ``FLUSH_DATUMS``): a batch is one transaction holding the datum rows, their outputs and the
-   job's counters, so counters and rows never disagree and never go backwards.
+   job's counters, so counters and rows never disagree and never go backwards. A batch that
+   cannot be recorded is kept and tried again (``RECORD_RETRY_DELAYS``), then fails the job.
+   An output name PFS cannot hold (not UTF-8...) fails its datum, not the batch.
 4. Any failed datum: FAILURE, reason ``datum <id> failed: <how>`` (the lowest failed datum ID).
 5. EGRESSING (only with ``egress.URL``): the merged output is copied to the URL.
+   Before EGRESSING and FINISHING the record must add up (engine/job_checks.py), else FAILURE.
 6. FINISHING: the merged output (datum-ID order concatenation for paths several datums wrote)
    is written to the job's open output commit as a diff against what it holds (the output
    blobs are recorded, not copied), and the commit is finished together with the SUCCESS
@@ -26,12 +29,12 @@ A job that fails, is killed or is unrunnable finishes its output commit with an 
 same transaction as its terminal change, so nothing it wrote reaches a later commit and the
 jobs downstream turn UNRUNNABLE.
 
-Stopping: :class:`JobControl` carries a stop request (reason and grace) from any thread. The
-runner notices it at the next step, stops scheduling datums, lets running datums finish within
-the grace, kills what is left, records what finished, and records KILLED. Once the runner has
-started its final commit (success, failure, unrunnable) a stop request is too late and ignored.
-Server shutdown is different: processes are killed but nothing is recorded, and the job
-resumes when the server starts again.
+Stopping: :class:`~tuskd.engine.job_control.JobControl` carries a stop request (reason and
+grace) from any thread. The runner notices it at the next step, stops scheduling datums, lets
+running datums finish within the grace, kills what is left, records what finished, and records
+KILLED. Once the runner has started its final commit (success, failure, unrunnable) a stop
+request is too late and ignored. Server shutdown is different: processes are killed but nothing
+is recorded, and the job resumes when the server starts again.
 """
 
 from __future__ import annotations
@@ -42,14 +45,15 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from tuskd.blobs.base import BlobRef, BlobStore
+from tuskd.domain import paths
 from tuskd.domain.datums import Datum, FileEntry, datum_hash, plan_datums
-from tuskd.domain.errors import NotFound
+from tuskd.domain.errors import InvalidArgument, NotFound
 from tuskd.domain.inputs import PfsInput
 from tuskd.domain.jobs import Counts, DatumRecord, Job, JobKey, Stats, transition
 from tuskd.domain.pfs import CommitInfo, CommitKey, CommitRef, CommitState, FileType, RepoKey
@@ -58,10 +62,12 @@ from tuskd.domain.states import DatumState, JobState, is_datum_done, is_terminal
 from tuskd.engine.datum_runner import DatumOutcome, DatumPolicy, DatumResult, run_datum
 from tuskd.engine.egress import EgressError, egress_files
 from tuskd.engine.executor import Executor
+from tuskd.engine.job_checks import output_problem
+from tuskd.engine.job_control import JobControl, JobGone, JobStopped, RunningDatum, ServerStopping
 from tuskd.engine.logs import DatumLogs
 from tuskd.engine.sandbox import AttemptSpec, format_seconds
 from tuskd.engine.workspace import CollectedFile, InputFile, LaidOutInput, Workspace
-from tuskd.services.events import CancelToken, ServerShuttingDown, WaitCancelled
+from tuskd.services.events import ServerShuttingDown, WaitCancelled
 from tuskd.services.jobs import JobService
 from tuskd.services.pfs import PfsService
 from tuskd.store.base import Store
@@ -72,7 +78,6 @@ __all__ = [
     "FLUSH_DATUMS",
     "FLUSH_SECONDS",
     "EngineContext",
-    "JobControl",
     "JobRunner",
     "SpecLoader",
     "output_commit_error",
@@ -87,6 +92,9 @@ FLUSH_DATUMS = 500
 ENGINE_ID_ENV = "TUSK_ENGINE_ID"
 """Set in every user process, so a restarted server can find and kill what a crash left."""
 _INTERNAL_RETRIES = 3
+RECORD_RETRY_DELAYS = (0.1, 0.2, 0.4, 0.8, 1.6)
+"""Pauses between tries of recording a batch of finished datums (the batch is kept meanwhile);
+when the last try fails too, the job fails with the reason."""
 
 SpecLoader = Callable[[Job], PipelineSpec]
 """The spec a job runs with (its pipeline's spec at the job's pipeline version)."""
@@ -107,147 +115,6 @@ class EngineContext:
     engine_id: str
     data_dir: Path | None = None  # egress never writes here
     clock: Callable[[], float] = time.time
-
-
-class _Stopped(Exception):
-    """The job was asked to stop: record KILLED."""
-
-
-class _Shutdown(Exception):
-    """The server is stopping: record nothing, the job resumes at the next start."""
-
-
-class _Gone(Exception):
-    """The job was deleted under the runner."""
-
-
-class KillSwitch(threading.Event):
-    """The job's kill event: setting it also sets the cancel event of every running datum, so
-    one datum can be cancelled alone (RestartDatum) while a stop still reaches them all."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._mu = threading.Lock()
-        self._children: set[threading.Event] = set()
-
-    def set(self) -> None:
-        super().set()
-        with self._mu:
-            children = list(self._children)
-        for child in children:
-            child.set()
-
-    def child(self) -> threading.Event:
-        """A cancel event for one datum: set by ``set`` (or at once if already set)."""
-        event = threading.Event()
-        with self._mu:
-            self._children.add(event)
-        if self.is_set():
-            event.set()
-        return event
-
-    def release(self, event: threading.Event) -> None:
-        with self._mu:
-            self._children.discard(event)
-
-
-@dataclass
-class RunningDatum:
-    """A datum whose attempts are running now; ``restart`` asks for a fresh run from attempt 1."""
-
-    cancel: threading.Event
-    restart: bool = False
-
-
-@dataclass
-class JobControl:
-    """Stop requests and completion of one running job, shared by the engine and its runner.
-
-    Datum restarts (RestartDatum) go through it too, under ``lock``: ``running`` holds the
-    datums running now, ``finished`` those that ended but are not recorded yet (their outcome),
-    ``reruns`` the done datums (FAILED or RECOVERED) to run again once the current batch is
-    through (ID -> the outcome already counted; STARTING while it is not recorded yet), and
-    ``datums_closed`` is set once the runner took its last look at ``reruns``: from then on the
-    job is past its datums and restarts are refused.
-    """
-
-    key: JobKey
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    stop_reason: str | None = None
-    closing: bool = False
-    committing: bool = False
-    orphan: bool = False  # the job has no output commit: the engine does not touch it
-    no_more: threading.Event = field(default_factory=threading.Event)  # schedule no new datum
-    kill: KillSwitch = field(default_factory=KillSwitch)  # kill running user code
-    token: CancelToken = field(default_factory=CancelToken)  # interrupts blocking waits
-    done: threading.Event = field(default_factory=threading.Event)
-    _timers: list[threading.Timer] = field(default_factory=list)
-    plan: dict[str, Datum] = field(default_factory=dict)  # every datum of the job, by ID
-    running: dict[str, RunningDatum] = field(default_factory=dict)
-    finished: dict[str, DatumState] = field(default_factory=dict)
-    reruns: dict[str, DatumState] = field(default_factory=dict)
-    datums_closed: bool = False
-    describe: Callable[[Datum], DatumRow] | None = None  # a datum's row (for data filters)
-
-    def request_stop(self, reason: str, grace: float = 0.0) -> bool:
-        """Ask the job to stop; False if it is already committing its outcome (too late)."""
-        with self.lock:
-            if self.committing or self.done.is_set():
-                return False
-            if self.stop_reason is None:
-                self.stop_reason = reason
-        self.no_more.set()
-        self.token.cancel()
-        if grace <= 0:
-            self.kill.set()
-        else:
-            self._timer(grace, self.kill.set)
-        return True
-
-    def shutdown(self) -> None:
-        """The server is stopping: kill user code now and record nothing."""
-        with self.lock:
-            self.closing = True
-        self.no_more.set()
-        self.kill.set()
-        self.token.cancel()
-
-    def _timer(self, seconds: float, fn: Callable[[], Any]) -> threading.Timer:
-        timer = threading.Timer(seconds, fn)
-        timer.daemon = True
-        with self.lock:
-            self._timers.append(timer)
-        timer.start()
-        return timer
-
-    def cancel_timers(self) -> None:
-        with self.lock:
-            timers, self._timers = self._timers, []
-        for timer in timers:
-            timer.cancel()
-
-    def check(self) -> None:
-        """Raise if the job must stop (a stop request wins over shutdown: it is durable)."""
-        if self.stop_reason is not None:
-            raise _Stopped(self.stop_reason)
-        if self.closing:
-            raise _Shutdown()
-
-    @contextlib.contextmanager
-    def commit_point(self) -> Iterator[None]:
-        """Enter the final commit: stop requests arriving from now on are ignored."""
-        with self.lock:
-            if self.stop_reason is not None:
-                raise _Stopped(self.stop_reason)
-            if self.closing:
-                raise _Shutdown()
-            self.committing = True
-        try:
-            yield
-        except BaseException:
-            with self.lock:
-                self.committing = False
-            raise
 
 
 _TERMINAL_WORDS = {
@@ -310,6 +177,41 @@ class _Inputs:
         return None
 
 
+def output_gone(pfs: PfsService, out_ref: CommitRef) -> bool | None:
+    """Whether a job's output commit is gone from its (existing) output repo: its commit set was
+    dropped or squashed (by a server that died before it could end the job). None when the
+    output repo does not exist at all (a job recorded by a tool or a test)."""
+    try:
+        pfs.inspect_commit(out_ref)
+        return False
+    except NotFound:
+        pass
+    try:
+        pfs.inspect_repo(out_ref.repo)
+    except NotFound:
+        return None
+    return True
+
+
+def _unstorable(files: Sequence[CollectedFile]) -> str | None:
+    """Why an output of a datum cannot go into a commit (its name is not valid UTF-8, or too
+    long), or None: such a datum fails instead of stopping its job's recording."""
+    for file in files:
+        try:
+            paths.normalize_file_path(file.path, what="output file")
+        except InvalidArgument as exc:
+            return f"{exc}; none of the datum's output was stored"
+    return None
+
+
+class RecordFailed(Exception):
+    """Finished datums could not be recorded, even after retries: the job fails with this."""
+
+
+class OutputCheckFailed(Exception):
+    """The job's recorded datums and outputs do not add up at EGRESSING/FINISHING."""
+
+
 class JobRunner:
     """Runs one job to a terminal state (or until shutdown); see the module docstring."""
 
@@ -317,6 +219,7 @@ class JobRunner:
         self.ctx = ctx
         self.key = key
         self.control = control
+        self.unfinished = False  # ended without recording an outcome (the engine retries later)
         self._space = ctx.workspace.open_job(f"{key.project}.{key.pipeline}.{key.id}")
 
     # -- entry ------------------------------------------------------------------------------
@@ -327,8 +230,13 @@ class JobRunner:
                 try:
                     self._run()
                     return
-                except (_Stopped, _Shutdown, _Gone):
+                except (JobStopped, ServerStopping, JobGone):
                     raise
+                except (RecordFailed, OutputCheckFailed) as exc:
+                    self.control.check()
+                    if not is_terminal(self._job().state):
+                        self._fail(str(exc))
+                    return
                 except Exception as exc:
                     if self.control.stop_reason is not None or self.control.closing:
                         self.control.check()
@@ -336,18 +244,20 @@ class JobRunner:
                         return  # ended elsewhere meanwhile (e.g. killed by a pipeline change)
                     log.exception("job %s: internal error (try %d)", self.key, attempt + 1)
                     if attempt == _INTERNAL_RETRIES:
-                        self._fail_internal(exc)
+                        self._fail(f"internal error: {exc}")
                         return
                     self._restart_after_error()
                     time.sleep(0.1 * 2**attempt)
-        except _Stopped as stop:
+                    self.control.fresh_try()  # the failed try's events would stop every datum
+        except JobStopped as stop:
             self._record_killed(str(stop))
-        except _Shutdown:
+        except ServerStopping:
             log.info("job %s: left for the next start (server stopping)", self.key)
-        except _Gone:
+        except JobGone:
             log.info("job %s: deleted while running", self.key)
         except Exception:
-            log.exception("job %s: could not record its outcome", self.key)
+            self.unfinished = True
+            log.exception("job %s: could not record its outcome; it is taken up again later", self.key)
         finally:
             self.control.cancel_timers()
             self.control.kill.set()  # nothing of this job may keep running
@@ -361,14 +271,15 @@ class JobRunner:
             return
         self.control.check()
         out_ref = CommitRef(RepoKey(self.key.project, job.output_repo), id=self.key.id)
-        try:
-            self.ctx.pfs.inspect_commit(out_ref)
-        except NotFound:
-            # Not a job the engine can run (recorded without its output commit, e.g. by a tool
-            # or a test): leave it exactly as it is.
-            log.warning("job %s has no output commit %s; the engine leaves it alone", self.key, out_ref)
+        gone = output_gone(self.ctx.pfs, out_ref)
+        if gone is None:
+            # Not a job the engine can run (recorded without an output repo, e.g. by a tool or
+            # a test): leave it exactly as it is.
+            log.warning("job %s has no output repo %s; the engine leaves it alone", self.key, out_ref.repo)
             self.control.orphan = True
             return
+        if gone:
+            raise JobStopped(f"output commit {out_ref} no longer exists")
         spec = self.ctx.load_spec(job)
         if job.state == JobState.JOB_CREATED:
             job = self._advance(JobState.JOB_STARTING)
@@ -404,20 +315,20 @@ class JobRunner:
         try:
             return self.ctx.jobs.get(self.key).job
         except NotFound:
-            raise _Gone() from None
+            raise JobGone() from None
 
     def _advance(self, state: JobState, **changes: Any) -> Job:
         """A non-final move (STARTING, RUNNING, EGRESSING, FINISHING), refused once stopping."""
         now = self.ctx.clock()
         with self.control.lock:
             if self.control.stop_reason is not None:
-                raise _Stopped(self.control.stop_reason)
+                raise JobStopped(self.control.stop_reason)
             if self.control.closing:
-                raise _Shutdown()
+                raise ServerStopping()
             try:
                 return self.ctx.jobs.change(self.key, lambda j: replace(transition(j, state, now), **changes))
             except NotFound:
-                raise _Gone() from None
+                raise JobGone() from None
 
     def _finish(self, state: JobState, reason: str, out_ref: CommitRef) -> None:
         """FAILURE or UNRUNNABLE, with the output commit finished with an error, atomically."""
@@ -425,7 +336,7 @@ class JobRunner:
             try:
                 job = self.ctx.jobs.transition(self.key, state, reason, tx=tx)
             except NotFound:
-                raise _Gone() from None
+                raise JobGone() from None
             self._finish_output_with_error(out_ref, job)
         log.info("job %s: %s: %s", self.key, state.name, reason)
 
@@ -464,8 +375,9 @@ class JobRunner:
         with contextlib.suppress(NotFound):
             self.ctx.jobs.change(self.key, bump)
 
-    def _fail_internal(self, exc: BaseException) -> None:
-        reason = f"internal error: {exc}"
+    def _fail(self, reason: str) -> None:
+        """The job cannot go on (an internal error, results that cannot be recorded, a failed
+        output check): FAILURE with ``reason``, or KILLED before it started."""
         job = self._job()
         out_ref = CommitRef(RepoKey(self.key.project, job.output_repo), id=self.key.id)
         if job.state in (JobState.JOB_CREATED, JobState.JOB_STARTING):
@@ -483,14 +395,14 @@ class JobRunner:
             return self.ctx.pfs.inspect_commit(ref, CommitState.FINISHED, cancel=self.control.token)
         except (WaitCancelled, ServerShuttingDown):
             self.control.check()
-            raise _Shutdown() from None
+            raise ServerStopping() from None
 
     def _wait_inputs(self, out_ref: CommitRef) -> _Inputs | None:
         """Wait for the parent output commit and the inputs; None (recorded) when unrunnable."""
         try:
             out = self.ctx.pfs.inspect_commit(out_ref)
         except NotFound:
-            raise _Stopped(f"output commit {out_ref} was deleted") from None
+            raise JobStopped(f"output commit {out_ref} was deleted") from None
         if out.parent is not None:
             # Jobs of one pipeline run in order: skipping compares with the previous job.
             with contextlib.suppress(NotFound):
@@ -501,7 +413,7 @@ class JobRunner:
             try:
                 info = self._wait(CommitRef(prov.repo, id=prov.id))
             except NotFound:
-                raise _Stopped(f"input commit {prov.repo}@{prov.id} was deleted") from None
+                raise JobStopped(f"input commit {prov.repo}@{prov.id} was deleted") from None
             commits[(prov.repo.project, prov.repo.name, prov.repo.type, prov.branch or "")] = prov
             if info.error:
                 failed.append(f"input commit {prov.repo}@{prov.id} failed: {info.error}")
@@ -540,7 +452,7 @@ class JobRunner:
             t = ctx.jobs.tables(tx)
             row = t.get_job(key)
             if row is None:
-                raise _Gone()
+                raise JobGone()
             recorded = t.list_datums(row.row)
             done = {d.record.id for d in recorded if is_datum_done(d.record.state)}
             # Datums restarted before a server restart: run them again, counted as before.
@@ -742,6 +654,10 @@ class JobRunner:
                 started = time.monotonic()
                 files = space.collect(slot)
                 upload_time = time.monotonic() - started
+                problem = _unstorable(files)
+                if problem is not None:
+                    result = replace(result, outcome=DatumOutcome.FAILED, reason=problem)
+                    files = []
         self.ctx.logs.write(self.key, datum.id, result.log)
         state = {
             DatumOutcome.SUCCESS: DatumState.SUCCESS,
@@ -828,31 +744,43 @@ class JobRunner:
             stats = stats + f.stats
             rows.append(self._datum_row(f.datum, f.hash, f.state, inputs, f.result.attempts, f.result.reason, f.stats))
             outputs.extend(OutputEntry(f.datum.id, file.path, file.blob, file.size) for file in f.files)
-        if outputs:
-            self.ctx.blobs.flush()  # outputs become durable before the rows naming them
         control = self.control
-        with control.lock:
-            for i, f in enumerate(finished):
-                control.finished.pop(f.datum.id, None)
-                if control.reruns.get(f.datum.id) == DatumState.STARTING:
-                    # Restarted between its end and now: a failure waits to run again, a
-                    # success stays (SUCCESS is final).
-                    if f.state in (DatumState.FAILED, DatumState.RECOVERED):
-                        control.reruns[f.datum.id] = f.state
-                        rows[i] = restarted_row(rows[i], f.state)
-                    else:
-                        del control.reruns[f.datum.id]
+        for attempt, delay in enumerate((*RECORD_RETRY_DELAYS, None)):
             try:
-                self.ctx.jobs.record_progress(self.key, counts, stats, datums=rows, outputs=outputs)
+                if outputs:
+                    self.ctx.blobs.flush()  # outputs become durable before the rows naming them
+                with control.lock:
+                    for i, f in enumerate(finished):
+                        control.finished.pop(f.datum.id, None)
+                        if control.reruns.get(f.datum.id) == DatumState.STARTING:
+                            # Restarted between its end and now: a failure waits to run again, a
+                            # success stays (SUCCESS is final).
+                            if f.state in (DatumState.FAILED, DatumState.RECOVERED):
+                                control.reruns[f.datum.id] = f.state
+                                rows[i] = restarted_row(rows[i], f.state)
+                            else:
+                                del control.reruns[f.datum.id]
+                    self.ctx.jobs.record_progress(self.key, counts, stats, datums=rows, outputs=outputs)
+                return
             except NotFound:
-                raise _Gone() from None
+                raise JobGone() from None
+            except Exception as exc:
+                # A full disk, a busy store...: the batch is kept and recorded again; a datum is
+                # never dropped (nor the job's counters left behind its rows).
+                if delay is None:
+                    raise RecordFailed(f"could not record the results of {len(finished)} datum(s): {exc}") from exc
+                log.warning(
+                    "job %s: could not record %d datum(s) (try %d of %d), retrying in %.1fs: %s",
+                    self.key, len(finished), attempt + 1, len(RECORD_RETRY_DELAYS) + 1, delay, exc,
+                )  # fmt: skip
+                time.sleep(delay)
 
     def _first_failed(self) -> DatumRow | None:
         with self.ctx.store.read() as tx:
             t = self.ctx.jobs.tables(tx)
             row = t.get_job(self.key)
             if row is None:
-                raise _Gone()
+                raise JobGone()
             failed = t.list_datums(row.row, states=[DatumState.FAILED], limit=1)
         return failed[0] if failed else None
 
@@ -860,13 +788,21 @@ class JobRunner:
 
     def _merged_outputs(self) -> dict[str, tuple[str, int]]:
         """path -> (blob, size) of the job's output; paths several datums wrote are concatenated
-        in datum-ID order into a new blob."""
+        in datum-ID order into a new blob. OutputCheckFailed when the record does not add up
+        (engine/job_checks.py): no job leaves RUNNING for SUCCESS without passing here."""
         with self.ctx.store.read() as tx:
             t = self.ctx.jobs.tables(tx)
             row = t.get_job(self.key)
             if row is None:
-                raise _Gone()
+                raise JobGone()
             entries = t.datum_outputs(row.row)
+            datums = {i: state for state in DatumState for i in t.datum_hashes(row.row, [state])}
+        with self.control.lock:
+            plan = list(self.control.plan)
+        problem = output_problem(row.job, datums, entries, self.ctx.blobs.exists, plan)
+        if problem is not None:
+            step = row.job.state.name.removeprefix("JOB_")
+            raise OutputCheckFailed(f"output check failed at {step}: {problem}")
         by_path: dict[str, list[OutputEntry]] = {}
         for entry in entries:  # ordered by datum id, then path
             by_path.setdefault(entry.path, []).append(entry)
@@ -894,10 +830,10 @@ class JobRunner:
         try:
             info = pfs.inspect_commit(out_ref)
         except NotFound:
-            raise _Stopped(f"output commit {out_ref} was deleted") from None
+            raise JobStopped(f"output commit {out_ref} was deleted") from None
         if info.finishing is not None:
             # Finished by someone else (e.g. a forced FinishCommit): the job cannot own it now.
-            raise _Stopped(f"output commit {out_ref} was finished outside the job")
+            raise JobStopped(f"output commit {out_ref} was finished outside the job")
         current = {f.path: f.hash for f in pfs.walk_files(out_ref, "/") if f.file_type is FileType.FILE}
         session = pfs.begin_modify(out_ref)
         for path in sorted(current.keys() - outputs.keys()):
@@ -914,7 +850,7 @@ class JobRunner:
             try:
                 self.ctx.jobs.transition(self.key, JobState.JOB_SUCCESS, tx=tx)
             except NotFound:
-                raise _Gone() from None
+                raise JobGone() from None
         log.info("job %s: SUCCESS (%d output files)", self.key, len(outputs))
 
 

@@ -49,14 +49,15 @@ from tuskd.domain.jobs import Job, JobKey, job_not_found, transition
 from tuskd.domain.pfs import CommitRef, RepoKey
 from tuskd.domain.states import TERMINAL_JOB_STATES, DatumState, JobState, is_terminal
 from tuskd.engine.executor import Executor
+from tuskd.engine.job_control import JobControl
 from tuskd.engine.job_runner import (
     ENGINE_ID_ENV,
     EngineContext,
-    JobControl,
     JobRunner,
     SpecLoader,
     finish_output_with_error,
     output_commit_error,
+    output_gone,
     restarted_row,
 )
 from tuskd.engine.logs import DatumLogs
@@ -77,6 +78,8 @@ log = logging.getLogger(__name__)
 _WAKE_TOPIC = "engine/wake"
 _RESCAN_SECONDS = 1.0
 _CLOSE_JOIN_SECONDS = 30.0
+RELAUNCH_DELAY = 5.0
+"""A job whose runner could not record its outcome (a full disk) is taken up again after this."""
 _NON_TERMINAL = tuple(s for s in JobState if s not in TERMINAL_JOB_STATES and s != JobState.JOB_STATE_UNKNOWN)
 
 
@@ -205,7 +208,10 @@ class Engine(JobEngine):
         self._active: dict[JobKey, JobControl] = {}
         self._threads: dict[JobKey, threading.Thread] = {}
         self._killing: set[JobKey] = set()
-        self._orphans: set[JobKey] = set()  # unfinished jobs without an output commit
+        # Jobs whose runner ended without a terminal state (their outcome could not be
+        # recorded, e.g. on a full disk): not launched again before this monotonic time.
+        self._cooldown: dict[JobKey, float] = {}
+        self._orphans: set[JobKey] = set()  # unfinished jobs without an output repo
         self._dispatcher: threading.Thread | None = None
         self._closing = False
         self._started = False
@@ -262,6 +268,12 @@ class Engine(JobEngine):
         resumed = 0
         for row in self._unfinished():
             job = row.job
+            out_ref = CommitRef(RepoKey(job.key.project, job.output_repo), id=job.key.id)
+            if output_gone(self._pfs, out_ref):
+                # Left by a crash in the middle of an older server's DropCommitSet: nothing can
+                # finish it (a stopped pipeline's job is never dispatched), and waits must return.
+                self._kill_directly(job.key, f"output commit {out_ref} no longer exists")
+                continue
 
             def bump(current: Job) -> Job:
                 if current.state == JobState.JOB_RUNNING:
@@ -297,6 +309,10 @@ class Engine(JobEngine):
         rows = self._unfinished()
         with self._lock:
             busy = {(k.project, k.pipeline) for k in self._active}
+            now = time.monotonic()
+            for key in [k for k, until in self._cooldown.items() if until <= now]:
+                del self._cooldown[key]
+            cooling = set(self._cooldown)
             self._orphans.intersection_update(row.job.key for row in rows)
             orphans = set(self._orphans)
         stopped: dict[tuple[str, str], bool] = {}
@@ -312,7 +328,7 @@ class Engine(JobEngine):
                 prow = tables.get_pipeline(*pipeline)
                 stopped[pipeline] = prow is not None and prow.stopped
         for pipeline, row in heads.items():
-            if pipeline in busy or stopped[pipeline]:
+            if pipeline in busy or stopped[pipeline] or row.job.key in cooling:
                 continue
             self._launch(row.job.key)
 
@@ -334,6 +350,8 @@ class Engine(JobEngine):
             with self._lock:
                 self._active.pop(runner.key, None)
                 self._threads.pop(runner.key, None)
+                if runner.unfinished:
+                    self._cooldown[runner.key] = time.monotonic() + RELAUNCH_DELAY
                 if runner.control.orphan:
                     self._orphans.add(runner.key)
             if not self._closing:
@@ -383,6 +401,14 @@ class Engine(JobEngine):
         key = change.pipeline
         killed = change.killed
         tx.after_commit(lambda: self.on_pipeline_changed(key.project, key.name, killed))
+
+    def kill_hook(self, tx: Tx, key: JobKey, reason: str) -> None:
+        """``JobTrigger`` hook: the job was KILLED because its output commit went (a dropped or
+        squashed commit set); once that commits, stop what still runs of it."""
+        def stop() -> None:
+            self._stop_many([key], reason, 0.0, missing_ok=True)
+
+        tx.after_commit(stop)
 
     def _stop_many(self, keys: Iterable[JobKey], reason: str, grace: float, *, missing_ok: bool = False) -> list[Job]:
         waiting: list[JobControl] = []

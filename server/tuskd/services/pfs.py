@@ -620,7 +620,8 @@ class PfsService:
         for commit in tx.iter_commits(row.id, newest_first=True):
             topics.add(commit_set_topic(commit.set_id))
             if commit.finished_us is None:
-                self._emit(tx, CommitEvent(CommitEventKind.DELETED, self._commit_info(tx, commit, names)))
+                info = self._commit_info(tx, commit, names)
+                self._emit(tx, CommitEvent(CommitEventKind.DELETED, info, cause=f'repo "{row.key}" was deleted'))
         tx.delete_repo(row.id)
         self._publish_after(tx, *sorted(topics))
 
@@ -1255,7 +1256,7 @@ class PfsService:
                         f"cannot squash commit {names.commit(row)}: it has no children; drop its commit set instead",
                         reason="SQUASH_WITHOUT_CHILDREN",
                     )
-            self.remove_commits(tx, rows, squash=True)
+            self.remove_commits(tx, rows, squash=True, cause=f"commit set {set_id} was squashed")
 
     def drop_commit_set(self, set_id: str) -> None:
         """Remove a commit set whose commits are all heads (no children); branch heads move back
@@ -1272,11 +1273,12 @@ class PfsService:
                         "drop the commit sets of its descendants first",
                         reason="DROP_WITH_CHILDREN",
                     )
-            self.remove_commits(tx, rows, squash=False)
+            self.remove_commits(tx, rows, squash=False, cause=f"commit set {set_id} was dropped")
 
-    def remove_commits(self, tx: PfsTx, rows: Sequence[CommitRow], *, squash: bool) -> None:
+    def remove_commits(self, tx: PfsTx, rows: Sequence[CommitRow], *, squash: bool, cause: str) -> None:
         """Delete commits the caller has checked; with ``squash`` each one's changes move into
-        its children first (they become children of its parent). Used by services/pfs_history.py."""
+        its children first (they become children of its parent). ``cause`` ends the unfinished jobs
+        of removed output commits (KILLED, with it as their reason). Used by services/pfs_history.py."""
         names = _Names(tx)
         for stale in rows:
             row = tx.get_commit(stale.id) or stale  # an earlier removal may have re-parented it
@@ -1285,7 +1287,7 @@ class PfsService:
                     if row.diff_layer_id is not None and child.diff_layer_id is not None:
                         tx.copy_missing_entries(row.diff_layer_id, child.diff_layer_id)
                     tx.set_commit_parent(child.id, row.parent_id)
-            self._remove_commit(tx, row, names)
+            self._remove_commit(tx, row, names, cause)
         self._gc(tx, rows)
 
     def resolve_commit(self, tx: PfsTx, ref: CommitRef) -> CommitRow:
@@ -1296,7 +1298,7 @@ class PfsService:
         """The API's view of a commit row read inside ``tx``."""
         return self._commit_info(tx, row)
 
-    def _remove_commit(self, tx: PfsTx, row: CommitRow, names: _Names) -> None:
+    def _remove_commit(self, tx: PfsTx, row: CommitRow, names: _Names, cause: str) -> None:
         info = self._commit_info(tx, row, names)
         now = self._now()
         for branch in tx.branches_with_head(row.id):
@@ -1310,7 +1312,7 @@ class PfsService:
                 tx.set_branch_head(branch.id, empty.id, now)
                 self._finish_tx(tx, empty, "", None, False, names)
         tx.delete_commit(row.id)
-        self._emit(tx, CommitEvent(CommitEventKind.DELETED, info))
+        self._emit(tx, CommitEvent(CommitEventKind.DELETED, info, cause=cause))
         self._publish_after(tx, repo_topic(info.commit.repo), commit_set_topic(row.set_id))
 
     def _gc(self, tx: PfsTx, rows: Iterable[CommitRow]) -> None:

@@ -197,7 +197,9 @@ class PfsHistory:
         if self._stop_jobs is not None:
             self._stop_jobs(doomed)
         with self._pfs.store.write() as tx:
-            self._pfs.remove_commits(tx, checked(tx, commit, recursive), squash=squash)
+            target = self._pfs.commit_info_of(tx, self._pfs.resolve_commit(tx, commit)).commit
+            cause = f"commit {pachd_commit(target)} was {'squashed' if squash else 'dropped'}"
+            self._pfs.remove_commits(tx, checked(tx, commit, recursive), squash=squash, cause=cause)
 
     def squash_commit(self, commit: CommitRef, recursive: bool = False) -> None:
         """Delete a commit (and with ``recursive`` its subvenance), its changes kept in its children."""

@@ -17,24 +17,33 @@ Hook points (registered once in wiring.py with ``PfsService.add_observer``):
   (FAILED_PRECONDITION) unless forced: delete the pipeline instead. PipelineService removes the
   pipeline row before it deletes those repos, so its own deletion passes.
 
-Commit deletions (``CommitEvent(DELETED)``) and finished commits are the job engine's business,
-not this module's.
+* ``CommitEvent(DELETED)`` of a job's output commit (DropCommitSet, SquashCommitSet, a forced
+  repo delete): the job, unless it is finished, is KILLED in the same transaction with the
+  event's cause as its reason (``commit set <id> was dropped``), so every wait on it returns.
+  Hooks (``add_kill_hook``; the engine's) then stop what still runs of it.
+
+Finished commits are the job engine's business, not this module's.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from tuskd.domain.errors import FailedPrecondition
 from tuskd.domain.jobs import JobKey
 from tuskd.domain.pfs import USER_REPO_TYPE, CommitEvent, CommitEventKind, PfsEvent, RepoEvent, RepoEventKind
 from tuskd.domain.pipelines import SPEC_REPO_TYPE
+from tuskd.domain.states import JobState, is_terminal
 from tuskd.store.base import PfsTx, Tx
 from tuskd.store.pps import JobRow, PipelineRow
 
 from .jobs import JobService
 
-__all__ = ["JobTrigger", "open_job"]
+__all__ = ["JobTrigger", "KillHook", "open_job"]
+
+KillHook = Callable[[Tx, JobKey, str], None]
+"""Called inside the transaction that KILLED a job because its output commit went (key, reason)."""
 
 
 def open_job(jobs: JobService, tx: Tx, pipeline: PipelineRow, output_branch: str, set_id: str) -> JobRow | None:
@@ -55,10 +64,16 @@ class JobTrigger:
 
     def __init__(self, jobs: JobService) -> None:
         self._jobs = jobs
+        self._kill_hooks: list[KillHook] = []
+
+    def add_kill_hook(self, hook: KillHook) -> None:
+        self._kill_hooks.append(hook)
 
     def __call__(self, tx: PfsTx, event: PfsEvent) -> None:
         if isinstance(event, CommitEvent) and event.kind is CommitEventKind.STARTED:
             self._on_started(tx, event)
+        elif isinstance(event, CommitEvent) and event.kind is CommitEventKind.DELETED:
+            self._on_deleted(tx, event)
         elif isinstance(event, RepoEvent) and event.kind is RepoEventKind.DELETING and not event.force:
             self._on_deleting(tx, event)
 
@@ -77,6 +92,19 @@ class JobTrigger:
         if commit.branch != output_branch:
             return
         open_job(self._jobs, tx, pipeline, output_branch, commit.id)
+
+    def _on_deleted(self, tx: PfsTx, event: CommitEvent) -> None:
+        commit = event.commit.commit
+        if commit.repo.type != USER_REPO_TYPE:
+            return
+        key = JobKey(commit.repo.project, commit.repo.name, commit.id)
+        row = self._jobs.tables(tx).get_job(key)
+        if row is None or row.job.output_repo != commit.repo.name or is_terminal(row.job.state):
+            return
+        reason = event.cause or f"output commit {commit.repo}@{commit.id} was deleted"
+        self._jobs.transition(key, JobState.JOB_KILLED, reason, tx=tx)
+        for hook in self._kill_hooks:
+            hook(tx, key, reason)
 
     def _on_deleting(self, tx: PfsTx, event: RepoEvent) -> None:
         repo = event.repo
