@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tuskd.engine.outputs import DEFAULT_OUTPUT_LIMIT
+
 DEFAULT_ADDRESS = "localhost:30650"
 # Pachyderm clients send file chunks of up to 19 MiB; leave generous headroom.
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -39,6 +41,10 @@ class ServerConfig:
     # privileges (any file it can read: its TLS key, its token file...). On by default;
     # `tusk serve --no-file-urls` turns it off (docs/operations.md).
     allow_file_urls: bool = True
+    # Bytes of output one datum may leave in /pfs/out (apparent sizes: a sparse file counts at
+    # its full length); a datum over it fails before any of it is read. `tusk serve
+    # --datum-output-limit` or $TUSK_DATUM_OUTPUT_LIMIT (docs/operations.md).
+    datum_output_limit: int = DEFAULT_OUTPUT_LIMIT
     auth_token_file: Path | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None

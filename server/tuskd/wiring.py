@@ -110,6 +110,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
         executor=executor,
         data_dir=config.data_dir,
         load_spec=load_spec,
+        datum_output_limit=config.datum_output_limit,
     )
     pipelines.add_hook(engine.pipeline_hook)  # stop the processes of jobs a pipeline change killed
     deps = Deps(

@@ -19,6 +19,14 @@ from tusk.cli.root import cli
     help="Where repos, jobs and logs live. Default: $TUSK_DATA_DIR or ~/.local/share/tusk.",
 )
 @click.option("--datum-workers", type=click.IntRange(1, 1024), default=None, help="Server-wide cap on running datums.")
+@click.option(
+    "--datum-output-limit",
+    type=click.IntRange(1),
+    default=None,
+    envvar="TUSK_DATUM_OUTPUT_LIMIT",
+    help="Bytes of output one datum may leave in /pfs/out (sparse files count at their full size); "
+    "a datum over it fails. Default: 64 GiB.",
+)
 @click.option("--no-reflection", is_flag=True, help="Turn off gRPC server reflection.")
 @click.option(
     "--no-file-urls",
@@ -38,6 +46,7 @@ def serve_cmd(
     listen: str,
     data_dir: Path | None,
     datum_workers: int | None,
+    datum_output_limit: int | None,
     no_reflection: bool,
     no_file_urls: bool,
     auth_token_file: Path | None,
@@ -63,6 +72,8 @@ def serve_cmd(
     )
     if datum_workers:
         config = replace(config, datum_workers=datum_workers)
+    if datum_output_limit:
+        config = replace(config, datum_output_limit=datum_output_limit)
     try:
         serve(config)
     except TuskError as exc:  # a bad flag or file: one clear line, no traceback
