@@ -75,7 +75,7 @@ def test_stop_job_over_grpc_kills_the_processes(server: RunningServer, client: t
     client.pps.create_pipeline(
         {
             "pipeline": {"name": "slow"},
-            "transform": {"cmd": ["sh", "-c", 'echo $$ >> "$PIDS"; sleep 60'], "env": {"PIDS": str(pids)}},
+            "transform": {"cmd": ["sh", "-c", 'echo $$:$(readlink /proc/self/ns/pid) >> "$PIDS"; sleep 60'], "env": {"PIDS": str(pids)}},
             "input": {"pfs": {"repo": "images", "glob": "/*"}},
             "datum_timeout": "50s",
         }
@@ -86,4 +86,4 @@ def test_stop_job_over_grpc_kills_the_processes(server: RunningServer, client: t
     client.pps.stop_job(f"slow@{commit}")
     info = client.pps.inspect_job(f"slow@{commit}")
     assert (info.state, info.reason) == (pps_pb2.JOB_KILLED, "job stopped")
-    assert [p for p in pids.read_text().split() if pid_alive(int(p))] == []
+    assert [p for p in pids.read_text().split() if pid_alive(p)] == []

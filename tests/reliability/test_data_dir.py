@@ -33,7 +33,12 @@ def test_second_server_on_a_data_dir_refuses_and_harms_nothing(
             {
                 "pipeline": {"name": "wait"},
                 "transform": {
-                    "cmd": ["sh", "-c", 'echo $$ >> "$PIDS"; while [ ! -e "$RELEASE" ]; do sleep 0.05; done; echo ok > /pfs/out/ok'],
+                    "cmd": [
+                        "sh",
+                        "-c",
+                        'echo $$:$(readlink /proc/self/ns/pid) >> "$PIDS"; '
+                        'while [ ! -e "$RELEASE" ]; do sleep 0.05; done; echo ok > /pfs/out/ok',
+                    ],
                     "env": {"PIDS": str(pids), "RELEASE": str(release), "MARK": uuid.uuid4().hex},
                 },
                 "input": {"pfs": {"repo": "in", "glob": "/"}},
@@ -41,7 +46,7 @@ def test_second_server_on_a_data_dir_refuses_and_harms_nothing(
         )
         commit = put_files(c, "in", {"/a": b"1"})
         wait_for(lambda: pids.exists() and pids.read_text().strip(), what="the datum to start")
-        [datum_pid] = [int(p) for p in pids.read_text().split()]
+        [datum_pid] = pids.read_text().split()
 
         second = subprocess.run(
             [sys.executable, "-m", "tusk", "serve", "--address", f"127.0.0.1:{free_port()}", "--data-dir", str(data_dir)],

@@ -20,7 +20,6 @@ import pytest
 
 import tusk
 from tests.conftest import RunningServer
-from tests.integration.test_engine import pid_alive
 from tests.reliability.common import marked_processes, put_files, wait_for
 from tusk.proto.pps_v2 import pps_pb2
 from tuskd.engine.logs import DEFAULT_LOG_LIMIT
@@ -124,9 +123,9 @@ def test_hostile_datums_fail_precisely_and_leave_nothing_running(make_server: ob
         assert flood.reason == f"datum {zeros.datum.id} failed: {FLOOD[1]}"
 
     # Nothing any datum started is still running: main processes, children, setsid daemons.
+    # (The pids user code recorded are those of its own PID namespace: the marker finds them.)
     recorded = [int(p) for p in pids.read_text().split()]
     assert len(recorded) == len(HOSTILE) + 1  # every script recorded one pid
-    assert [p for p in recorded if pid_alive(p)] == []
     assert marked_processes(marker) == []
 
     # Memory and disk stay bounded although gigabytes went through stdout.

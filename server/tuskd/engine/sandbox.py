@@ -391,6 +391,18 @@ def _wait_dead(pids: Sequence[int], deadline: float) -> bool:
     return True
 
 
+def pid_in_namespace(pid: int) -> int | None:
+    """The pid a process has in its own (innermost) PID namespace (``NSpid`` in /proc)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
 def namespace_id(pid: int | str) -> tuple[int, int] | None:
     """(device, inode) of a process's mount namespace, or None when it is gone."""
     try:
@@ -649,7 +661,9 @@ class _HelperSupervisor(_Supervisor):
                 return
             message = json.loads(data)
             if "pid" in message:
-                self.pid = int(message["pid"])
+                self.pid = self.helper.host_pid(int(message["pid"]))
+                if self.pid is None:  # cannot be: the process stays a zombie until our next request
+                    log.warning("sandbox helper %d: attempt process %s not found", self.helper.pid, message["pid"])
             elif "exit" in message:
                 self.returncode = int(message["exit"])
                 self.escaped = list(message.get("escaped") or [])
@@ -763,6 +777,7 @@ class _Helper:
         self.pid = self.proc.pid
         self.ns_fd: int | None = None
         self.ns: tuple[int, int] | None = None
+        self.init_pid: int | None = None
         try:
             ready = self.receive(_HELPER_START_SECONDS)
             if ready is None or "ready" not in ready:
@@ -772,9 +787,27 @@ class _Helper:
             self.ns_fd = os.open(f"/proc/{self.pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
             st = os.fstat(self.ns_fd)
             self.ns = (st.st_dev, st.st_ino)
+            # With a PID namespace the requests are served by the helper's child, its PID 1.
+            self.init_pid = zygote.children(self.pid)[0] if ready.get("pid_namespace") else None
         except BaseException:
             self.close(sweep=False)
             raise
+
+    @property
+    def own_pids(self) -> tuple[int, ...]:
+        """The helper's own processes (not to be killed with what user code left)."""
+        return (self.pid,) if self.init_pid is None else (self.pid, self.init_pid)
+
+    def host_pid(self, pid: int) -> int | None:
+        """The pid, as the server sees it, of the helper's child ``pid`` (a pid of the helper's
+        PID namespace when it has one); None when it is gone."""
+        if self.init_pid is None:
+            return pid
+        for child in zygote.children(self.init_pid, single_threaded=True):
+            nspid = pid_in_namespace(child)
+            if nspid == pid:
+                return child
+        return None
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -864,6 +897,12 @@ class Sandbox:
         helper = self._helper
         return helper.pid if helper is not None else None
 
+    @property
+    def helper_pids(self) -> tuple[int, ...]:
+        """The current helper's own processes: its pid, then its PID 1 child when it has one."""
+        helper = self._helper
+        return helper.own_pids if helper is not None else ()
+
     def run(self, spec: AttemptSpec, cancel: threading.Event) -> AttemptResult:
         """Run ``spec.cmd`` once in the /pfs layout and wait until it and everything it started
         is gone. Raises ValueError for an empty command or a bad input name, FileNotFoundError
@@ -893,7 +932,7 @@ class Sandbox:
             self._drop_helper()
             return
         assert helper.ns is not None
-        leftovers = kill_namespace(helper.ns, exclude=(helper.pid,))
+        leftovers = kill_namespace(helper.ns, exclude=helper.own_pids)
         if leftovers:
             log.warning("killed %d process(es) left in a sandbox helper's namespace: %s", len(leftovers), leftovers)
 
@@ -993,7 +1032,7 @@ class Sandbox:
                 )
             if timed_out or cancelled:
                 assert helper.ns is not None
-                stray = kill_namespace(helper.ns, exclude=(helper.pid,))
+                stray = kill_namespace(helper.ns, exclude=helper.own_pids)
                 if stray:
                     log.warning("killed %d process(es) still in the attempt's namespace: %s", len(stray), stray)
             sup.drain(time.monotonic() + _DRAIN_SECONDS)

@@ -168,6 +168,7 @@ class Workspace:
     # -- shared by job spaces -----------------------------------------------------------------
 
     def _place(self, blob: str, target: Path) -> bool:
+        self._blobs.check(blob)  # DataLoss for damaged content (cheap once verified: blobs/local.py)
         source = self._blobs.path(blob)
         try:
             if self._link:
