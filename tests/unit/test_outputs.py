@@ -53,7 +53,10 @@ def _bound_socket(path: Path) -> None:
     [
         (lambda d, secret: (d / "k").symlink_to("/proc/kmsg"), f"output /k is a symbolic link: {REGULAR}"),
         (lambda d, secret: (d / "s").symlink_to(secret), f"output /s is a symbolic link: {REGULAR}"),
-        (lambda d, secret: (d / "dangling").symlink_to(d / "nowhere"), f"output /dangling is a symbolic link: {REGULAR}"),
+        (
+            lambda d, secret: (d / "dangling").symlink_to(d / "nowhere"),
+            f"output /dangling is a symbolic link: {REGULAR}",
+        ),
         (lambda d, secret: (d / "root").symlink_to("/"), f"output /root is a symbolic link: {REGULAR}"),
         (lambda d, secret: os.mkfifo(d / "f"), f"output /f is a FIFO: {REGULAR}"),
         (lambda d, secret: _bound_socket(d / "sock"), f"output /sock is a socket: {REGULAR}"),
@@ -72,7 +75,9 @@ def test_links_and_special_files_fail_without_being_read(
     assert _stored(blobs) == []  # refused before any file was read
 
 
-def test_a_directory_swapped_for_a_link_after_the_walk_is_refused(out: Path, blobs: LocalBlobStore, tmp_path: Path) -> None:
+def test_a_directory_swapped_for_a_link_after_the_walk_is_refused(
+    out: Path, blobs: LocalBlobStore, tmp_path: Path
+) -> None:
     """The file opened must be the inode the walk saw (O_NOFOLLOW on the last component, the
     inode check for the directories above it)."""
     (tmp_path / "elsewhere").mkdir()

@@ -18,7 +18,6 @@ import psutil
 import pytest
 
 from tests.unit.test_sandbox import marked, sleeper
-
 from tuskd.engine.datum_runner import DatumOutcome, DatumPolicy, clear_dir, run_datum
 from tuskd.engine.sandbox import (
     AttemptResult,

@@ -113,7 +113,8 @@ def collect_outputs(
     found = sorted(_walk(out_dir), key=lambda f: f.path)
     total = sum(f.size for f in found)
     if total > limit:
-        raise OutputError(_over_limit(limit, f"{format_bytes(total)} in {len(found)} file{'s' if len(found) != 1 else ''}"))
+        files = f"{len(found)} file{'s' if len(found) != 1 else ''}"
+        raise OutputError(_over_limit(limit, f"{format_bytes(total)} in {files}"))
 
     def check() -> None:
         if cancel is not None and cancel.is_set():

@@ -60,8 +60,8 @@ from tuskd.engine.job_runner import (
     restarted_row,
 )
 from tuskd.engine.logs import DatumLogs
-from tuskd.engine.sandbox import Isolation, SandboxPool, detect_isolation, kill_namespace, namespace_id
 from tuskd.engine.outputs import DEFAULT_OUTPUT_LIMIT
+from tuskd.engine.sandbox import Isolation, SandboxPool, detect_isolation, kill_namespace, namespace_id
 from tuskd.engine.workspace import Workspace, default_scratch_root
 from tuskd.engine.zygote import READONLY_ENV
 from tuskd.services.events import EventHub
