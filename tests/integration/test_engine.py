@@ -156,14 +156,21 @@ def wait_for(predicate: Callable[[], object], timeout: float = 20, what: str = "
         time.sleep(0.02)
 
 
+ME = 'echo $$:$(readlink /proc/self/ns/pid):$(cut -d" " -f22 /proc/$$/stat)'
+"""Shell: print the shell's pid for :func:`pid_alive` (with its PID namespace and start time)."""
+BG = ME.replace("$$", "$!")
+"""Shell: the same for the last background process."""
+
+
 def pid_alive(pid: int | str) -> bool:
     """Whether a process lives (zombies are dead). ``pid`` is a host pid, or what user code
-    recorded with ``echo $$:$(readlink /proc/self/ns/pid)``: a pid in its own PID namespace
-    (the sandbox gives it one as root), found here by its namespace and ``NSpid``."""
+    printed with :data:`ME`: a pid in its own PID namespace (the sandbox gives it one as root),
+    found here by namespace, ``NSpid`` and start time (namespace numbers are reused)."""
     if isinstance(pid, str):
-        number, _, ns = pid.partition(":")
+        number, _, rest = pid.partition(":")
+        ns, _, started = rest.rpartition(":")
         if ns and ns != os.readlink("/proc/self/ns/pid"):
-            found = [p for p in psutil.pids() if _in_namespace(p, ns, int(number))]
+            found = [p for p in psutil.pids() if _in_namespace(p, ns, int(number), started)]
             return any(pid_alive(p) for p in found)
         pid = int(number)
     try:
@@ -174,15 +181,17 @@ def pid_alive(pid: int | str) -> bool:
     return state not in (b"Z", b"X")
 
 
-def _in_namespace(pid: int, ns: str, nspid: int) -> bool:
+def _in_namespace(pid: int, ns: str, nspid: int, started: str) -> bool:
     try:
         if os.readlink(f"/proc/{pid}/ns/pid") != ns:
             return False
         with open(f"/proc/{pid}/status", "rb") as fh:
             line = next(line for line in fh if line.startswith(b"NSpid:"))
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            start = fh.read().rsplit(b")", 1)[1].split()[19].decode()
     except (OSError, StopIteration):
         return False
-    return int(line.split()[-1]) == nspid
+    return int(line.split()[-1]) == nspid and start == started
 
 
 def assert_monotonic(changes: Sequence[Job]) -> None:
@@ -486,7 +495,7 @@ def test_stop_job_returns_when_killed_and_processes_are_gone(server: RunningServ
         server,
         make_spec(
             "slow",
-            'echo $$:$(readlink /proc/self/ns/pid) >> "$PIDS"; sleep 60 & echo $!:$(readlink /proc/self/ns/pid) >> "$PIDS"; wait',
+            f'{ME} >> "$PIDS"; sleep 60 & {BG} >> "$PIDS"; wait',
             pfs_in("images"),
             env={"PIDS": str(pids)},
             parallelism=2,
@@ -543,7 +552,7 @@ def test_job_timeout_kills_the_job(server: RunningServer, tmp_path: Path) -> Non
     create_repo(server, "images")
     create_pipeline(
         server,
-        make_spec("t", 'echo $$:$(readlink /proc/self/ns/pid) >> "$PIDS"; sleep 60', pfs_in("images"), job_timeout=0.5, env={"PIDS": str(pids)}),
+        make_spec("t", f'{ME} >> "$PIDS"; sleep 60', pfs_in("images"), job_timeout=0.5, env={"PIDS": str(pids)}),
     )
     c = put(server, "images", {"/a": b"1"})
     j = wait_job(server, "t", c)
@@ -554,7 +563,7 @@ def test_job_timeout_kills_the_job(server: RunningServer, tmp_path: Path) -> Non
 def test_pipeline_update_kills_the_running_job_of_the_old_version(server: RunningServer, tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     create_repo(server, "images")
-    spec = make_spec("p", 'echo $$:$(readlink /proc/self/ns/pid) >> "$PIDS"; sleep 60', pfs_in("images"), env={"PIDS": str(pids)})
+    spec = make_spec("p", f'{ME} >> "$PIDS"; sleep 60', pfs_in("images"), env={"PIDS": str(pids)})
     create_pipeline(server, spec)
     c = put(server, "images", {"/a": b"1"})
     wait_for(lambda: pids.exists() and pids.read_text().strip(), what="running datum")
@@ -654,7 +663,7 @@ def test_stopping_or_deleting_a_pipeline_stops_its_running_job(
 ) -> None:
     pids = tmp_path / "pids"
     create_repo(server, "images")
-    create_pipeline(server, make_spec("p", 'echo $$:$(readlink /proc/self/ns/pid) >> "$PIDS"; sleep 60', pfs_in("images"), env={"PIDS": str(pids)}))
+    create_pipeline(server, make_spec("p", f'{ME} >> "$PIDS"; sleep 60', pfs_in("images"), env={"PIDS": str(pids)}))
     c = put(server, "images", {"/a": b"1"})
     wait_for(lambda: pids.exists() and pids.read_text().strip(), what="running datum")
     key = PipelineKey("default", "p")

@@ -24,7 +24,7 @@ import psutil
 import pytest
 
 from tests.conftest import ServerProcess
-from tests.integration.test_engine import make_spec, pfs_in, pid_alive, wait_for
+from tests.integration.test_engine import BG, ME, make_spec, pfs_in, pid_alive, wait_for
 from tuskd.config import ServerConfig
 from tuskd.domain.jobs import Job, JobKey
 from tuskd.domain.pfs import CommitRef, RepoKey
@@ -71,7 +71,7 @@ def test_sigkill_mid_job_resumes_without_rerunning_finished_datums(
     ran = tmp_path / "ran"
     pids = tmp_path / "pids"
     script = (
-        'echo "$PACH_DATUM_ID" >> "$RAN"; echo $$:$(readlink /proc/self/ns/pid) >> "$PIDS"; sleep 0.4; cp "$images" /pfs/out/; echo copied "$images"'
+        f'echo "$PACH_DATUM_ID" >> "$RAN"; {ME} >> "$PIDS"; sleep 0.4; cp "$images" /pfs/out/; echo copied "$images"'
     )
 
     # Set the scene with the engine not running: a pipeline and a commit of 6 files (job CREATED).
@@ -158,8 +158,8 @@ def test_restart_kills_what_killed_helpers_left_behind(
     flag = tmp_path / "ran-once"
     script = (
         'if [ -e "$FLAG" ]; then cp "$images" /pfs/out/; exit 0; fi; touch "$FLAG"; '
-        'env -i setsid sleep 1000 & echo $!:$(readlink /proc/self/ns/pid) >> "$PIDS"; '
-        'echo $$:$(readlink /proc/self/ns/pid) >> "$PIDS"; sleep 1000'
+        f'env -i setsid sleep 1000 & {BG} >> "$PIDS"; '
+        f'{ME} >> "$PIDS"; sleep 1000'
     )
     deps = open_deps(ServerConfig(address="127.0.0.1:0", data_dir=data_dir))
     try:

@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import RunningServer
 from tests.integration.test_engine import (
+    BG,
     S,
     create_pipeline,
     create_repo,
@@ -103,7 +104,7 @@ def test_daemons_that_left_their_group_die_with_their_datum(server: RunningServe
     pids = tmp_path / "pids"
     create_repo(server, "images")
     # A daemon in its own session, with an empty environment (no marker to find it by).
-    script = 'env -i setsid sleep 1000 < /dev/null > /dev/null 2>&1 & echo $!:$(readlink /proc/self/ns/pid) >> "$PIDS"; cp "$images" /pfs/out/'
+    script = f'env -i setsid sleep 1000 < /dev/null > /dev/null 2>&1 & {BG} >> "$PIDS"; cp "$images" /pfs/out/'
     create_pipeline(server, make_spec("daemons", script, pfs_in("images"), env={"PIDS": str(pids)}))
     c = put(server, "images", {f"/f{i}": b"x" for i in range(6)})
     j = wait_job(server, "daemons", c)

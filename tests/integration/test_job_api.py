@@ -23,7 +23,7 @@ from google.protobuf import json_format
 
 import tusk
 from tests.conftest import RunningServer
-from tests.integration.test_engine import pid_alive
+from tests.integration.test_engine import ME, pid_alive
 from tusk import errors
 from tusk.proto.pps_v2 import pps_pb2
 from tuskd.domain.jobs import Counts, JobKey, Stats
@@ -622,7 +622,7 @@ def test_stop_job_returns_once_its_processes_are_gone(
         {
             "pipeline": {"name": "sleepy"},
             "transform": {
-                "cmd": ["sh", "-c", 'echo $$:$(readlink /proc/self/ns/pid) > "$PIDFILE"; exec sleep 60'],
+                "cmd": ["sh", "-c", f'{ME} > "$PIDFILE"; exec sleep 60'],
                 "env": {"PIDFILE": str(pidfile)},
             },
             "input": {"pfs": {"repo": "images", "glob": "/*"}},

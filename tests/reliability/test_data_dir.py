@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ServerProcess, free_port
-from tests.integration.test_engine import pid_alive
+from tests.integration.test_engine import ME, pid_alive
 from tests.reliability.common import put_files, wait_for
 from tusk.proto.pps_v2 import pps_pb2
 
@@ -36,7 +36,7 @@ def test_second_server_on_a_data_dir_refuses_and_harms_nothing(
                     "cmd": [
                         "sh",
                         "-c",
-                        'echo $$:$(readlink /proc/self/ns/pid) >> "$PIDS"; '
+                        f'{ME} >> "$PIDS"; '
                         'while [ ! -e "$RELEASE" ]; do sleep 0.05; done; echo ok > /pfs/out/ok',
                     ],
                     "env": {"PIDS": str(pids), "RELEASE": str(release), "MARK": uuid.uuid4().hex},
