@@ -19,6 +19,7 @@ import pytest
 
 from tests.unit.test_sandbox import marked, sleeper
 from tuskd.engine.datum_runner import DatumOutcome, DatumPolicy, clear_dir, run_datum
+from tuskd.engine.procs import namespace_id
 from tuskd.engine.sandbox import (
     AttemptResult,
     AttemptSpec,
@@ -26,7 +27,6 @@ from tuskd.engine.sandbox import (
     Sandbox,
     SandboxPool,
     detect_isolation,
-    namespace_id,
 )
 
 pytestmark = pytest.mark.skipif(

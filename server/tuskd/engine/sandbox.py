@@ -79,6 +79,7 @@ from pathlib import Path
 from typing import Any
 
 from tuskd.engine import zygote
+from tuskd.engine.procs import kill_namespace, pid_in_namespace, wait_group_dead
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,6 @@ OUT_NAME = zygote.OUT_NAME
 
 _POLL_SECONDS = 0.05  # how often the cancel event is looked at (an Event cannot be polled on)
 _DRAIN_SECONDS = 1.0  # how long to wait for the output pipe to close once the group is dead
-_REAP_SECONDS = 2.0  # how long to wait for killed leftovers to die before giving up with a warning
 _HELPER_START_SECONDS = 15.0  # a starting helper must say it is ready within this
 _HELPER_REPLY_SECONDS = 15.0  # ... and answer a request within this
 _HELPER_STOP_SECONDS = 5.0
@@ -356,76 +356,6 @@ class _LogBuffer:
         elided = self.total - self._head_cap - self._tail_cap
         marker = f"\n[tusk: {elided} bytes of output elided]\n".encode()
         return bytes(self._head) + marker + tail[-self._tail_cap :], True
-
-
-# -- processes -----------------------------------------------------------------------------------
-
-
-def _proc_stat(pid: int) -> tuple[str, int] | None:
-    """(state letter, process group) of a process, or None when it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            data = fh.read()
-    except OSError:
-        return None
-    fields = data[data.rfind(b")") + 2 :].split()
-    return fields[0].decode(), int(fields[2])
-
-
-def _live_pids() -> list[int]:
-    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
-
-
-def _is_dead(pid: int) -> bool:
-    stat = _proc_stat(pid)
-    return stat is None or stat[0] in ("Z", "X")
-
-
-def _wait_dead(pids: Sequence[int], deadline: float) -> bool:
-    pending = [pid for pid in pids if not _is_dead(pid)]
-    while pending:
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.005)
-        pending = [pid for pid in pending if not _is_dead(pid)]
-    return True
-
-
-def pid_in_namespace(pid: int) -> int | None:
-    """The pid a process has in its own (innermost) PID namespace (``NSpid`` in /proc)."""
-    try:
-        with open(f"/proc/{pid}/status", "rb") as fh:
-            for line in fh:
-                if line.startswith(b"NSpid:"):
-                    return int(line.split()[-1])
-    except (OSError, ValueError):
-        return None
-    return pid
-
-
-def namespace_id(pid: int | str) -> tuple[int, int] | None:
-    """(device, inode) of a process's mount namespace, or None when it is gone."""
-    try:
-        st = os.stat(f"/proc/{pid}/ns/mnt")
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
-
-
-def kill_namespace(ns: tuple[int, int], exclude: Sequence[int] = (), wait: float = _REAP_SECONDS) -> list[int]:
-    """SIGKILL every process whose mount namespace is ``ns`` (but ``exclude``) and wait until
-    they are dead; returns their pids. Costs one ``/proc`` scan."""
-    skip = {os.getpid(), *exclude}
-    killed = []
-    for pid in _live_pids():
-        if pid in skip or namespace_id(pid) != ns:
-            continue
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
-    if killed and not _wait_dead(killed, time.monotonic() + wait):
-        log.warning("processes %s still alive %.0fs after SIGKILL", killed, wait)
-    return killed
 
 
 class _Supervisor(abc.ABC):
@@ -1200,7 +1130,7 @@ def _run_direct(spec: AttemptSpec, cancel: threading.Event) -> AttemptResult:
         sup.drain(time.monotonic() + _DRAIN_SECONDS)
         returncode = proc.wait()
         sup.reaped = True
-        _wait_group_dead(proc.pid)
+        wait_group_dead(proc.pid)
     finally:
         if proc.returncode is None:
             # Only reached on an unexpected error above: never leave the group running.
@@ -1219,23 +1149,6 @@ def _run_direct(spec: AttemptSpec, cancel: threading.Event) -> AttemptResult:
         log_truncated=truncated,
         timeout=spec.timeout,
     )
-
-
-def _wait_group_dead(pgid: int) -> None:
-    """Wait until every killed process of the group is dead (zombies count as dead)."""
-    deadline = time.monotonic() + _REAP_SECONDS
-    members: list[int] = []
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        pass  # the group is empty: the common case, no /proc scan needed
-    else:
-        for pid in _live_pids():
-            stat = _proc_stat(pid)
-            if stat is not None and stat[1] == pgid:
-                members.append(pid)
-    if members and not _wait_dead(members, deadline):
-        log.warning("processes of group %d still alive %.0fs after SIGKILL", pgid, _REAP_SECONDS)
 
 
 def run_attempt(

@@ -61,7 +61,8 @@ from tuskd.engine.job_runner import (
 )
 from tuskd.engine.logs import DatumLogs
 from tuskd.engine.outputs import DEFAULT_OUTPUT_LIMIT
-from tuskd.engine.sandbox import Isolation, SandboxPool, detect_isolation, kill_namespace, namespace_id
+from tuskd.engine.procs import kill_namespace, namespace_id
+from tuskd.engine.sandbox import Isolation, SandboxPool, detect_isolation
 from tuskd.engine.workspace import Workspace, default_scratch_root
 from tuskd.engine.zygote import READONLY_ENV
 from tuskd.services.events import EventHub
