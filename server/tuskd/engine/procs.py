@@ -13,6 +13,8 @@ import signal
 import time
 from collections.abc import Sequence
 
+from tuskd.engine.zygote import stat_fields
+
 log = logging.getLogger(__name__)
 
 REAP_SECONDS = 2.0
@@ -21,13 +23,8 @@ REAP_SECONDS = 2.0
 
 def proc_stat(pid: int) -> tuple[str, int] | None:
     """(state letter, process group) of a process, or None when it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            data = fh.read()
-    except OSError:
-        return None
-    fields = data[data.rfind(b")") + 2 :].split()
-    return fields[0].decode(), int(fields[2])
+    fields = stat_fields(pid)
+    return None if fields is None else (fields[0].decode(), int(fields[2]))
 
 
 def live_pids() -> list[int]:

@@ -248,15 +248,21 @@ def _children_by_scan(pid: int) -> list[int]:
     return found
 
 
-def _stat(pid: int) -> tuple[str, int] | None:
-    """(state letter, parent pid) of a process, or None when it is gone."""
+def stat_fields(pid: int) -> list[bytes] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state, parent, group...), or
+    None when the process is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             data = fh.read()
     except OSError:
         return None
-    fields = data[data.rfind(b")") + 2 :].split()
-    return fields[0].decode(), int(fields[1])
+    return data[data.rfind(b")") + 2 :].split()
+
+
+def _stat(pid: int) -> tuple[str, int] | None:
+    """(state letter, parent pid) of a process, or None when it is gone."""
+    fields = stat_fields(pid)
+    return None if fields is None else (fields[0].decode(), int(fields[1]))
 
 
 def _alive(pid: int) -> bool:
