@@ -87,6 +87,12 @@ class Cancelled(TuskError):
     code = grpc.StatusCode.CANCELLED
 
 
+class DataLoss(TuskError):
+    """Stored content is damaged (a blob no longer matches its hash): it is never served."""
+
+    code = grpc.StatusCode.DATA_LOSS
+
+
 class ServerError(TuskError):
     """INTERNAL, UNKNOWN and other server-side failures."""
 
@@ -105,6 +111,7 @@ _BY_CODE: dict[grpc.StatusCode, type[TuskError]] = {
         Unavailable,
         DeadlineExceeded,
         Cancelled,
+        DataLoss,
     )
 }
 

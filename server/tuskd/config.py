@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tuskd.engine.outputs import DEFAULT_OUTPUT_LIMIT
+
 DEFAULT_ADDRESS = "localhost:30650"
 DEFAULT_URL_MAX_BYTES = 8 * 1024**3
 DEFAULT_URL_TIMEOUT = 600.0
@@ -53,6 +55,10 @@ class ServerConfig:
     # Bounds of one AddFile URL (file:// or http(s)://): bytes, and seconds to fetch them.
     url_max_bytes: int = DEFAULT_URL_MAX_BYTES
     url_timeout: float = DEFAULT_URL_TIMEOUT
+    # Bytes of output one datum may leave in /pfs/out (apparent sizes: a sparse file counts at
+    # its full length); a datum over it fails before any of it is read. `tusk serve
+    # --datum-output-limit` or $TUSK_DATUM_OUTPUT_LIMIT (docs/operations.md).
+    datum_output_limit: int = DEFAULT_OUTPUT_LIMIT
     auth_token_file: Path | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None

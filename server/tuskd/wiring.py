@@ -171,6 +171,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.Server
         executor=executor,
         data_dir=config.data_dir,
         load_spec=load_spec,
+        datum_output_limit=config.datum_output_limit,
     )
     pipelines.add_hook(engine.pipeline_hook)  # stop the processes of jobs a pipeline change killed
     jq = JqPool(JqLimits(workers=config.jq_workers, memory_bytes=config.jq_memory_bytes, seconds=config.jq_seconds))

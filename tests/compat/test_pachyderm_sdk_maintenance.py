@@ -124,11 +124,19 @@ def test_sdk_repos_summary_fsck_and_egress(sdk: object, server: RunningServer, t
     assert len(errors) == 1 and errors[0].endswith(f"its content hashes to {hashlib.sha256(b'jello').hexdigest()}")
 
     out = tmp_path / "egress"
+    # Content that no longer matches its hash is never served, by GetFile nor by Egress.
+    with pytest.raises(grpc.RpcError) as corrupt:
+        sdk.pfs.egress(  # type: ignore[attr-defined]
+            commit=pfs.Commit.from_uri("r@master"), object_storage=pfs.ObjectStorageEgress(url=f"file://{out}")
+        )
+    assert corrupt.value.code() == grpc.StatusCode.DATA_LOSS
+    blob.write_bytes(b"hello")  # restored (from a backup)
+    assert list(sdk.pfs.fsck()) == []  # type: ignore[attr-defined]
     answer = sdk.pfs.egress(  # type: ignore[attr-defined]
         commit=pfs.Commit.from_uri("r@master"), object_storage=pfs.ObjectStorageEgress(url=f"file://{out}")
     )
     assert answer.object_storage.bytes_written == 5
-    assert (out / "a.txt").read_bytes() == b"jello"  # egress copies what is stored, as GetFile would
+    assert (out / "a.txt").read_bytes() == b"hello"
     with pytest.raises(grpc.RpcError) as info:
         sdk.pfs.egress(  # type: ignore[attr-defined]
             commit=pfs.Commit.from_uri("r@master"), object_storage=pfs.ObjectStorageEgress(url="s3://bucket/x")

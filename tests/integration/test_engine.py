@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.conftest import RunningServer
@@ -154,13 +156,42 @@ def wait_for(predicate: Callable[[], object], timeout: float = 20, what: str = "
         time.sleep(0.02)
 
 
-def pid_alive(pid: int) -> bool:
+ME = 'echo $$:$(readlink /proc/self/ns/pid):$(cut -d" " -f22 /proc/$$/stat)'
+"""Shell: print the shell's pid for :func:`pid_alive` (with its PID namespace and start time)."""
+BG = ME.replace("$$", "$!")
+"""Shell: the same for the last background process."""
+
+
+def pid_alive(pid: int | str) -> bool:
+    """Whether a process lives (zombies are dead). ``pid`` is a host pid, or what user code
+    printed with :data:`ME`: a pid in its own PID namespace (the sandbox gives it one as root),
+    found here by namespace, ``NSpid`` and start time (namespace numbers are reused)."""
+    if isinstance(pid, str):
+        number, _, rest = pid.partition(":")
+        ns, _, started = rest.rpartition(":")
+        if ns and ns != os.readlink("/proc/self/ns/pid"):
+            found = [p for p in psutil.pids() if _in_namespace(p, ns, int(number), started)]
+            return any(pid_alive(p) for p in found)
+        pid = int(number)
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             state = fh.read().rsplit(b")", 1)[1].split()[0]
     except OSError:
         return False
     return state not in (b"Z", b"X")
+
+
+def _in_namespace(pid: int, ns: str, nspid: int, started: str) -> bool:
+    try:
+        if os.readlink(f"/proc/{pid}/ns/pid") != ns:
+            return False
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            line = next(line for line in fh if line.startswith(b"NSpid:"))
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            start = fh.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, StopIteration):
+        return False
+    return int(line.split()[-1]) == nspid and start == started
 
 
 def assert_monotonic(changes: Sequence[Job]) -> None:
@@ -464,7 +495,7 @@ def test_stop_job_returns_when_killed_and_processes_are_gone(server: RunningServ
         server,
         make_spec(
             "slow",
-            'echo $$ >> "$PIDS"; sleep 60 & echo $! >> "$PIDS"; wait',
+            f'{ME} >> "$PIDS"; sleep 60 & {BG} >> "$PIDS"; wait',
             pfs_in("images"),
             env={"PIDS": str(pids)},
             parallelism=2,
@@ -477,7 +508,7 @@ def test_stop_job_returns_when_killed_and_processes_are_gone(server: RunningServ
     stopped = server.deps.engine.stop_job(JobKey("default", "slow", c))
     assert (stopped.state, stopped.reason) == (S.JOB_KILLED, "job stopped")
     assert job(server, "slow", c).state == S.JOB_KILLED  # durable when stop_job returns
-    alive = [int(p) for p in pids.read_text().split() if pid_alive(int(p))]
+    alive = [p for p in pids.read_text().split() if pid_alive(p)]
     assert alive == []
     assert commit_error(server, "slow", c) == f"job slow@{c} was killed: job stopped"
     downstream = wait_job(server, "after", c)
@@ -521,18 +552,18 @@ def test_job_timeout_kills_the_job(server: RunningServer, tmp_path: Path) -> Non
     create_repo(server, "images")
     create_pipeline(
         server,
-        make_spec("t", 'echo $$ >> "$PIDS"; sleep 60', pfs_in("images"), job_timeout=0.5, env={"PIDS": str(pids)}),
+        make_spec("t", f'{ME} >> "$PIDS"; sleep 60', pfs_in("images"), job_timeout=0.5, env={"PIDS": str(pids)}),
     )
     c = put(server, "images", {"/a": b"1"})
     j = wait_job(server, "t", c)
     assert (j.state, j.reason) == (S.JOB_KILLED, "job timed out after 0.5s")
-    assert [p for p in pids.read_text().split() if pid_alive(int(p))] == []
+    assert [p for p in pids.read_text().split() if pid_alive(p)] == []
 
 
 def test_pipeline_update_kills_the_running_job_of_the_old_version(server: RunningServer, tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     create_repo(server, "images")
-    spec = make_spec("p", 'echo $$ >> "$PIDS"; sleep 60', pfs_in("images"), env={"PIDS": str(pids)})
+    spec = make_spec("p", f'{ME} >> "$PIDS"; sleep 60', pfs_in("images"), env={"PIDS": str(pids)})
     create_pipeline(server, spec)
     c = put(server, "images", {"/a": b"1"})
     wait_for(lambda: pids.exists() and pids.read_text().strip(), what="running datum")
@@ -541,7 +572,7 @@ def test_pipeline_update_kills_the_running_job_of_the_old_version(server: Runnin
     )
     old = job(server, "p", c)
     assert (old.state, old.reason) == (S.JOB_KILLED, "pipeline updated to version 2")
-    wait_for(lambda: not any(pid_alive(int(p)) for p in pids.read_text().split()), timeout=5, what="old processes gone")
+    wait_for(lambda: not any(pid_alive(p) for p in pids.read_text().split()), timeout=5, what="old processes gone")
     latest = wait_all(server, "p", 3)[0]
     assert latest.pipeline_version == 2 and latest.state == S.JOB_SUCCESS
     assert files(server, "p", latest.key.id) == {"/a": b"1"}
@@ -632,7 +663,7 @@ def test_stopping_or_deleting_a_pipeline_stops_its_running_job(
 ) -> None:
     pids = tmp_path / "pids"
     create_repo(server, "images")
-    create_pipeline(server, make_spec("p", 'echo $$ >> "$PIDS"; sleep 60', pfs_in("images"), env={"PIDS": str(pids)}))
+    create_pipeline(server, make_spec("p", f'{ME} >> "$PIDS"; sleep 60', pfs_in("images"), env={"PIDS": str(pids)}))
     c = put(server, "images", {"/a": b"1"})
     wait_for(lambda: pids.exists() and pids.read_text().strip(), what="running datum")
     key = PipelineKey("default", "p")
@@ -644,7 +675,7 @@ def test_stopping_or_deleting_a_pipeline_stops_its_running_job(
         server.deps.pipelines.delete(key)
         assert jobs_of(server, "p") == []
     # The processes are gone when the call returns, and the engine holds no thread for the job.
-    assert [p for p in pids.read_text().split() if pid_alive(int(p))] == []
+    assert [p for p in pids.read_text().split() if pid_alive(p)] == []
     wait_for(lambda: server.deps.engine.running() == [], timeout=5, what="the runner to end")  # type: ignore[attr-defined]
     if change == "stop":
         c2 = put(server, "images", {"/b": b"2"})

@@ -14,7 +14,7 @@ from google.protobuf import wrappers_pb2
 
 import tusk
 from tests.conftest import RunningServer
-from tests.integration.test_engine import pid_alive, wait_for
+from tests.integration.test_engine import ME, pid_alive, wait_for
 from tusk.proto.pfs_v2 import pfs_pb2, pfs_pb2_grpc
 from tusk.proto.pps_v2 import pps_pb2
 
@@ -75,7 +75,7 @@ def test_stop_job_over_grpc_kills_the_processes(server: RunningServer, client: t
     client.pps.create_pipeline(
         {
             "pipeline": {"name": "slow"},
-            "transform": {"cmd": ["sh", "-c", 'echo $$ >> "$PIDS"; sleep 60'], "env": {"PIDS": str(pids)}},
+            "transform": {"cmd": ["sh", "-c", f'{ME} >> "$PIDS"; sleep 60'], "env": {"PIDS": str(pids)}},
             "input": {"pfs": {"repo": "images", "glob": "/*"}},
             "datum_timeout": "50s",
         }
@@ -86,4 +86,4 @@ def test_stop_job_over_grpc_kills_the_processes(server: RunningServer, client: t
     client.pps.stop_job(f"slow@{commit}")
     info = client.pps.inspect_job(f"slow@{commit}")
     assert (info.state, info.reason) == (pps_pb2.JOB_KILLED, "job stopped")
-    assert [p for p in pids.read_text().split() if pid_alive(int(p))] == []
+    assert [p for p in pids.read_text().split() if pid_alive(p)] == []

@@ -6,6 +6,11 @@ attempt it was running. Needs a private mount namespace (skips without).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import psutil
@@ -13,6 +18,7 @@ import pytest
 
 from tests.conftest import RunningServer
 from tests.integration.test_engine import (
+    BG,
     S,
     create_pipeline,
     create_repo,
@@ -25,6 +31,7 @@ from tests.integration.test_engine import (
     put,
     wait_job,
 )
+from tests.unit.test_sandbox import sleeper
 from tuskd.domain.states import DatumState
 from tuskd.engine.sandbox import Isolation, detect_isolation
 
@@ -35,6 +42,26 @@ pytestmark = [
         reason="no private mount namespace here (needs root or user namespaces and a /pfs mount point)",
     ),
 ]
+
+
+def kill_helper_running(mark: str) -> None:
+    """In the background: SIGKILL the sandbox helper (of this process's server) whose tree runs
+    a process with ``mark`` in its command line, once there is one. (User code cannot kill its
+    helper: as root, the helper's PID 1 ignores signals from inside its namespace.)"""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            for helper in psutil.Process().children():
+                with contextlib.suppress(psutil.Error):
+                    if not any(part.endswith("zygote.py") for part in helper.cmdline()):
+                        continue
+                    if any(mark in " ".join(p.cmdline()) for p in helper.children(recursive=True)):
+                        os.kill(helper.pid, signal.SIGKILL)
+                        return
+            time.sleep(0.01)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def helpers() -> set[int]:
@@ -77,12 +104,12 @@ def test_daemons_that_left_their_group_die_with_their_datum(server: RunningServe
     pids = tmp_path / "pids"
     create_repo(server, "images")
     # A daemon in its own session, with an empty environment (no marker to find it by).
-    script = 'env -i setsid sleep 1000 < /dev/null > /dev/null 2>&1 & echo $! >> "$PIDS"; cp "$images" /pfs/out/'
+    script = f'env -i setsid sleep 1000 < /dev/null > /dev/null 2>&1 & {BG} >> "$PIDS"; cp "$images" /pfs/out/'
     create_pipeline(server, make_spec("daemons", script, pfs_in("images"), env={"PIDS": str(pids)}))
     c = put(server, "images", {f"/f{i}": b"x" for i in range(6)})
     j = wait_job(server, "daemons", c)
     assert (j.state, progress(j)) == (S.JOB_SUCCESS, "6 + 0 / 6")
-    recorded = [int(p) for p in pids.read_text().split()]
+    recorded = pids.read_text().split()
     assert len(recorded) == 6
     assert [p for p in recorded if pid_alive(p)] == []
 
@@ -92,8 +119,10 @@ def test_a_helper_killed_mid_job_costs_one_attempt_and_a_new_helper_takes_over(
 ) -> None:
     flag = tmp_path / "killed"
     create_repo(server, "images")
-    # The first datum to run kills its helper (its parent) once; every datum then succeeds.
-    script = f'if mkdir {flag} 2>/dev/null; then kill -9 $PPID; sleep 1000; fi; cp "$images" /pfs/out/'
+    # The first datum to run has its helper killed once; every datum then succeeds.
+    mark = sleeper()
+    script = f'if mkdir {flag} 2>/dev/null; then sleep {mark}; fi; cp "$images" /pfs/out/'
+    kill_helper_running(mark)
     create_pipeline(server, make_spec("victim", script, pfs_in("images"), datum_tries=2))
     c = put(server, "images", {f"/f{i}": f"{i}".encode() for i in range(5)})
     j = wait_job(server, "victim", c)
@@ -110,7 +139,9 @@ def test_a_helper_killed_on_the_last_try_fails_the_datum_with_that_reason(
     server: RunningServer, tmp_path: Path
 ) -> None:
     create_repo(server, "images")
-    create_pipeline(server, make_spec("victim", "kill -9 $PPID; sleep 1000", pfs_in("images"), datum_tries=1))
+    mark = sleeper()
+    kill_helper_running(mark)
+    create_pipeline(server, make_spec("victim", f"sleep {mark}", pfs_in("images"), datum_tries=1))
     c = put(server, "images", {"/a": b"a"})
     j = wait_job(server, "victim", c)
     [d] = datums(server, "victim", c)

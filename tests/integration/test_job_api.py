@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 import threading
 import time
@@ -24,6 +23,7 @@ from google.protobuf import json_format
 
 import tusk
 from tests.conftest import RunningServer
+from tests.integration.test_engine import ME, pid_alive
 from tusk import errors
 from tusk.proto.pps_v2 import pps_pb2
 from tuskd.domain.jobs import Counts, JobKey, Stats
@@ -638,17 +638,19 @@ def test_stop_job_returns_once_its_processes_are_gone(
     client.pps.create_pipeline(
         {
             "pipeline": {"name": "sleepy"},
-            "transform": {"cmd": ["sh", "-c", 'echo $$ > "$PIDFILE"; exec sleep 60'], "env": {"PIDFILE": str(pidfile)}},
+            "transform": {
+                "cmd": ["sh", "-c", f'{ME} > "$PIDFILE"; exec sleep 60'],
+                "env": {"PIDFILE": str(pidfile)},
+            },
             "input": {"pfs": {"repo": "images", "glob": "/*"}},
         }
     )
     wait_until(lambda: pidfile.exists() and pidfile.read_text().strip() != "", timeout=20)
-    pid = int(pidfile.read_text())
-    os.kill(pid, 0)  # alive
+    pid = pidfile.read_text().strip()
+    assert pid_alive(pid)
     job = next(client.pps.list_job("sleepy"))
     assert job.state == pps_pb2.JOB_RUNNING
     client.pps.stop_job(f"sleepy@{job.job.id}", timeout=30)
     info = client.pps.inspect_job(f"sleepy@{job.job.id}")
     assert (info.state, info.reason) == (pps_pb2.JOB_KILLED, "job stopped")
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
+    assert not pid_alive(pid)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ServerProcess, free_port
-from tests.integration.test_engine import pid_alive
+from tests.integration.test_engine import ME, pid_alive
 from tests.reliability.common import put_files, wait_for
 from tusk.proto.pps_v2 import pps_pb2
 
@@ -37,7 +37,8 @@ def test_second_server_on_a_data_dir_refuses_and_harms_nothing(
                     "cmd": [
                         "sh",
                         "-c",
-                        'echo $$ >> "$PIDS"; while [ ! -e "$RELEASE" ]; do sleep 0.05; done; echo ok > /pfs/out/ok',
+                        f'{ME} >> "$PIDS"; '
+                        'while [ ! -e "$RELEASE" ]; do sleep 0.05; done; echo ok > /pfs/out/ok',
                     ],
                     "env": {"PIDS": str(pids), "RELEASE": str(release), "MARK": uuid.uuid4().hex},
                 },
@@ -46,7 +47,7 @@ def test_second_server_on_a_data_dir_refuses_and_harms_nothing(
         )
         commit = put_files(c, "in", {"/a": b"1"})
         wait_for(lambda: pids.exists() and pids.read_text().strip(), what="the datum to start")
-        [datum_pid] = [int(p) for p in pids.read_text().split()]
+        [datum_pid] = pids.read_text().split()
         # A cleanup script or a restore may remove or replace LOCK: ownership must not depend on it.
         if lock_file == "removed":
             (data_dir / "LOCK").unlink()

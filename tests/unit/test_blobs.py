@@ -14,7 +14,7 @@ import pytest
 
 from tuskd.blobs.base import EMPTY_BLOB, BlobStore
 from tuskd.blobs.local import LocalBlobStore
-from tuskd.domain.errors import InvalidArgument, NotFound
+from tuskd.domain.errors import DataLoss, InvalidArgument, NotFound
 
 
 @pytest.fixture
@@ -159,3 +159,25 @@ def test_fifty_megabytes_stream_in_bounded_memory(blobs: LocalBlobStore) -> None
     for i in range(total):
         expected.update(bytes([i % 251]) * chunk)
     assert ref.hash == expected.hexdigest()
+
+
+def test_content_that_no_longer_matches_its_hash_is_data_loss(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    ref = store.put_bytes(b"original content" * 1000)
+    assert store.verify(ref.hash) is True
+    assert b"".join(store.read_chunks(ref.hash, chunk_size=4096)) == b"original content" * 1000
+    store.check(ref.hash)  # verified and unchanged: no hash, no error
+    path = store.path(ref.hash)
+    path.chmod(0o644)
+    path.write_bytes(b"tampered content" * 1000)  # same size, new mtime
+    assert store.verify(ref.hash) is False
+    with pytest.raises(DataLoss, match=f"blob {ref.hash} is corrupt"):
+        store.check(ref.hash)
+    with pytest.raises(DataLoss):
+        b"".join(store.read_chunks(ref.hash, chunk_size=4096))  # the whole read, hashed as it streams
+    with pytest.raises(DataLoss):
+        b"".join(store.read_chunks(ref.hash, offset=10))  # a read from an offset: hashed first
+    with pytest.raises(NotFound):
+        store.verify("0" * 64)
+    # A fresh store (a restarted server) knows nothing and hashes again.
+    assert LocalBlobStore(tmp_path / "blobs").verify(ref.hash) is False

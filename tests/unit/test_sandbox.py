@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import tracemalloc
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -73,6 +74,24 @@ def alive(pid: int) -> bool:
 
 def pids_in(log: bytes) -> list[int]:
     return [int(p) for p in re.findall(rb"pid=(\d+)", log)]
+
+
+def sleeper() -> str:
+    """A ``sleep`` duration unique to the test (``1000.<digits>``): it marks, in their command
+    lines, the processes a test starts. Pids printed by user code do not tell: in a PID
+    namespace they are not the host's."""
+    return f"1000.{uuid.uuid4().int % 10**12:012d}"
+
+
+def marked(mark: str) -> list[int]:
+    """Live processes (zombies are dead) whose command line holds ``mark``, this one aside."""
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline", "status"]):
+        if proc.pid == os.getpid() or proc.info["status"] == psutil.STATUS_ZOMBIE:
+            continue
+        if any(mark in arg for arg in proc.info["cmdline"] or ()):
+            found.append(proc.pid)
+    return found
 
 
 def when_file_appears(path: Path, action: Callable[[], None]) -> threading.Thread:
@@ -242,56 +261,59 @@ def test_cancel_set_before_start_runs_nothing(layout: Layout) -> None:
 
 @pytest.mark.parametrize("isolation", BOTH_MODES)
 def test_timeout_kills_the_whole_group_including_a_forked_daemon(layout: Layout, isolation: Isolation) -> None:
-    script = "sleep 1000 & echo pid=$!; echo pid=$$; sleep 1000"
+    mark = sleeper()
+    script = f"sleep {mark} & echo pid=$!; echo pid=$$; sleep {mark}"
     started = time.monotonic()
     result = run(layout.spec(["sh", "-c", script], timeout=2), isolation)
     assert time.monotonic() - started < HANG_SECONDS
     assert result.timed_out
     assert result.describe() == "timed out after 2s"
-    pids = pids_in(result.log)
-    assert len(pids) == 2
-    assert not any(alive(pid) for pid in pids)
+    assert len(pids_in(result.log)) == 2
+    assert marked(mark) == []
 
 
 @pytest.mark.parametrize("isolation", BOTH_MODES)
 def test_background_children_do_not_outlive_a_finished_attempt(layout: Layout, isolation: Isolation) -> None:
-    result = run(layout.spec(["sh", "-c", "sleep 1000 & echo pid=$!"]), isolation)
+    mark = sleeper()
+    result = run(layout.spec(["sh", "-c", f"sleep {mark} & echo pid=$!"]), isolation)
     assert result.exit_code == 0
-    [pid] = pids_in(result.log)
-    assert not alive(pid)
+    assert len(pids_in(result.log)) == 1
+    assert marked(mark) == []
 
 
 @needs_namespace
 def test_processes_that_left_the_group_are_killed_in_namespace_mode(layout: Layout) -> None:
     # The main process waits until the escapee has its own session, so the group kill cannot
     # catch it by luck before setsid().
+    mark = sleeper()
     script = (
-        "setsid sh -c 'touch out/escaped; exec sleep 1000' > /dev/null 2>&1 & "
+        f"setsid sh -c 'touch out/escaped; exec sleep {mark}' > /dev/null 2>&1 & "
         "while [ ! -e out/escaped ]; do sleep 0.01; done; echo pid=$!"
     )
     result = run(layout.spec(["sh", "-c", script]))
     assert result.exit_code == 0
-    [pid] = pids_in(result.log)
-    assert not alive(pid)
+    assert len(pids_in(result.log)) == 1
+    assert marked(mark) == []
 
 
 @pytest.mark.parametrize("isolation", BOTH_MODES)
 def test_a_process_ignoring_sigterm_still_dies(layout: Layout, isolation: Isolation) -> None:
     ready = layout.out_dir / "ready"
+    mark = sleeper()
     script = (
         "import os, signal, time\n"
         "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
         "print(f'pid={os.getpid()}', flush=True)\n"
         "open('out/ready', 'w').close()\n"
-        "time.sleep(1000)\n"
+        f"time.sleep({mark})\n"
     )
     cancel = threading.Event()
     when_file_appears(ready, cancel.set)
     result = run(layout.spec([sys.executable, "-c", script]), isolation, cancel)
     assert result.cancelled
     assert result.signal == 9
-    [pid] = pids_in(result.log)
-    assert not alive(pid)
+    assert len(pids_in(result.log)) == 1
+    assert marked(mark) == []
 
 
 @pytest.mark.parametrize("isolation", BOTH_MODES)
@@ -304,13 +326,14 @@ def test_cancel_stops_a_running_attempt(layout: Layout, isolation: Isolation) ->
         cancel.set()
 
     when_file_appears(layout.out_dir / "ready", stop)
-    script = "echo pid=$$; touch out/ready; sleep 1000 & wait"
+    mark = sleeper()
+    script = f"echo pid=$$; touch out/ready; sleep {mark} & wait"
     result = run(layout.spec(["sh", "-c", script]), isolation, cancel)
     assert time.monotonic() - stopped_at[0] < HANG_SECONDS
     assert result.cancelled and not result.timed_out
     assert result.describe() == "stopped"
     assert result.signal == 15
-    assert not any(alive(pid) for pid in pids_in(result.log))
+    assert marked(mark) == []
 
 
 # --- output ------------------------------------------------------------------------------------

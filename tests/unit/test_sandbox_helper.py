@@ -17,7 +17,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.unit.test_sandbox import marked, sleeper
 from tuskd.engine.datum_runner import DatumOutcome, DatumPolicy, clear_dir, run_datum
+from tuskd.engine.procs import namespace_id
 from tuskd.engine.sandbox import (
     AttemptResult,
     AttemptSpec,
@@ -25,7 +27,6 @@ from tuskd.engine.sandbox import (
     Sandbox,
     SandboxPool,
     detect_isolation,
-    namespace_id,
 )
 
 pytestmark = pytest.mark.skipif(
@@ -39,6 +40,20 @@ def alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def kill_helper_when(path: Path, sandbox: Sandbox) -> None:
+    """SIGKILL the sandbox's helper once ``path`` exists (user code cannot: in its PID
+    namespace the helper is an init that ignores signals from inside)."""
+
+    def watch() -> None:
+        while not path.exists():
+            time.sleep(0.005)
+        helper = sandbox.helper_pid
+        assert helper is not None
+        os.kill(helper, signal.SIGKILL)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 class Slot:
@@ -120,18 +135,19 @@ def test_inputs_stay_read_only_even_after_user_code_remounts_them(slot: Slot, sa
 
 def test_a_setsid_daemon_left_by_a_successful_attempt_is_killed(slot: Slot, sandbox: Sandbox) -> None:
     slot.datum({"a.txt": "alpha\n"})
+    mark = sleeper()
     script = (
-        "env -i setsid sh -c 'touch /pfs/out/escaped; exec sleep 1000' > /dev/null 2>&1 & "
+        f"env -i setsid sh -c 'touch /pfs/out/escaped; exec sleep {mark}' > /dev/null 2>&1 & "
         "while [ ! -e /pfs/out/escaped ]; do sleep 0.01; done; echo pid=$!"
     )
     result = run(sandbox, slot.spec(script))
     assert result.exit_code == 0, result.log
-    pid = int(result.log.decode().strip().removeprefix("pid="))
-    assert not alive(pid)
-    # The helper stays, and holds nothing else.
+    assert marked(mark) == []
+    # The helper stays, and holds nothing else (as root: its PID 1 child, that serves).
     helper = sandbox.helper_pid
     assert helper is not None and alive(helper)
-    assert [c.pid for c in psutil.Process(helper).children() if c.status() != psutil.STATUS_ZOMBIE] == []
+    tree = psutil.Process(helper).children(recursive=True)
+    assert [c.pid for c in tree if c.status() != psutil.STATUS_ZOMBIE] == list(sandbox.helper_pids[1:])
 
 
 def test_user_code_gets_only_its_standard_descriptors(slot: Slot, sandbox: Sandbox) -> None:
@@ -145,7 +161,10 @@ def test_a_helper_killed_mid_attempt_fails_the_attempt_and_the_next_gets_a_new_h
     slot: Slot, sandbox: Sandbox
 ) -> None:
     slot.datum({"a.txt": "alpha\n"})
-    script = "sleep 1000 & echo pid=$!; kill -9 $PPID; sleep 1000"  # $PPID is the helper
+    mark = sleeper()
+    assert run(sandbox, slot.spec("true")).exit_code == 0
+    kill_helper_when(slot.out / "ready", sandbox)
+    script = f"sleep {mark} & touch /pfs/out/ready; sleep {mark}"
     started = time.monotonic()
     result = run(sandbox, slot.spec(script, timeout=60))
     assert time.monotonic() - started < 30
@@ -153,8 +172,7 @@ def test_a_helper_killed_mid_attempt_fails_the_attempt_and_the_next_gets_a_new_h
     assert result.describe() == "sandbox helper died (killed by signal 9)"
     assert not result.succeeded and result.exit_code is None and not result.timed_out
     assert b"tusk-sandbox: sandbox helper died (killed by signal 9)" in result.log
-    [pid] = [int(line[4:]) for line in result.log.decode().splitlines() if line.startswith("pid=")]
-    assert not alive(pid)  # what the attempt started died with its helper's namespace
+    assert marked(mark) == []  # what the attempt started died with its helper's namespace
     old = sandbox.helper_pid
     assert old is None
     again = run(sandbox, slot.spec("cat /pfs/images/a.txt"))
@@ -178,7 +196,9 @@ def test_a_helper_that_died_between_attempts_is_replaced_silently(slot: Slot, sa
 def test_a_datum_retries_after_its_helper_died(slot: Slot, sandbox: Sandbox, tmp_path: Path) -> None:
     slot.datum({"a.txt": "alpha\n"})
     flag = tmp_path / "killed-once"
-    script = f"if [ ! -e {flag} ]; then touch {flag}; kill -9 $PPID; sleep 1000; fi; cp /pfs/images/a.txt /pfs/out/"
+    script = f"if [ ! -e {flag} ]; then touch {flag} /pfs/out/ready; sleep 1000; fi; cp /pfs/images/a.txt /pfs/out/"
+    assert run(sandbox, slot.spec("true")).exit_code == 0
+    kill_helper_when(slot.out / "ready", sandbox)
 
     def make_spec(attempt: int) -> AttemptSpec:
         return slot.spec(script)

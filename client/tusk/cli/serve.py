@@ -27,6 +27,14 @@ from tusk.cli.root import cli
     help="Long waits and streams (WaitJob, SubscribeCommit, GetLogs --follow ...) open at once, per kind; "
     "more get RESOURCE_EXHAUSTED. Default 256 ($TUSK_MAX_STREAMS).",
 )
+@click.option(
+    "--datum-output-limit",
+    type=click.IntRange(1),
+    default=None,
+    envvar="TUSK_DATUM_OUTPUT_LIMIT",
+    help="Bytes of output one datum may leave in /pfs/out (sparse files count at their full size); "
+    "a datum over it fails. Default: 64 GiB.",
+)
 @click.option("--no-reflection", is_flag=True, help="Turn off gRPC server reflection.")
 @click.option(
     "--file-url-dir",
@@ -70,6 +78,7 @@ def serve_cmd(
     data_dir: Path | None,
     datum_workers: int | None,
     max_streams: int | None,
+    datum_output_limit: int | None,
     no_reflection: bool,
     file_url_dirs: tuple[Path, ...],
     no_file_urls: bool,
@@ -104,6 +113,8 @@ def serve_cmd(
         config = replace(config, url_max_bytes=url_max_bytes)
     if url_timeout:
         config = replace(config, url_timeout=url_timeout)
+    if datum_output_limit:
+        config = replace(config, datum_output_limit=datum_output_limit)
     try:
         serve(config)
     except TuskError as exc:  # a bad flag or file: one clear line, no traceback

@@ -58,7 +58,8 @@ class BlobStore(Protocol):
         ...
 
     def read_chunks(self, blob: str, offset: int = 0, chunk_size: int = READ_CHUNK) -> Iterator[bytes]:
-        """The blob's content from ``offset`` in chunks of at most ``chunk_size`` bytes."""
+        """The blob's content from ``offset`` in chunks of at most ``chunk_size`` bytes; raises
+        DataLoss (possibly after some chunks) when the content no longer matches the name."""
         ...
 
     def path(self, blob: str) -> Path:
@@ -66,6 +67,16 @@ class BlobStore(Protocol):
         ...
 
     def exists(self, blob: str) -> bool: ...
+
+    def verify(self, blob: str) -> bool:
+        """Read the whole blob and tell whether its content still matches its name (NotFound
+        when it is missing). For Fsck: costs a full read."""
+        ...
+
+    def check(self, blob: str) -> None:
+        """Raise DataLoss when the blob is found corrupt; cheap once the blob was verified and
+        is unchanged since (what "unchanged" means is the implementation's)."""
+        ...
 
     def size(self, blob: str) -> int:
         """Length in bytes; NotFound if it is not stored."""

@@ -13,6 +13,14 @@ before they commit metadata that refers to the blobs.
 
 Blobs are mode 0444 because the job engine hardlinks them into datum trees: a user process
 must not be able to rewrite a blob that other files and commits share.
+
+Reads check that content still matches its name, where it is cheap: the first read of a blob by
+this process hashes it (a whole read hashes as it streams; a read from an offset, and
+:meth:`LocalBlobStore.check`, hash the whole blob first), and the blob's inode, size and
+modification time are remembered; later reads of the same, unchanged file skip the hash. A
+write to a blob changes its modification time (unless the writer resets it on purpose), so it
+is hashed again at its next read. A mismatch raises DataLoss (gRPC DATA_LOSS): damaged content
+is never served silently. :meth:`LocalBlobStore.verify` always hashes the whole blob (Fsck).
 """
 
 from __future__ import annotations
@@ -26,11 +34,12 @@ import os
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from tuskd.domain.errors import InvalidArgument, NotFound, ResourceExhausted
+from tuskd.domain.errors import DataLoss, InvalidArgument, NotFound, ResourceExhausted
 
 from .base import READ_CHUNK, BlobRef, is_blob_hash
 
@@ -39,6 +48,7 @@ __all__ = ["LocalBlobStore"]
 log = logging.getLogger(__name__)
 
 _STALE_TEMP_SECONDS = 3600.0
+_VERIFIED_MAX = 1 << 16  # blobs whose verified (inode, size, mtime) are remembered
 _DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
@@ -89,6 +99,9 @@ class LocalBlobStore:
         self._dirty: set[Path] = set()
         self._dirty_lock = threading.Lock()
         self._flush_lock = threading.Lock()
+        # blob -> (inode, size, mtime) when its content last matched its name (bounded, LRU).
+        self._verified: OrderedDict[str, tuple[int, int, int]] = OrderedDict()
+        self._verified_lock = threading.Lock()
 
     def _remove_stale_temp_files(self, older_than: float) -> None:
         # Left by a crash mid-upload (a 200 MiB upload cut short keeps 200 MiB of disk).
@@ -221,7 +234,68 @@ class LocalBlobStore:
 
     def read_chunks(self, blob: str, offset: int = 0, chunk_size: int = READ_CHUNK) -> Iterator[bytes]:
         with self.open(blob) as f:
+            signature = _signature(os.fstat(f.fileno()))
+            known = self._known(blob, signature)
             if offset:
+                if not known:
+                    self.check(blob)
                 f.seek(offset)
+                known = True
+            hasher = None if known else hashlib.sha256()
             while chunk := f.read(chunk_size):
+                if hasher is not None:
+                    hasher.update(chunk)
                 yield chunk
+            if hasher is not None:
+                self._settle(blob, hasher.hexdigest(), signature)
+
+    # -- integrity --------------------------------------------------------------------------
+
+    def verify(self, blob: str) -> bool:
+        with self.open(blob) as f:
+            signature = _signature(os.fstat(f.fileno()))
+            hasher = hashlib.sha256()
+            while chunk := f.read(READ_CHUNK):
+                hasher.update(chunk)
+        ok = hasher.hexdigest() == blob
+        with self._verified_lock:
+            if ok:
+                self._verified[blob] = signature
+                self._verified.move_to_end(blob)
+                while len(self._verified) > _VERIFIED_MAX:
+                    self._verified.popitem(last=False)
+            else:
+                self._verified.pop(blob, None)
+        return ok
+
+    def check(self, blob: str) -> None:
+        try:
+            signature = _signature(os.stat(self._object_path(blob)))
+        except FileNotFoundError:
+            raise NotFound(f"blob {blob} not found") from None
+        if not self._known(blob, signature) and not self.verify(blob):
+            raise self._corrupt(blob)
+
+    def _known(self, blob: str, signature: tuple[int, int, int]) -> bool:
+        with self._verified_lock:
+            return self._verified.get(blob) == signature
+
+    def _settle(self, blob: str, digest: str, signature: tuple[int, int, int]) -> None:
+        if digest != blob:
+            raise self._corrupt(blob)
+        with self._verified_lock:
+            self._verified[blob] = signature
+            while len(self._verified) > _VERIFIED_MAX:
+                self._verified.popitem(last=False)
+
+    def _corrupt(self, blob: str) -> DataLoss:
+        log.error("blob %s is corrupt: its content no longer matches its hash", blob)
+        return DataLoss(
+            f"blob {blob} is corrupt: its content no longer matches its hash (it was changed on "
+            "disk); the files that hold it cannot be read until it is restored",
+            blob=blob,
+        )
+
+
+def _signature(st: os.stat_result) -> tuple[int, int, int]:
+    return st.st_ino, st.st_size, st.st_mtime_ns

@@ -88,6 +88,12 @@ class Unimplemented(TuskError):
     reason = "UNIMPLEMENTED"
 
 
+class DataLoss(TuskError):
+    """Stored content is damaged: a blob's bytes no longer match its hash."""
+
+    reason = "DATA_LOSS"
+
+
 class OutOfRange(TuskError):
     """A position (a sequence number, an offset) lies past what exists."""
 

@@ -11,6 +11,12 @@ files if and only if the datum succeeded.
 
 An attempt whose sandbox helper died is a failed attempt like any other (reason ``sandbox
 helper died (...)``); the sandbox starts a new helper for the next one.
+
+When the caller passes ``collect``, a successful attempt's outputs are collected right away
+(engine/outputs.py), still under the datum's cancel event and within its ``datum_timeout``
+(counted from the attempt's start): outputs that cannot be collected (a symlink, a FIFO, over
+the size limit, out of time) make the attempt a failed one with that reason, and a cancel
+during the collection cancels the datum.
 """
 
 from __future__ import annotations
@@ -28,7 +34,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from tuskd.engine.outputs import CollectedFile, OutputCancelled, OutputError
 from tuskd.engine.sandbox import AttemptResult, AttemptSpec, Sandbox
+
+Collector = Callable[[Path, threading.Event, float | None, float | None], list[CollectedFile]]
+"""``collect(out_dir, cancel, deadline, timeout)``: store the outputs (engine/outputs.py)."""
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +77,10 @@ class DatumResult:
     duration: float
     attempt_results: tuple[AttemptResult, ...]
     err_result: AttemptResult | None = None
+    files: tuple[CollectedFile, ...] = ()
+    """The outputs collected (SUCCESS with a ``collect`` only)."""
+    upload_time: float = 0.0
+    """Seconds spent collecting them."""
 
 
 def _accepted(result: AttemptResult, accept: frozenset[int]) -> bool:
@@ -120,6 +134,7 @@ def run_datum(
     cancel: threading.Event,
     on_attempt: Callable[[int, AttemptResult], None] | None = None,
     sandbox: Sandbox | None = None,
+    collect: Collector | None = None,
 ) -> DatumResult:
     """Run a datum's attempts (numbered from 1) until one succeeds, they run out, or ``cancel``.
 
@@ -133,7 +148,7 @@ def run_datum(
     if sandbox is None:
         own = Sandbox()
         try:
-            return run_datum(make_spec, policy, cancel, on_attempt, own)
+            return run_datum(make_spec, policy, cancel, on_attempt, own, collect)
         finally:
             own.close()
     tries = policy.tries
@@ -141,6 +156,9 @@ def run_datum(
     results: list[AttemptResult] = []
     parts: list[tuple[str, bytes]] = []
     spec: AttemptSpec | None = None
+    files: list[CollectedFile] = []
+    upload_time = 0.0
+    last_failure = ""
 
     def finish(outcome: DatumOutcome, reason: str, err: AttemptResult | None = None) -> DatumResult:
         if outcome is not DatumOutcome.SUCCESS and spec is not None:
@@ -153,6 +171,8 @@ def run_datum(
             duration=time.monotonic() - started,
             attempt_results=tuple(results),
             err_result=err,
+            files=tuple(files),
+            upload_time=upload_time,
         )
 
     for attempt in range(1, tries + 1):
@@ -162,20 +182,34 @@ def run_datum(
         if policy.timeout is not None:
             spec = replace(spec, timeout=policy.timeout)
         clear_dir(spec.out_dir)
+        attempt_started = time.monotonic()
         result = sandbox.run(spec, cancel)
         results.append(result)
         where = f"attempt {attempt} of {tries}"
-        parts.append((f"{where}: {result.describe()}", result.log))
+        last_failure = result.describe()
+        accepted = _accepted(result, policy.accept_return_code)
+        if accepted and collect is not None and not cancel.is_set():
+            deadline = None if spec.timeout is None else attempt_started + spec.timeout
+            collecting = time.monotonic()
+            try:
+                files = collect(spec.out_dir, cancel, deadline, spec.timeout)
+            except OutputCancelled:
+                parts.append((f"{where}: stopped while collecting outputs", result.log))
+                return finish(DatumOutcome.CANCELLED, f"stopped while collecting outputs ({where})")
+            except OutputError as exc:
+                accepted, last_failure = False, str(exc)
+            upload_time = time.monotonic() - collecting
+        parts.append((f"{where}: {last_failure}", result.log))
         if on_attempt is not None:
             on_attempt(attempt, result)
         if result.cancelled:
             return finish(DatumOutcome.CANCELLED, f"stopped ({where})")
-        if _accepted(result, policy.accept_return_code):
+        if accepted:
             return finish(DatumOutcome.SUCCESS, "")
-        log.info("datum attempt %s failed: %s", where, result.describe())
+        log.info("datum attempt %s failed: %s", where, last_failure)
 
     assert spec is not None
-    failure = f"{results[-1].describe()} (attempt {tries} of {tries})"
+    failure = f"{last_failure} (attempt {tries} of {tries})"
     if not policy.err_cmd:
         return finish(DatumOutcome.FAILED, failure)
     if cancel.is_set():

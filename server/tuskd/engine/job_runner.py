@@ -59,7 +59,7 @@ from tuskd.domain.jobs import Counts, DatumRecord, Job, JobKey, Stats, transitio
 from tuskd.domain.pfs import CommitInfo, CommitKey, CommitRef, CommitState, FileType, RepoKey
 from tuskd.domain.pipelines import REPROCESS_EVERY_JOB, PipelineSpec
 from tuskd.domain.states import DatumState, JobState, is_datum_done, is_terminal
-from tuskd.engine.datum_runner import DatumOutcome, DatumPolicy, DatumResult, run_datum
+from tuskd.engine.datum_runner import Collector, DatumOutcome, DatumPolicy, DatumResult, run_datum
 from tuskd.engine.egress import EgressError, egress_files
 from tuskd.engine.executor import Executor
 from tuskd.engine.job_checks import output_problem
@@ -645,17 +645,13 @@ class JobRunner:
                     scratch_dir=tree.scratch_dir,
                 )
 
-            result = self._run_attempts(datum.id, make_spec, policy, slot.sandbox)
+            result = self._run_attempts(datum.id, make_spec, policy, slot.sandbox, self.ctx.workspace.collect)
             if result.outcome is DatumOutcome.CANCELLED:
                 return None
-            files: list[CollectedFile] = []
-            upload_time = 0.0
+            files = list(result.files)
             if result.outcome is DatumOutcome.SUCCESS:
-                started = time.monotonic()
-                files = space.collect(slot)
-                upload_time = time.monotonic() - started
                 problem = _unstorable(files)
-                if problem is not None:
+                if problem is not None:  # never stored: the datum fails, naming the output
                     result = replace(result, outcome=DatumOutcome.FAILED, reason=problem)
                     files = []
         self.ctx.logs.write(self.key, datum.id, result.log)
@@ -667,24 +663,30 @@ class JobRunner:
         stats = Stats(
             download_time=tree.seconds,
             process_time=result.duration,
-            upload_time=upload_time,
+            upload_time=result.upload_time,
             download_bytes=tree.bytes,
             upload_bytes=sum(f.size for f in files),
         )
         return _Finished(datum, hash_, result, files, stats, state)
 
     def _run_attempts(
-        self, datum_id: str, make_spec: Callable[[int], AttemptSpec], policy: DatumPolicy, sandbox: Any
+        self,
+        datum_id: str,
+        make_spec: Callable[[int], AttemptSpec],
+        policy: DatumPolicy,
+        sandbox: Any,
+        collect: Collector,
     ) -> DatumResult:
-        """run_datum with the datum's own cancel event; a restart (RestartDatum) cancels the
-        running attempt (its process group is killed) and runs the datum again from attempt 1."""
+        """run_datum with the datum's own cancel event (which also bounds the collection of its
+        outputs); a restart (RestartDatum) cancels the running attempt (its process group is
+        killed) and runs the datum again from attempt 1."""
         control = self.control
         while True:
             running = RunningDatum(control.kill.child())
             with control.lock:
                 control.running[datum_id] = running
             try:
-                result = run_datum(make_spec, policy, running.cancel, sandbox=sandbox)
+                result = run_datum(make_spec, policy, running.cancel, sandbox=sandbox, collect=collect)
             except (OSError, ValueError) as exc:
                 result = DatumResult(DatumOutcome.FAILED, 0, f"could not run: {exc}", b"", 0.0, ())
             finally:

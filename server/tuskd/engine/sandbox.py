@@ -79,6 +79,7 @@ from pathlib import Path
 from typing import Any
 
 from tuskd.engine import zygote
+from tuskd.engine.procs import kill_namespace, pid_in_namespace, wait_group_dead
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,6 @@ OUT_NAME = zygote.OUT_NAME
 
 _POLL_SECONDS = 0.05  # how often the cancel event is looked at (an Event cannot be polled on)
 _DRAIN_SECONDS = 1.0  # how long to wait for the output pipe to close once the group is dead
-_REAP_SECONDS = 2.0  # how long to wait for killed leftovers to die before giving up with a warning
 _HELPER_START_SECONDS = 15.0  # a starting helper must say it is ready within this
 _HELPER_REPLY_SECONDS = 15.0  # ... and answer a request within this
 _HELPER_STOP_SECONDS = 5.0
@@ -358,64 +358,6 @@ class _LogBuffer:
         return bytes(self._head) + marker + tail[-self._tail_cap :], True
 
 
-# -- processes -----------------------------------------------------------------------------------
-
-
-def _proc_stat(pid: int) -> tuple[str, int] | None:
-    """(state letter, process group) of a process, or None when it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            data = fh.read()
-    except OSError:
-        return None
-    fields = data[data.rfind(b")") + 2 :].split()
-    return fields[0].decode(), int(fields[2])
-
-
-def _live_pids() -> list[int]:
-    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
-
-
-def _is_dead(pid: int) -> bool:
-    stat = _proc_stat(pid)
-    return stat is None or stat[0] in ("Z", "X")
-
-
-def _wait_dead(pids: Sequence[int], deadline: float) -> bool:
-    pending = [pid for pid in pids if not _is_dead(pid)]
-    while pending:
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.005)
-        pending = [pid for pid in pending if not _is_dead(pid)]
-    return True
-
-
-def namespace_id(pid: int | str) -> tuple[int, int] | None:
-    """(device, inode) of a process's mount namespace, or None when it is gone."""
-    try:
-        st = os.stat(f"/proc/{pid}/ns/mnt")
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
-
-
-def kill_namespace(ns: tuple[int, int], exclude: Sequence[int] = (), wait: float = _REAP_SECONDS) -> list[int]:
-    """SIGKILL every process whose mount namespace is ``ns`` (but ``exclude``) and wait until
-    they are dead; returns their pids. Costs one ``/proc`` scan."""
-    skip = {os.getpid(), *exclude}
-    killed = []
-    for pid in _live_pids():
-        if pid in skip or namespace_id(pid) != ns:
-            continue
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
-    if killed and not _wait_dead(killed, time.monotonic() + wait):
-        log.warning("processes %s still alive %.0fs after SIGKILL", killed, wait)
-    return killed
-
-
 class _Supervisor(abc.ABC):
     """Pumps one running process: output in, stdin out; subclasses learn when it exited."""
 
@@ -649,7 +591,9 @@ class _HelperSupervisor(_Supervisor):
                 return
             message = json.loads(data)
             if "pid" in message:
-                self.pid = int(message["pid"])
+                self.pid = self.helper.host_pid(int(message["pid"]))
+                if self.pid is None:  # cannot be: the process stays a zombie until our next request
+                    log.warning("sandbox helper %d: attempt process %s not found", self.helper.pid, message["pid"])
             elif "exit" in message:
                 self.returncode = int(message["exit"])
                 self.escaped = list(message.get("escaped") or [])
@@ -763,6 +707,7 @@ class _Helper:
         self.pid = self.proc.pid
         self.ns_fd: int | None = None
         self.ns: tuple[int, int] | None = None
+        self.init_pid: int | None = None
         try:
             ready = self.receive(_HELPER_START_SECONDS)
             if ready is None or "ready" not in ready:
@@ -772,9 +717,27 @@ class _Helper:
             self.ns_fd = os.open(f"/proc/{self.pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
             st = os.fstat(self.ns_fd)
             self.ns = (st.st_dev, st.st_ino)
+            # With a PID namespace the requests are served by the helper's child, its PID 1.
+            self.init_pid = zygote.children(self.pid)[0] if ready.get("pid_namespace") else None
         except BaseException:
             self.close(sweep=False)
             raise
+
+    @property
+    def own_pids(self) -> tuple[int, ...]:
+        """The helper's own processes (not to be killed with what user code left)."""
+        return (self.pid,) if self.init_pid is None else (self.pid, self.init_pid)
+
+    def host_pid(self, pid: int) -> int | None:
+        """The pid, as the server sees it, of the helper's child ``pid`` (a pid of the helper's
+        PID namespace when it has one); None when it is gone."""
+        if self.init_pid is None:
+            return pid
+        for child in zygote.children(self.init_pid, single_threaded=True):
+            nspid = pid_in_namespace(child)
+            if nspid == pid:
+                return child
+        return None
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -864,6 +827,12 @@ class Sandbox:
         helper = self._helper
         return helper.pid if helper is not None else None
 
+    @property
+    def helper_pids(self) -> tuple[int, ...]:
+        """The current helper's own processes: its pid, then its PID 1 child when it has one."""
+        helper = self._helper
+        return helper.own_pids if helper is not None else ()
+
     def run(self, spec: AttemptSpec, cancel: threading.Event) -> AttemptResult:
         """Run ``spec.cmd`` once in the /pfs layout and wait until it and everything it started
         is gone. Raises ValueError for an empty command or a bad input name, FileNotFoundError
@@ -893,7 +862,7 @@ class Sandbox:
             self._drop_helper()
             return
         assert helper.ns is not None
-        leftovers = kill_namespace(helper.ns, exclude=(helper.pid,))
+        leftovers = kill_namespace(helper.ns, exclude=helper.own_pids)
         if leftovers:
             log.warning("killed %d process(es) left in a sandbox helper's namespace: %s", len(leftovers), leftovers)
 
@@ -993,7 +962,7 @@ class Sandbox:
                 )
             if timed_out or cancelled:
                 assert helper.ns is not None
-                stray = kill_namespace(helper.ns, exclude=(helper.pid,))
+                stray = kill_namespace(helper.ns, exclude=helper.own_pids)
                 if stray:
                     log.warning("killed %d process(es) still in the attempt's namespace: %s", len(stray), stray)
             sup.drain(time.monotonic() + _DRAIN_SECONDS)
@@ -1161,7 +1130,7 @@ def _run_direct(spec: AttemptSpec, cancel: threading.Event) -> AttemptResult:
         sup.drain(time.monotonic() + _DRAIN_SECONDS)
         returncode = proc.wait()
         sup.reaped = True
-        _wait_group_dead(proc.pid)
+        wait_group_dead(proc.pid)
     finally:
         if proc.returncode is None:
             # Only reached on an unexpected error above: never leave the group running.
@@ -1180,23 +1149,6 @@ def _run_direct(spec: AttemptSpec, cancel: threading.Event) -> AttemptResult:
         log_truncated=truncated,
         timeout=spec.timeout,
     )
-
-
-def _wait_group_dead(pgid: int) -> None:
-    """Wait until every killed process of the group is dead (zombies count as dead)."""
-    deadline = time.monotonic() + _REAP_SECONDS
-    members: list[int] = []
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        pass  # the group is empty: the common case, no /proc scan needed
-    else:
-        for pid in _live_pids():
-            stat = _proc_stat(pid)
-            if stat is not None and stat[1] == pgid:
-                members.append(pid)
-    if members and not _wait_dead(members, deadline):
-        log.warning("processes of group %d still alive %.0fs after SIGKILL", pgid, _REAP_SECONDS)
 
 
 def run_attempt(

@@ -61,7 +61,9 @@ from tuskd.engine.job_runner import (
     restarted_row,
 )
 from tuskd.engine.logs import DatumLogs
-from tuskd.engine.sandbox import Isolation, SandboxPool, detect_isolation, kill_namespace, namespace_id
+from tuskd.engine.outputs import DEFAULT_OUTPUT_LIMIT
+from tuskd.engine.procs import kill_namespace, namespace_id
+from tuskd.engine.sandbox import Isolation, SandboxPool, detect_isolation
 from tuskd.engine.workspace import Workspace, default_scratch_root
 from tuskd.engine.zygote import READONLY_ENV
 from tuskd.services.events import EventHub
@@ -180,8 +182,10 @@ class Engine(JobEngine):
         load_spec: SpecLoader,
         clock: Callable[[], float] = time.time,
         isolation: Isolation | None = None,
+        datum_output_limit: int = DEFAULT_OUTPUT_LIMIT,
     ) -> None:
         self._store = store
+        self._output_limit = datum_output_limit
         self._jobs = jobs
         self._pfs = pfs
         self._hub = hub
@@ -197,7 +201,7 @@ class Engine(JobEngine):
             pfs=pfs,
             blobs=blobs,
             executor=executor,
-            workspace=Workspace(self._work_root, blobs),
+            workspace=Workspace(self._work_root, blobs, output_limit=datum_output_limit),
             logs=self.logs,
             load_spec=load_spec,
             engine_id=self.engine_id,
@@ -230,6 +234,7 @@ class Engine(JobEngine):
             self._ctx.blobs,
             link=isolation is Isolation.NAMESPACE,
             scratch_root=default_scratch_root(self.engine_id),
+            output_limit=self._output_limit,
             # One namespace helper per datum worker, kept for the server's life; they carry the
             # marker too, so a restart after a crash finds them (and what they started).
             sandboxes=SandboxPool(

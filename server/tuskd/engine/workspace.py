@@ -31,9 +31,9 @@ small program costs most on a real disk (a mkdir or a file creation can take a m
   tmpfs (``/dev/shm``) where there is one. Nothing big goes there: outputs and TMPDIR stay on
   the data directory's disk.
 
-Collecting walks ``out/`` and stores every regular file (symlinks to regular files are followed)
-as a blob; other entries (devices, sockets, dangling links, empty directories) are ignored, as
-PFS has no place for them.
+Collecting ``out/`` is engine/outputs.py's job: regular files only (a symlink, a FIFO, a socket
+or a device fails the datum), within the per-datum size limit, under the datum's deadline and
+cancel event.
 """
 
 from __future__ import annotations
@@ -50,8 +50,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tuskd.blobs.base import READ_CHUNK, BlobStore
+from tuskd.blobs.base import BlobStore
 from tuskd.engine.datum_runner import clear_dir
+from tuskd.engine.outputs import DEFAULT_OUTPUT_LIMIT, CollectedFile, collect_outputs
 from tuskd.engine.sandbox import Sandbox, SandboxPool
 
 __all__ = [
@@ -84,15 +85,6 @@ class LaidOutInput:
 
     name: str
     files: Sequence[InputFile]
-
-
-@dataclass(frozen=True, slots=True)
-class CollectedFile:
-    """A file user code wrote to ``/pfs/out``: its path there (``/b.txt``) and the blob stored."""
-
-    path: str
-    blob: str
-    size: int
 
 
 @dataclass(frozen=True)
@@ -138,7 +130,8 @@ def default_scratch_root(engine_id: str) -> Path | None:
 class Workspace:
     """Datum trees under ``root`` (one directory per running job); scratch under ``scratch_root``.
 
-    ``sandboxes``: where slots take their sandbox from (closed with the workspace).
+    ``sandboxes``: where slots take their sandbox from (closed with the workspace);
+    ``output_limit``: bytes of output one datum may produce.
     """
 
     def __init__(
@@ -149,12 +142,14 @@ class Workspace:
         link: bool = True,
         scratch_root: Path | None = None,
         sandboxes: SandboxPool | None = None,
+        output_limit: int = DEFAULT_OUTPUT_LIMIT,
     ) -> None:
         self.root = root
         self.scratch_root = scratch_root or root / ".scratch"
         self._blobs = blobs
         self._link = link
         self.sandboxes = sandboxes
+        self.output_limit = output_limit
 
     def reset(self) -> None:
         """Remove everything an earlier server left (call when no job runs)."""
@@ -173,6 +168,7 @@ class Workspace:
     # -- shared by job spaces -----------------------------------------------------------------
 
     def _place(self, blob: str, target: Path) -> bool:
+        self._blobs.check(blob)  # DataLoss for damaged content (cheap once verified: blobs/local.py)
         source = self._blobs.path(blob)
         try:
             if self._link:
@@ -187,15 +183,19 @@ class Workspace:
             shutil.copyfile(source, target)
         return True
 
-    def collect(self, out_dir: Path) -> list[CollectedFile]:
+    def collect(
+        self,
+        out_dir: Path,
+        cancel: threading.Event | None = None,
+        deadline: float | None = None,
+        timeout: float | None = None,
+    ) -> list[CollectedFile]:
         """Store every file under ``out_dir`` as a blob (not yet durable: the caller flushes the
-        blob store before recording them); returns them in path order."""
-        found: list[CollectedFile] = []
-        for path, host in _walk_files(out_dir, ""):
-            ref = self._blobs.put_stream(_read(host), durable=False)
-            found.append(CollectedFile(path, ref.hash, ref.size))
-        found.sort(key=lambda f: f.path)
-        return found
+        blob store before recording them); returns them in path order. OutputError when they
+        cannot be collected, OutputCancelled on ``cancel`` (engine/outputs.py)."""
+        return collect_outputs(
+            out_dir, self._blobs, limit=self.output_limit, cancel=cancel, deadline=deadline, timeout=timeout
+        )
 
 
 class JobSpace:
@@ -298,9 +298,6 @@ class JobSpace:
                 remove_tree(directory)
         slot.dirs.clear()
 
-    def collect(self, slot: Slot) -> list[CollectedFile]:
-        return self._ws.collect(slot.out_dir)
-
     def close(self) -> None:
         """Give the sandboxes back and remove every slot (no datum of the job may be running)."""
         with self._lock:
@@ -314,28 +311,6 @@ class JobSpace:
                     sandbox.close()
         remove_tree(self.root)
         remove_tree(self._scratch)
-
-
-def _walk_files(directory: Path, prefix: str) -> Iterator[tuple[str, Path]]:
-    try:
-        entries = list(os.scandir(directory))
-    except FileNotFoundError:
-        return
-    for entry in entries:
-        path = f"{prefix}/{entry.name}"
-        try:
-            if entry.is_dir(follow_symlinks=False):
-                yield from _walk_files(Path(entry.path), path)
-            elif entry.is_file(follow_symlinks=True):
-                yield path, Path(entry.path)
-        except OSError:
-            continue
-
-
-def _read(path: Path) -> Iterator[bytes]:
-    with open(path, "rb") as fh:
-        while chunk := fh.read(READ_CHUNK):
-            yield chunk
 
 
 def remove_tree(path: Path) -> None:

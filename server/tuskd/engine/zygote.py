@@ -6,7 +6,16 @@ standard library only, so it starts without the site machinery or tusk's own pac
 
 1. leaves the server's mount namespace (``unshare(CLONE_NEWNS)``; with a user namespace too when
    not root), makes every mount private, and becomes a *child subreaper*: every process user
-   code starts stays in this process's tree, whatever it does with sessions and groups;
+   code starts stays in this process's tree, whatever it does with sessions and groups.
+   As root it also leaves the server's PID namespace: it forks once after
+   ``unshare(CLONE_NEWPID)``, the child (PID 1 of the new namespace) serves the requests and
+   replaces the server's ``/proc`` with one of its own namespace, and the parent only waits
+   for it (and passes SIGTERM/SIGHUP on). User code then sees no process of the host -- no
+   ``/proc/<server pid>/root``, the server's mount namespace, where the data directory is
+   writable. If PID 1 dies, the kernel kills every process of its namespace; if the parent
+   dies, PID 1 is killed (``PR_SET_PDEATHSIG``). The ``pid`` this process reports is then a
+   pid of its namespace: the engine translates it (``NSpid`` in the host's ``/proc``).
+   Unprivileged, the user namespace already refuses that path, and no PID namespace is made;
 2. answers requests on the control socket ``<fd>`` (AF_UNIX, SOCK_SEQPACKET, one JSON message per
    packet), one attempt at a time:
 
@@ -54,6 +63,7 @@ MAX_FDS = 2
 SETUP_FAILED = 125
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWUSER = 0x10000000
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
@@ -68,6 +78,7 @@ MS_PRIVATE = 0x40000
 MS_RELATIME = 0x200000
 MNT_DETACH = 0x2
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
 
 _SWEEP_SECONDS = 2.0
 _DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -109,9 +120,10 @@ def _check(result: int, what: str) -> None:
         raise OSError(code, f"{what}: {os.strerror(code)}")
 
 
-def _mount(source: str | None, target: str, flags: int) -> None:
+def _mount(source: str | None, target: str, flags: int, fstype: str | None = None) -> None:
     src = None if source is None else os.fsencode(source)
-    _check(_lib().mount(src, os.fsencode(target), None, flags, None), f"mount {source or ''} on {target}")
+    kind = None if fstype is None else fstype.encode()
+    _check(_lib().mount(src, os.fsencode(target), kind, flags, None), f"mount {source or ''} on {target}")
 
 
 def _umount(target: str) -> None:
@@ -164,6 +176,45 @@ def enter_namespace() -> None:
     _check(lib.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl(PR_SET_CHILD_SUBREAPER)")
 
 
+def enter_pid_namespace() -> bool:
+    """As root: fork into a new PID namespace (see the module docstring). Returns in the child
+    (PID 1), with its own ``/proc`` mounted; the parent never returns: it waits for the child
+    and exits with its status. False (nothing changed) when not root."""
+    if os.geteuid() != 0:
+        return False
+    lib = _lib()
+    _check(lib.unshare(CLONE_NEWPID), "unshare(CLONE_NEWPID)")
+    child = os.fork()
+    if child == 0:
+        _check(lib.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
+        with contextlib.suppress(OSError):
+            _umount("/proc")  # the host's, with whatever is mounted below it
+        _mount("proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "proc")
+        return True
+    _wait_for_init(child)
+    raise AssertionError("unreachable")
+
+
+def _wait_for_init(child: int) -> None:
+    """The parent's whole life: pass termination signals on, exit as the child did."""
+
+    def forward(signum: int, frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(signum, forward)
+    for fd in range(3, 1024):  # the control socket: the engine must see it close with the child
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    while True:
+        try:
+            _, status = os.waitpid(child, 0)
+        except InterruptedError:
+            continue
+        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
 # -- processes -----------------------------------------------------------------------------------
 
 
@@ -197,15 +248,21 @@ def _children_by_scan(pid: int) -> list[int]:
     return found
 
 
-def _stat(pid: int) -> tuple[str, int] | None:
-    """(state letter, parent pid) of a process, or None when it is gone."""
+def stat_fields(pid: int) -> list[bytes] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state, parent, group...), or
+    None when the process is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             data = fh.read()
     except OSError:
         return None
-    fields = data[data.rfind(b")") + 2 :].split()
-    return fields[0].decode(), int(fields[1])
+    return data[data.rfind(b")") + 2 :].split()
+
+
+def _stat(pid: int) -> tuple[str, int] | None:
+    """(state letter, parent pid) of a process, or None when it is gone."""
+    fields = stat_fields(pid)
+    return None if fields is None else (fields[0].decode(), int(fields[1]))
 
 
 def _alive(pid: int) -> bool:
@@ -606,6 +663,12 @@ def main(argv: Sequence[str]) -> int:
         with contextlib.suppress(OSError):
             sock.send(json.dumps({"fatal": f"no private mount namespace: {exc}"}).encode())
         return 1
+    try:
+        pid_namespace = enter_pid_namespace()
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            sock.send(json.dumps({"fatal": f"no private PID namespace: {exc}"}).encode())
+        return 1
     zygote = Zygote(sock)
 
     def terminate(signum: int, frame: object) -> None:
@@ -614,7 +677,7 @@ def main(argv: Sequence[str]) -> int:
     signal.signal(signal.SIGTERM, terminate)
     signal.signal(signal.SIGHUP, terminate)
     try:
-        zygote.send({"ready": True})
+        zygote.send({"ready": True, "pid_namespace": pid_namespace})
         zygote.serve()
     except (ConnectionError, SystemExit, KeyboardInterrupt):
         pass

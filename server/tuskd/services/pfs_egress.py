@@ -92,11 +92,10 @@ class EgressService:
     def to_object_storage(self, commit: CommitRef, url: str) -> int:
         """Copy every file of ``commit`` under the directory ``url`` names; bytes written."""
         self._check_url(url)
-        files = [
-            (info.path, self._blobs.path(info.hash))
-            for info in self._pfs.walk_files(commit, "/")
-            if info.file_type == FileType.FILE
-        ]
+        infos = [info for info in self._pfs.walk_files(commit, "/") if info.file_type == FileType.FILE]
+        for info in infos:
+            self._blobs.check(info.hash)  # DATA_LOSS: content that no longer matches its hash is never copied
+        files = [(info.path, self._blobs.path(info.hash)) for info in infos]
         self._check_target(url, [path for path, _ in files])
         return self._files.copy(url, files)
 
