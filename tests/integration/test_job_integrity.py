@@ -49,10 +49,9 @@ def test_output_name_that_is_not_utf8_fails_its_datum_and_the_others_keep_their_
     [info] = client.pps.wait_job_done(job)
     bad = datum_id_of(client, job, "/f0")
     assert info.state == pps_pb2.JOB_FAILURE
-    assert info.reason.startswith(f"datum {bad} failed: output file '/bad\\udcff' is invalid: it is not valid UTF-8"), (
-        info.reason
-    )
-    assert "not valid UTF-8" in info.reason
+    # Output collection refuses the name before reading it (engine/outputs.py); the job's own
+    # check of storable names (job_runner._unstorable) stands behind it.
+    assert info.reason.startswith(f"datum {bad} failed: output name /bad\\xff is not valid UTF-8"), info.reason
     assert (info.restart, info.data_processed, info.data_failed, info.data_total) == (0, 4, 1, 5)
     states = {d.data[0].file.path: d.state for d in client.pps.list_datum(job)}
     assert states == {"/f0": pps_pb2.FAILED, **{p: pps_pb2.SUCCESS for p in files if p != "/f0"}}
