@@ -22,8 +22,8 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import descriptor_pool, message_factory
 from google.protobuf import message as pb_message
-from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2
@@ -31,9 +31,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tusk
-from tusk.proto.pfs_v2 import pfs_pb2
 from tusk.proto.pps_v2 import pps_pb2
-from tusk.proto.versionpb_v2 import version_pb2
+from tuskd.transport.not_activated import not_activated_servicers
+from tuskd.transport.registry import SERVICE_NAMES
 
 BAD_CODES = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
 
@@ -107,10 +107,12 @@ NASTY_STRINGS = [
     "[" * 100_000,
 ]
 
+# Every service the server registers (Pachyderm 2.12's whole API: pfs, pps, version, admin,
+# transaction, metadata, the enterprise services, debug, logs, pjs, snapshot, storage), plus
+# health and reflection.
 SERVICES = [
-    pfs_pb2.DESCRIPTOR.services_by_name["API"],
-    pps_pb2.DESCRIPTOR.services_by_name["API"],
-    version_pb2.DESCRIPTOR.services_by_name["API"],
+    *(descriptor_pool.Default().FindServiceByName(name) for name in SERVICE_NAMES),
+    *(servicer.SERVICE for _, servicer, _ in not_activated_servicers()),
     health_pb2.DESCRIPTOR.services_by_name["Health"],
     reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"],
 ]
