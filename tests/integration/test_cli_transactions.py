@@ -204,6 +204,16 @@ EDGES = {
     "transform": {"cmd": ["sh", "-c", "cp -r /pfs/images/. /pfs/out/"], "image": "pachyderm/opencv"},
     "input": {"pfs": {"repo": "images", "glob": "/*"}},
 }
+REPORT = {
+    "pipeline": {"name": "report"},
+    "transform": {"cmd": ["sh", "-c", "ls /pfs/images > /pfs/out/listing"]},
+    "input": {
+        "cross": [
+            {"pfs": {"repo": "images", "glob": "/"}},
+            {"cron": {"name": "tick", "spec": "@daily", "overwrite": True}},
+        ]
+    },
+}
 WALK_THROUGH = """\
 tusk create project vision --description "images and their edges"
 tusk create repo images --project vision
@@ -219,6 +229,10 @@ tusk put file images@master:/cat.txt -f cat.txt --project vision
 tusk wait commit edges@master --project vision
 tusk list job -p edges --project vision
 tusk get file edges@master:/cat.txt --project vision
+tusk create pipeline -f report.json --project vision
+tusk run cron report --project vision
+tusk wait commit report@master --project vision
+tusk get file report@master:/listing --project vision
 """
 
 
@@ -234,6 +248,7 @@ def test_walk_through(tusk_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert _walk_through_in_docs() == WALK_THROUGH
     monkeypatch.chdir(tmp_path)
     Path("edges.json").write_text(json.dumps(EDGES))
+    Path("report.json").write_text(json.dumps(REPORT))
     Path("cat.txt").write_text("meow\n")
     import shlex
 
@@ -256,3 +271,5 @@ def test_walk_through(tusk_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyP
     # Newest first: the job of cat.txt (one datum), then the one of the pipeline's creation.
     assert [(j[1], j[5], j[-1]) for j in jobs] == [("edges", "1 + 0 / 1", "success"), ("edges", "0 + 0 / 0", "success")]
     assert by_command["tusk get file edges@master:/cat.txt --project vision"][0] == "meow\n"
+    # The cron pipeline: its tick repo made with it, a tick now, the job of that tick.
+    assert by_command["tusk get file report@master:/listing --project vision"][0] == "cat.txt\n"
