@@ -170,3 +170,15 @@ def test_malformed_duration_in_a_field_tusk_only_records(server: RunningServer, 
         maximum_expected_uptime=duration_pb2.Duration(nanos=2**31 - 1),
     )
     _invalid(lambda: client.pps.stub.CreatePipeline(request, timeout=10), "maximum_expected_uptime")
+
+
+def test_a_cron_start_out_of_range_is_invalid_argument(client: tusk.Client) -> None:
+    # Found by the fuzzer: a Timestamp with negative nanos in input.cron.start was INTERNAL.
+    from tusk.proto.pps_v2 import pps_pb2_grpc
+
+    stub = pps_pb2_grpc.APIStub(client.channel)
+    bad = pps_pb2.Input(cron=pps_pb2.CronInput(name="t", spec="@daily", start=timestamp_pb2.Timestamp(nanos=-4363)))
+    with pytest.raises(grpc.RpcError) as info:
+        list(stub.ListDatum(pps_pb2.ListDatumRequest(input=bad), timeout=10))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "input.cron.start" in (info.value.details() or "")

@@ -180,3 +180,9 @@ def test_a_cron_input_has_one_datum_per_tick_file() -> None:
     datums = plan_datums(node, lambda pfs: files if pfs.repo == "p_tick" and pfs.branch == "master" else [])
     assert sorted(d.inputs[0].path for d in datums) == [f.path for f in files]
     assert {d.inputs[0].name for d in datums} == {"tick"}
+
+
+@pytest.mark.parametrize("spec", ["0 0 * * *", "@every 100000h", "0 0 30 2 *", "@every 1s"])
+def test_no_tick_past_the_end_of_the_calendar(spec: str) -> None:
+    late = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    assert parse_schedule(spec).next(late) is None

@@ -75,7 +75,14 @@ class Schedule:
     # (otherwise a day matching either field matches)
 
     def next(self, after: datetime) -> datetime | None:
-        """The first tick strictly after ``after`` (UTC, whole seconds), or None if none comes."""
+        """The first tick strictly after ``after`` (UTC, whole seconds), or None if none comes
+        (also when it would fall past the year 9999, the end of the calendar)."""
+        try:
+            return self._next(after)
+        except (OverflowError, ValueError):  # datetime's range ends at 9999-12-31
+            return None
+
+    def _next(self, after: datetime) -> datetime | None:
         after = after.astimezone(UTC)
         if self.never:
             return None

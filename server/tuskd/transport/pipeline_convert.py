@@ -20,7 +20,7 @@ from tuskd.domain.errors import InvalidArgument
 from tuskd.domain.inputs import CronInput, Input, PfsInput
 from tuskd.domain.pfs import DEFAULT_PROJECT, CommitKey
 from tuskd.domain.pipelines import PipelineInfo, PipelineKey, PipelineSpec, Transform
-from tuskd.transport.job_convert import seconds_of
+from tuskd.transport.job_convert import check_timestamp, seconds_of
 
 __all__ = [
     "details_proto",
@@ -117,7 +117,7 @@ def _cron_from_proto(c: pps_pb2.CronInput) -> CronInput:
         spec=c.spec,
         repo=c.repo,
         project=c.project,
-        start=c.start.ToDatetime(tzinfo=UTC) if c.HasField("start") else None,
+        start=check_timestamp(c.start, "input.cron.start").ToDatetime(tzinfo=UTC) if c.HasField("start") else None,
         overwrite=c.overwrite,
         commit=c.commit,
     )
