@@ -324,3 +324,20 @@ def test_single_statement_reads_without_a_snapshot(store: SqliteStore) -> None:
     with store.read() as tx:
         assert tx.connection.in_transaction  # the default read is a consistent snapshot
         assert tx.get_repo(RepoKey.of("images")) is not None
+
+
+def test_projects_migration_keeps_every_project_already_in_use(tmp_path: Path) -> None:
+    # A data directory written before projects had a table (schema 2): its repos' and
+    # pipelines' projects, and "default", exist after the upgrade.
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    conn.execute("PRAGMA foreign_keys=ON")
+    apply_migrations(conn, MIGRATIONS[:2])
+    conn.execute("INSERT INTO repos (project, name, type, description, created_us) VALUES ('lab', 'r', 'user', '', 5)")
+    conn.execute(
+        "INSERT INTO pipelines (project, name, version, state, stopped, reason, created_us, updated_us)"
+        " VALUES ('ml', 'p', 1, 0, 0, '', 7, 7)"
+    )
+    assert apply_migrations(conn) == [m.version for m in MIGRATIONS[2:]]
+    names = [row[0] for row in conn.execute("SELECT name FROM projects ORDER BY name")]
+    assert names == ["default", "lab", "ml"]
+    conn.close()
