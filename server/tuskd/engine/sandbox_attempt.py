@@ -99,6 +99,29 @@ def _exec_failure(code: int, message: str, started: float, timeout: float | None
     )
 
 
+def _process_ended(
+    returncode: int,
+    output: tuple[bytes, bool],
+    timed_out: bool,
+    cancelled: bool,
+    duration: float,
+    timeout: float | None,
+) -> AttemptResult:
+    """The process ran and ended with ``returncode`` (negative: killed by that signal); ``output``
+    is the log buffer's (bytes, truncated)."""
+    log_bytes, truncated = output
+    return AttemptResult(
+        exit_code=returncode if returncode >= 0 else None,
+        signal=-returncode if returncode < 0 else None,
+        timed_out=timed_out,
+        cancelled=cancelled,
+        duration=duration,
+        log=log_bytes,
+        log_truncated=truncated,
+        timeout=timeout,
+    )
+
+
 def _cancelled_before_start(spec: AttemptSpec) -> AttemptResult:
     return AttemptResult(
         exit_code=None,

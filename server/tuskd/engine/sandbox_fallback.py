@@ -11,7 +11,7 @@ import time
 
 from tuskd.engine import zygote
 from tuskd.engine.procs import wait_group_dead
-from tuskd.engine.sandbox_attempt import AttemptResult, AttemptSpec, _exec_failure
+from tuskd.engine.sandbox_attempt import AttemptResult, AttemptSpec, _exec_failure, _process_ended
 from tuskd.engine.sandbox_layout import PFS_ROOT, _base_env, _link_layout, _PfsPaths
 from tuskd.engine.sandbox_output import _pipes
 from tuskd.engine.sandbox_supervisor import _DRAIN_SECONDS, _ChildSupervisor, _supervise
@@ -92,14 +92,4 @@ def _run_direct(spec: AttemptSpec, cancel: threading.Event) -> AttemptResult:
             proc.wait()
         sup.close()
 
-    log_bytes, truncated = sup.buffer.value()
-    return AttemptResult(
-        exit_code=returncode if returncode >= 0 else None,
-        signal=-returncode if returncode < 0 else None,
-        timed_out=timed_out,
-        cancelled=cancelled,
-        duration=duration,
-        log=log_bytes,
-        log_truncated=truncated,
-        timeout=spec.timeout,
-    )
+    return _process_ended(returncode, sup.buffer.value(), timed_out, cancelled, duration, spec.timeout)

@@ -18,6 +18,7 @@ from tuskd.engine.sandbox_attempt import (
     Isolation,
     _cancelled_before_start,
     _exec_failure,
+    _process_ended,
     _sandbox_failure,
 )
 from tuskd.engine.sandbox_fallback import _run_direct
@@ -202,17 +203,7 @@ class Sandbox:
             sup.close()
         returncode = sup.returncode
         assert returncode is not None
-        log_bytes, truncated = sup.buffer.value()
-        return AttemptResult(
-            exit_code=returncode if returncode >= 0 else None,
-            signal=-returncode if returncode < 0 else None,
-            timed_out=timed_out,
-            cancelled=cancelled,
-            duration=duration,
-            log=log_bytes,
-            log_truncated=truncated,
-            timeout=spec.timeout,
-        )
+        return _process_ended(returncode, sup.buffer.value(), timed_out, cancelled, duration, spec.timeout)
 
     def _helper_died(
         self,
