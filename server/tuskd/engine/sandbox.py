@@ -50,6 +50,12 @@ attempts is replaced silently.
 
 Exit codes the sandbox itself produces: 125 when the /pfs layout or the working directory cannot
 be set up, 126 when the command is not executable and 127 when it is not found (as a shell would).
+
+This module only re-exports; the code lives in modules of one job each: ``sandbox_attempt`` (what
+an attempt is and how it ended), ``sandbox_probe``, ``sandbox_layout`` (the /pfs layout and the
+environment), ``sandbox_output`` (bounded output), ``sandbox_supervisor`` (pumping a running
+attempt, stopping its group), ``sandbox_helper`` (the client of one zygote), ``sandbox_fallback``,
+``sandbox_runner`` (:class:`Sandbox`, :func:`run_attempt`) and ``sandbox_pool``.
 """
 
 from __future__ import annotations

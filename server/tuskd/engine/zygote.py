@@ -1,7 +1,7 @@
 """The namespace helper ("zygote"): a long-lived process that starts user code inside a private
 mount namespace holding the Pachyderm ``/pfs`` layout.
 
-Started by :mod:`tuskd.engine.sandbox` as ``python -I -S zygote.py <fd>`` (this file imports the
+Started by :mod:`tuskd.engine.sandbox_helper` as ``python -I -S zygote.py <fd>`` (this file imports the
 standard library only, so it starts without the site machinery or tusk's own packages), it:
 
 1. leaves the server's mount namespace (``unshare(CLONE_NEWNS)``; with a user namespace too when
