@@ -119,7 +119,7 @@ ModifyFile stream.""",
 although 4,999 are skipped; py-spy `--gil` on the server during five incremental jobs (each ~0.4
 to 0.8 s): `plan_datums` (domain/datums.py) 37% of the server's CPU (the PFS walk of every file,
 `PfsService._walk_infos`, 19%; the planner's index 20%; `datum_id` 8%); building a `DatumRow` for
-every datum, skipped ones included (`JobRunner._datum_row`, engine/job_runner.py) 30%, half of it
+every datum, skipped ones included (`JobDatums._datum_row`, engine/job_datums.py) 30%, half of it
 `json.dumps` of each datum's inputs; `upsert_datums` of 5,000 rows 7%. The ratio also worsens as
 the engine gets faster: the first job's time is the denominator. What would close it: plan from
 the input commit's diff against the previous job's input commit (only changed paths get new

@@ -50,7 +50,7 @@ def test_output_name_that_is_not_utf8_fails_its_datum_and_the_others_keep_their_
     bad = datum_id_of(client, job, "/f0")
     assert info.state == pps_pb2.JOB_FAILURE
     # Output collection refuses the name before reading it (engine/outputs.py); the job's own
-    # check of storable names (job_runner._unstorable) stands behind it.
+    # check of storable names (datum_tasks._unstorable) stands behind it.
     assert info.reason.startswith(f"datum {bad} failed: output name /bad\\xff is not valid UTF-8"), info.reason
     assert (info.restart, info.data_processed, info.data_failed, info.data_total) == (0, 4, 1, 5)
     states = {d.data[0].file.path: d.state for d in client.pps.list_datum(job)}

@@ -26,8 +26,8 @@ from tuskd.domain.states import DatumState, JobState, is_terminal
 from tuskd.store.base import Store
 from tuskd.store.pps import JobQuery, JobRow
 
+from .datum_queries import DatumInputView, inputs_of, matches_filters
 from .events import CancelToken, EventHub
-from .job_queries import DatumInputView, inputs_of, matches_filters
 from .jobs import JobService, job_topic, pipeline_topic
 
 __all__ = ["JobLogs", "LogLine", "LogQuery", "LogSource", "go_duration"]

@@ -18,8 +18,8 @@ from tusk.proto.pps_v2 import pps_pb2
 from tuskd.domain.errors import InvalidArgument
 from tuskd.domain.jobs import Job, JobKey, Stats
 from tuskd.domain.pfs import DEFAULT_PROJECT, USER_REPO_TYPE
+from tuskd.services.datum_queries import DatumInputView, DatumView
 from tuskd.services.job_logs import LogLine
-from tuskd.services.job_queries import DatumInputView, DatumView
 
 __all__ = [
     "check_timestamp",

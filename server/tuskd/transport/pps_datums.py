@@ -1,6 +1,6 @@
 """pps_v2.API datum and log RPCs: ListDatum, InspectDatum, RestartDatum, GetLogs.
 
-Thin: convert the request, call one DatumQueries method (services/job_queries.py), convert what
+Thin: convert the request, call one DatumQueries method (services/datum_queries.py), convert what
 comes back with job_convert. The datum rows and logs are the job engine's records.
 """
 
@@ -18,8 +18,9 @@ from tuskd.domain.errors import InvalidArgument
 from tuskd.domain.jobs import JobKey
 from tuskd.domain.pfs import DEFAULT_PROJECT
 from tuskd.domain.states import DatumState
+from tuskd.services.datum_queries import DatumListing, DatumQueries, DatumRestarter
 from tuskd.services.job_logs import JobLogs, LogQuery
-from tuskd.services.job_queries import DatumListing, DatumQueries, DatumRestarter, job_key
+from tuskd.services.job_queries import job_key
 from tuskd.transport.base import ServicerBase
 from tuskd.transport.job_convert import datum_info, log_message, seconds_of
 from tuskd.transport.pipeline_convert import input_from_proto

@@ -1,7 +1,7 @@
 """pps_v2.API job RPCs: InspectJob, ListJob, WaitJob, StopJob, job sets, SubscribeJob, DeleteJob.
 
-Thin: each RPC converts its request to domain terms, calls one JobQueries method and converts
-what comes back (job_convert). Blocking RPCs pass a cancel token tied to the call, so a client
+Thin: each RPC converts its request to domain terms, calls one JobQueries (or JobCommands)
+method and converts what comes back (job_convert). Blocking RPCs pass a cancel token tied to the call, so a client
 that hangs up or passes its deadline frees its server thread at once.
 """
 
@@ -21,6 +21,7 @@ from tuskd.domain.jobs import Job, JobKey
 from tuskd.domain.pfs import DEFAULT_PROJECT, CommitRef, RepoKey
 from tuskd.domain.pipelines import PipelineKey
 from tuskd.domain.states import JobState
+from tuskd.services.job_commands import JobCommands
 from tuskd.services.job_queries import JobListing, JobQueries, JobSetListing, job_key
 from tuskd.services.jobs import WatchTarget
 from tuskd.services.pipelines import PipelineChange
@@ -67,7 +68,12 @@ class JobRpcs(ServicerBase):
     @cached_property
     def job_queries(self) -> JobQueries:
         deps = self.deps
-        return JobQueries(deps.store, deps.jobs, deps.pfs, deps.hub, deps.engine, deps.engine.logs)
+        return JobQueries(deps.store, deps.jobs, deps.pfs, deps.hub)
+
+    @cached_property
+    def job_commands(self) -> JobCommands:
+        deps = self.deps
+        return JobCommands(deps.store, deps.jobs, self.job_queries, deps.hub, deps.engine, deps.engine.logs)
 
     # -- conversion helpers -----------------------------------------------------------------
 
@@ -203,9 +209,9 @@ class JobRpcs(ServicerBase):
             )
         grace = seconds_of(request.grace_period, "grace_period") if request.HasField("grace_period") else 0.0
         if has_job:
-            self.job_queries.stop(key_of(request.job), request.reason, grace)
+            self.job_commands.stop(key_of(request.job), request.reason, grace)
         else:
-            self.job_queries.stop_set(request.job_set.id, request.reason, grace)
+            self.job_commands.stop_set(request.job_set.id, request.reason, grace)
         return empty_pb2.Empty()
 
     def InspectJobSet(
@@ -253,7 +259,7 @@ class JobRpcs(ServicerBase):
             yield self.job_info(job, request.details)
 
     def DeleteJob(self, request: pps_pb2.DeleteJobRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
-        self.job_queries.delete(key_of(request.job))
+        self.job_commands.delete(key_of(request.job))
         return empty_pb2.Empty()
 
 

@@ -1,0 +1,330 @@
+"""A job's datums (steps 2 and 3 of engine/job_runner.py): planned over its input commits,
+skipped when the previous successful job ran them alike, run on the executor, and recorded in
+batches (datum rows, outputs and counters in one transaction), retried while the store refuses."""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from tuskd.domain.datums import Datum, FileEntry, datum_hash, plan_datums
+from tuskd.domain.errors import NotFound
+from tuskd.domain.inputs import PfsInput
+from tuskd.domain.jobs import Counts, DatumRecord, Job, JobKey, Stats, transition
+from tuskd.domain.pfs import CommitRef, FileType, RepoKey
+from tuskd.domain.pipelines import REPROCESS_EVERY_JOB, PipelineSpec
+from tuskd.domain.states import DatumState, JobState, is_datum_done
+from tuskd.engine.datum_runner import DatumPolicy
+from tuskd.engine.datum_tasks import DatumTasks, FinishedDatum
+from tuskd.engine.job_context import EngineContext, JobInputs
+from tuskd.engine.job_control import JobControl, JobGone
+from tuskd.engine.sandbox import format_seconds
+from tuskd.engine.workspace import JobSpace
+from tuskd.store.pps import DatumRow, OutputEntry
+
+__all__ = [
+    "ENGINE_ID_ENV",
+    "FLUSH_DATUMS",
+    "FLUSH_SECONDS",
+    "RECORD_RETRY_DELAYS",
+    "RESTARTED_PREFIX",
+    "JobDatums",
+    "RecordFailed",
+    "restarted_row",
+]
+
+log = logging.getLogger("tuskd.engine.job_runner")  # a job's whole run logs under one name
+
+FLUSH_SECONDS = 0.1
+"""Finished datums are recorded at most this often (the first after a quiet spell at once)."""
+FLUSH_DATUMS = 500
+"""... or as soon as this many are waiting."""
+ENGINE_ID_ENV = "TUSK_ENGINE_ID"
+"""Set in every user process, so a restarted server can find and kill what a crash left."""
+RECORD_RETRY_DELAYS = (0.1, 0.2, 0.4, 0.8, 1.6)
+"""Pauses between tries of recording a batch of finished datums (the batch is kept meanwhile);
+when the last try fails too, the job fails with the reason."""
+
+
+RESTARTED_PREFIX = "restarted; was "
+"""The reason of a done datum restarted by RestartDatum until it has run again
+(``restarted; was FAILED``): a resumed job reads back from it what was already counted."""
+
+
+def _counted_before(reason: str) -> DatumState | None:
+    if not reason.startswith(RESTARTED_PREFIX):
+        return None
+    name = reason.removeprefix(RESTARTED_PREFIX).split(":", 1)[0].strip()
+    return DatumState.__members__.get(name)
+
+
+def restarted_row(row: DatumRow, counted: DatumState) -> DatumRow:
+    """``row`` back in STARTING, waiting to run again (its earlier outcome was ``counted``)."""
+    record = replace(row.record, state=DatumState.STARTING, reason=f"{RESTARTED_PREFIX}{counted.name}")
+    return DatumRow(record, row.inputs_json)
+
+
+class RecordFailed(Exception):
+    """Finished datums could not be recorded, even after retries: the job fails with this."""
+
+
+class JobDatums:
+    """Plans, runs and records one job's datums (the runner moves the job's states)."""
+
+    def __init__(self, ctx: EngineContext, key: JobKey, control: JobControl, space: JobSpace) -> None:
+        self.ctx = ctx
+        self.key = key
+        self.control = control
+        self._tasks = DatumTasks(ctx, key, control, space)
+
+    def run_datums(self, spec: PipelineSpec, inputs: JobInputs) -> None:
+        ctx, key = self.ctx, self.key
+        datums = plan_datums(spec.input, self._listing(inputs))
+        self.control.check()
+        hashes = {d.id: datum_hash(d, spec.salt) for d in datums}
+        with ctx.store.read() as tx:
+            t = ctx.jobs.tables(tx)
+            row = t.get_job(key)
+            if row is None:
+                raise JobGone()
+            recorded = t.list_datums(row.row)
+            done = {d.record.id for d in recorded if is_datum_done(d.record.state)}
+            # Datums restarted before a server restart: run them again, counted as before.
+            counted = {
+                d.record.id: c
+                for d in recorded
+                if d.record.state == DatumState.STARTING and (c := _counted_before(d.record.reason)) is not None
+            }
+            previous: dict[str, str] = {}
+            prev_row = None
+            if spec.reprocess_spec != REPROCESS_EVERY_JOB:
+                prev = t.last_successful_job(key.project, key.pipeline, row.row)
+                if prev is not None:
+                    prev_row = prev.row
+                    previous = t.datum_hashes(prev.row, [DatumState.SUCCESS, DatumState.SKIPPED])
+        skipped = [d for d in datums if d.id not in done and previous.get(d.id) == hashes[d.id]]
+        skipped_ids = {d.id for d in skipped}
+        todo = [d for d in datums if d.id not in done and d.id not in skipped_ids]
+        now = ctx.clock()
+
+        def start_running(job: Job) -> Job:
+            if job.state != JobState.JOB_RUNNING:
+                job = transition(job, JobState.JOB_RUNNING, now)
+            return replace(job, total=len(datums), counts=job.counts + Counts(skipped=len(skipped)))
+
+        rows = [self._datum_row(d, hashes[d.id], DatumState.SKIPPED, inputs) for d in skipped]
+        with self.control.lock:
+            self.control.check()
+            self.control.plan = {d.id: d for d in datums}
+            self.control.describe = lambda d: self._datum_row(d, hashes[d.id], DatumState.STARTING, inputs)
+            self.control.datums_closed = False
+            with ctx.store.write() as tx:
+                if prev_row is not None and skipped:
+                    ctx.jobs.tables(tx).copy_datum_outputs(prev_row, row.row, [d.id for d in skipped])
+                job = ctx.jobs.change(key, start_running, datums=rows, tx=tx)
+        log.info(
+            "job %s: %d datums (%d skipped, %d done before a restart, %d to run)",
+            key, len(datums), len(skipped), len(done), len(todo),
+        )  # fmt: skip
+        self._arm_job_timeout(spec, job)
+        if todo:
+            self._process(spec, todo, hashes, inputs, counted)
+        # Done datums restarted meanwhile (RestartDatum) run again before the job goes on.
+        while True:
+            with self.control.lock:
+                self.control.check()
+                reruns, self.control.reruns = self.control.reruns, {}
+                if not reruns:
+                    self.control.datums_closed = True
+                    break
+            log.info("job %s: running %d restarted datum(s) again", key, len(reruns))
+            self._process(spec, [self.control.plan[i] for i in sorted(reruns)], hashes, inputs, reruns)
+        self.control.check()
+
+    def _arm_job_timeout(self, spec: PipelineSpec, job: Job) -> None:
+        if spec.job_timeout is None:
+            return
+        reason = f"job timed out after {format_seconds(spec.job_timeout)}"
+        remaining = job.started + spec.job_timeout - self.ctx.clock()
+        if remaining <= 0:
+            self.control.request_stop(reason)
+            self.control.check()
+        self.control._timer(remaining, lambda: self.control.request_stop(reason))
+
+    def _process(
+        self,
+        spec: PipelineSpec,
+        todo: list[Datum],
+        hashes: dict[str, str],
+        inputs: JobInputs,
+        counted: dict[str, DatumState],
+    ) -> None:
+        """Run ``todo``; ``counted``: restarted datums and the outcome already counted for them."""
+        policy = DatumPolicy(
+            tries=max(spec.datum_tries, 1),
+            timeout=spec.datum_timeout,
+            accept_return_code=frozenset(spec.transform.accept_return_code),
+            err_cmd=spec.transform.err_cmd,
+            err_stdin=spec.transform.err_stdin,
+        )
+        base_env = {
+            **dict(spec.transform.env),
+            "PACH_JOB_ID": self.key.id,
+            "PACH_OUTPUT_COMMIT_ID": self.key.id,
+            "PPS_PIPELINE_NAME": self.key.pipeline,
+            "PPS_PROJECT_NAME": self.key.project,
+            ENGINE_ID_ENV: self.ctx.engine_id,
+        }
+        tasks = (self._tasks.task(d, hashes[d.id], spec, policy, base_env, counted.get(d.id)) for d in todo)
+        results: queue.SimpleQueue[FinishedDatum | BaseException | None] = queue.SimpleQueue()
+        batch = self.ctx.executor.run_batch(str(self.key), tasks, max(spec.parallelism, 1), self.control.no_more)
+
+        def consume() -> None:
+            try:
+                for item in batch:
+                    if item is not None:
+                        results.put(item)
+            except BaseException as exc:  # delivered to the job thread
+                results.put(exc)
+            finally:
+                results.put(None)
+
+        consumer = threading.Thread(target=consume, name=f"datums-{self.key}", daemon=True)
+        consumer.start()
+        pending: list[FinishedDatum] = []
+        last_flush = 0.0
+        error: BaseException | None = None
+        try:
+            while True:
+                wait = None if not pending else max(0.0, last_flush + FLUSH_SECONDS - time.monotonic())
+                try:
+                    item = results.get(timeout=wait)
+                except queue.Empty:
+                    self._record(pending, inputs)
+                    pending, last_flush = [], time.monotonic()
+                    continue
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    error = item
+                    continue
+                pending.append(item)
+                if time.monotonic() - last_flush >= FLUSH_SECONDS or len(pending) >= FLUSH_DATUMS:
+                    self._record(pending, inputs)
+                    pending, last_flush = [], time.monotonic()
+        except BaseException:
+            # Recording failed (or the job is gone): nothing of the job may keep running.
+            self.control.no_more.set()
+            self.control.kill.set()
+            consumer.join()
+            raise
+        consumer.join()
+        if pending:
+            self._record(pending, inputs)
+        if error is not None:
+            self.control.check()
+            raise error
+
+    def _listing(self, inputs: JobInputs) -> Callable[[PfsInput], Sequence[FileEntry]]:
+        def listing(pfs: PfsInput) -> Sequence[FileEntry]:
+            commit = inputs.commit_for(pfs)
+            repo = RepoKey(pfs.project, pfs.repo, pfs.repo_type)
+            if commit is None:
+                # The output branch does not follow this input: read the branch head (and keep
+                # it, so the datum records name the commit that was read).
+                info = self.ctx.pfs.inspect_commit(CommitRef(repo, branch=pfs.branch))
+                commit = info.commit
+                inputs.commits[(pfs.project, pfs.repo, pfs.repo_type, pfs.branch)] = commit
+            ref = CommitRef(repo, id=commit.id)
+            return [
+                FileEntry(info.path, False, info.size_bytes, info.hash)
+                for info in self.ctx.pfs.walk_files(ref, "/")
+                if info.file_type is FileType.FILE
+            ]
+
+        return listing
+
+    def _datum_row(
+        self,
+        datum: Datum,
+        hash_: str,
+        state: DatumState,
+        inputs: JobInputs,
+        attempts: int = 0,
+        reason: str = "",
+        stats: Stats | None = None,
+    ) -> DatumRow:
+        described = []
+        for inp in datum.inputs:
+            commit = inputs.by_repo(inp.repo, inp.branch)
+            described.append(
+                {
+                    "name": inp.name,
+                    "project": commit.repo.project if commit else self.key.project,
+                    "repo": inp.repo,
+                    "repo_type": commit.repo.type if commit else "user",
+                    "branch": inp.branch,
+                    "commit": commit.id if commit else "",
+                    "path": inp.path,
+                    "is_dir": inp.is_dir,
+                    "hash": inp.hash,
+                    "size": sum(f.size for f in inp.files),
+                }
+            )
+        record = DatumRecord(self.key, datum.id, hash_, state, attempts, reason, stats or Stats())
+        return DatumRow(record, json.dumps(described, separators=(",", ":")))
+
+    def _record(self, finished: list[FinishedDatum], inputs: JobInputs) -> None:
+        """Record finished datums, their outputs and the counters in one transaction."""
+        if not finished:
+            return
+        # A datum restarted after a FAILED or RECOVERED run adds only an outcome not yet counted
+        # for it: counters never go backwards, so each counts the datums that reached it.
+        new = [f for f in finished if f.state != f.previous]
+        counts = Counts(
+            processed=sum(1 for f in new if f.state == DatumState.SUCCESS),
+            failed=sum(1 for f in new if f.state == DatumState.FAILED),
+            recovered=sum(1 for f in new if f.state == DatumState.RECOVERED),
+        )
+        stats = Stats()
+        rows: list[DatumRow] = []
+        outputs: list[OutputEntry] = []
+        for f in finished:
+            stats = stats + f.stats
+            rows.append(self._datum_row(f.datum, f.hash, f.state, inputs, f.result.attempts, f.result.reason, f.stats))
+            outputs.extend(OutputEntry(f.datum.id, file.path, file.blob, file.size) for file in f.files)
+        control = self.control
+        for attempt, delay in enumerate((*RECORD_RETRY_DELAYS, None)):
+            try:
+                if outputs:
+                    self.ctx.blobs.flush()  # outputs become durable before the rows naming them
+                with control.lock:
+                    for i, f in enumerate(finished):
+                        control.finished.pop(f.datum.id, None)
+                        if control.reruns.get(f.datum.id) == DatumState.STARTING:
+                            # Restarted between its end and now: a failure waits to run again, a
+                            # success stays (SUCCESS is final).
+                            if f.state in (DatumState.FAILED, DatumState.RECOVERED):
+                                control.reruns[f.datum.id] = f.state
+                                rows[i] = restarted_row(rows[i], f.state)
+                            else:
+                                del control.reruns[f.datum.id]
+                    self.ctx.jobs.record_progress(self.key, counts, stats, datums=rows, outputs=outputs)
+                return
+            except NotFound:
+                raise JobGone() from None
+            except Exception as exc:
+                # A full disk, a busy store...: the batch is kept and recorded again; a datum is
+                # never dropped (nor the job's counters left behind its rows).
+                if delay is None:
+                    raise RecordFailed(f"could not record the results of {len(finished)} datum(s): {exc}") from exc
+                log.warning(
+                    "job %s: could not record %d datum(s) (try %d of %d), retrying in %.1fs: %s",
+                    self.key, len(finished), attempt + 1, len(RECORD_RETRY_DELAYS) + 1, delay, exc,
+                )  # fmt: skip
+                time.sleep(delay)
