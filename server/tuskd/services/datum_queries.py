@@ -140,7 +140,8 @@ def _matches(wanted: str, inp: DatumInputView) -> bool:
 
 
 class DatumQueries:
-    """ListDatum, InspectDatum, RestartDatum and GetLogs over the engine's datum rows and logs."""
+    """ListDatum, InspectDatum, RestartDatum and the dry-run plan, over the engine's datum rows
+    (GetLogs is services/job_logs.py)."""
 
     def __init__(
         self,
