@@ -66,6 +66,13 @@ class BlobStore(Protocol):
         """Where the blob lives on the local filesystem (read-only; hardlink it, never write)."""
         ...
 
+    def materialize(self, blob: str, dest: Path, *, link: bool = True) -> bool:
+        """Make ``dest`` (which must not exist) a file with the blob's content: a hard link to
+        a local copy when ``link`` and the filesystem allow it (never write through it), else a
+        copy. False when ``dest`` already exists (left as it is); DataLoss when the content no
+        longer matches the name; NotFound when the blob is not stored."""
+        ...
+
     def exists(self, blob: str) -> bool: ...
 
     def verify(self, blob: str) -> bool:

@@ -31,6 +31,7 @@ import errno
 import hashlib
 import logging
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -127,6 +128,26 @@ class LocalBlobStore:
 
     def exists(self, blob: str) -> bool:
         return self._object_path(blob).is_file()
+
+    def materialize(self, blob: str, dest: Path, *, link: bool = True) -> bool:
+        self.check(blob)  # DataLoss for damaged content (cheap once verified)
+        source = self._object_path(blob)
+        try:
+            if link:
+                os.link(source, dest)
+            else:
+                shutil.copyfile(source, dest)
+        except FileExistsError:
+            return False
+        except FileNotFoundError:
+            if not source.exists():
+                raise NotFound(f"blob {blob} not found") from None
+            raise
+        except OSError as exc:
+            if not link or exc.errno not in (errno.EXDEV, errno.EMLINK, errno.EPERM):
+                raise
+            shutil.copyfile(source, dest)
+        return True
 
     def size(self, blob: str) -> int:
         try:

@@ -39,10 +39,8 @@ cancel event.
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import os
-import shutil
 import stat
 import threading
 import time
@@ -168,20 +166,8 @@ class Workspace:
     # -- shared by job spaces -----------------------------------------------------------------
 
     def _place(self, blob: str, target: Path) -> bool:
-        self._blobs.check(blob)  # DataLoss for damaged content (cheap once verified: blobs/local.py)
-        source = self._blobs.path(blob)
-        try:
-            if self._link:
-                os.link(source, target)
-            else:
-                shutil.copyfile(source, target)
-        except FileExistsError:
-            return False  # the same path brought twice (e.g. by two group members)
-        except OSError as exc:
-            if not self._link or exc.errno not in (errno.EXDEV, errno.EMLINK, errno.EPERM):
-                raise
-            shutil.copyfile(source, target)
-        return True
+        # False: the same path brought twice (e.g. by two group members).
+        return self._blobs.materialize(blob, target, link=self._link)
 
     def collect(
         self,
