@@ -34,7 +34,7 @@ class ServerConfig:
     rpc_workers: int = 256
     # Long waits and streams (WaitJob, SubscribeJob, SubscribeCommit, GetLogs with follow,
     # Inspect* with wait) open at once, per kind; each holds a thread of its own, on top of
-    # rpc_workers, and one past the limit gets RESOURCE_EXHAUSTED (tuskd.transport.stream_limits).
+    # rpc_workers, and one past the limit gets RESOURCE_EXHAUSTED (tuskd.services.stream_limits).
     max_streams_per_kind: int = 256
     # Server-wide cap on concurrently running datums across all pipelines.
     datum_workers: int = max(2, os.cpu_count() or 2)
