@@ -6,13 +6,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tuskd.engine.outputs import DEFAULT_OUTPUT_LIMIT
-
 DEFAULT_ADDRESS = "localhost:30650"
 DEFAULT_URL_MAX_BYTES = 8 * 1024**3
 DEFAULT_URL_TIMEOUT = 600.0
 # Pachyderm clients send file chunks of up to 19 MiB; leave generous headroom.
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+DEFAULT_OUTPUT_LIMIT = 64 << 30
+"""Bytes of output one datum may produce (``ServerConfig.datum_output_limit``)."""
 
 
 def default_data_dir() -> Path:
@@ -34,7 +34,7 @@ class ServerConfig:
     rpc_workers: int = 256
     # Long waits and streams (WaitJob, SubscribeJob, SubscribeCommit, GetLogs with follow,
     # Inspect* with wait) open at once, per kind; each holds a thread of its own, on top of
-    # rpc_workers, and one past the limit gets RESOURCE_EXHAUSTED (tuskd.transport.stream_limits).
+    # rpc_workers, and one past the limit gets RESOURCE_EXHAUSTED (tuskd.services.stream_limits).
     max_streams_per_kind: int = 256
     # Server-wide cap on concurrently running datums across all pipelines.
     datum_workers: int = max(2, os.cpu_count() or 2)

@@ -14,9 +14,8 @@ from tuskd.domain.pfs import CommitKey
 from tuskd.domain.pipelines import PipelineSpec
 from tuskd.engine.executor import Executor
 from tuskd.engine.logs import DatumLogs
+from tuskd.engine.ports import CommitPort, JobLedger
 from tuskd.engine.workspace import Workspace
-from tuskd.services.jobs import JobService
-from tuskd.services.pfs import PfsService
 from tuskd.store.base import Store
 
 __all__ = ["EngineContext", "JobInputs", "SpecLoader"]
@@ -30,8 +29,8 @@ class EngineContext:
     """What every runner of one engine shares."""
 
     store: Store
-    jobs: JobService
-    pfs: PfsService
+    jobs: JobLedger
+    pfs: CommitPort
     blobs: BlobStore
     executor: Executor
     workspace: Workspace

@@ -15,7 +15,7 @@ from tuskd.engine.egress import egress_files
 from tuskd.engine.job_checks import output_problem
 from tuskd.engine.job_context import EngineContext
 from tuskd.engine.job_control import JobControl, JobGone, JobStopped
-from tuskd.services.pfs import PfsService
+from tuskd.engine.ports import CommitPort
 from tuskd.store.pps import OutputEntry
 
 __all__ = [
@@ -41,7 +41,7 @@ def output_commit_error(key: JobKey, state: JobState, reason: str) -> str:
     return f"job {key} {_TERMINAL_WORDS.get(state, state.name)}: {reason}"
 
 
-def output_gone(pfs: PfsService, out_ref: CommitRef) -> bool | None:
+def output_gone(pfs: CommitPort, out_ref: CommitRef) -> bool | None:
     """Whether a job's output commit is gone from its (existing) output repo: its commit set was
     dropped or squashed (by a server that died before it could end the job). None when the
     output repo does not exist at all (a job recorded by a tool or a test)."""
@@ -137,7 +137,7 @@ class JobOutput:
         log.info("job %s: SUCCESS (%d output files)", self.key, len(outputs))
 
 
-def finish_output_with_error(pfs: PfsService, out_ref: CommitRef, error: str) -> None:
+def finish_output_with_error(pfs: CommitPort, out_ref: CommitRef, error: str) -> None:
     """Finish a job's output commit with ``error`` unless it is gone or already finished."""
     try:
         info = pfs.inspect_commit(out_ref)

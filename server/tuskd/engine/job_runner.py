@@ -49,6 +49,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from tuskd.cancel import ServerShuttingDown, WaitCancelled
 from tuskd.domain.errors import NotFound
 from tuskd.domain.jobs import Job, JobKey, transition
 from tuskd.domain.pfs import CommitInfo, CommitKey, CommitRef, CommitState, RepoKey
@@ -64,7 +65,6 @@ from tuskd.engine.job_output import (
     output_commit_error,
     output_gone,
 )
-from tuskd.services.events import ServerShuttingDown, WaitCancelled
 from tuskd.store.pps import DatumRow
 
 __all__ = [

@@ -62,14 +62,11 @@ from tuskd.engine.job_runner import (
 )
 from tuskd.engine.logs import DatumLogs
 from tuskd.engine.outputs import DEFAULT_OUTPUT_LIMIT
+from tuskd.engine.ports import ANY_JOB_TOPIC, CommitPort, JobLedger, Notifier, PipelineChangeView
 from tuskd.engine.procs import kill_namespace, namespace_id
 from tuskd.engine.sandbox import Isolation, SandboxPool, detect_isolation
 from tuskd.engine.workspace import Workspace, default_scratch_root
 from tuskd.engine.zygote import READONLY_ENV
-from tuskd.services.events import EventHub
-from tuskd.services.jobs import ANY_JOB_TOPIC, JobService
-from tuskd.services.pfs import PfsService
-from tuskd.services.pipelines import PipelineChange
 from tuskd.store.base import Store, Tx
 from tuskd.store.pps import DatumRow, JobQuery, JobRow
 
@@ -173,10 +170,10 @@ class Engine(JobEngine):
         self,
         *,
         store: Store,
-        jobs: JobService,
-        pfs: PfsService,
+        jobs: JobLedger,
+        pfs: CommitPort,
         blobs: BlobStore,
-        hub: EventHub,
+        hub: Notifier,
         executor: Executor,
         data_dir: Path,
         load_spec: SpecLoader,
@@ -401,7 +398,7 @@ class Engine(JobEngine):
             self._stop_many(victims, reason, 0.0, missing_ok=True)
         self._hub.publish(_WAKE_TOPIC)
 
-    def pipeline_hook(self, tx: Tx, change: PipelineChange) -> None:
+    def pipeline_hook(self, tx: Tx, change: PipelineChangeView) -> None:
         """``PipelineService`` hook: once the change commits, stop what it killed and dispatch."""
         key = change.pipeline
         killed = change.killed

@@ -27,60 +27,9 @@ import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
 
-from tuskd.domain.errors import Aborted, Unavailable
+from tuskd.cancel import CancelToken, ServerShuttingDown, WaitCancelled  # re-exported: they moved to tuskd.cancel
 
 __all__ = ["ActiveCount", "CancelToken", "EventHub", "ServerShuttingDown", "Subscription", "WaitCancelled"]
-
-
-class WaitCancelled(Aborted):
-    """A blocking wait ended because its caller went away (or asked to stop)."""
-
-    reason = "WAIT_CANCELLED"
-
-
-class ServerShuttingDown(Unavailable):
-    """A blocking wait ended because the server is stopping."""
-
-    reason = "SHUTTING_DOWN"
-
-
-class CancelToken:
-    """A one-way switch that runs callbacks when flipped; thread-safe and idempotent."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._cancelled = False
-        self._callbacks: dict[int, Callable[[], None]] = {}
-        self._next = 0
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled
-
-    def cancel(self) -> None:
-        with self._lock:
-            if self._cancelled:
-                return
-            self._cancelled = True
-            callbacks = list(self._callbacks.values())
-            self._callbacks.clear()
-        for callback in callbacks:
-            callback()
-
-    def add_callback(self, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call ``callback`` on cancel (now, if already cancelled); returns a remover."""
-        with self._lock:
-            if not self._cancelled:
-                key = self._next
-                self._next += 1
-                self._callbacks[key] = callback
-                return lambda: self._remove(key)
-        callback()
-        return lambda: None
-
-    def _remove(self, key: int) -> None:
-        with self._lock:
-            self._callbacks.pop(key, None)
 
 
 class Subscription:

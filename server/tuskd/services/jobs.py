@@ -32,6 +32,7 @@ from tuskd.domain.jobs import (
     transition,
 )
 from tuskd.domain.states import JobState, is_terminal
+from tuskd.engine.ports import ANY_JOB_TOPIC  # the topic the engine's dispatcher listens on
 from tuskd.store.base import Store, Tx
 from tuskd.store.pps import DatumRow, JobQuery, JobRow, OutputEntry, PpsTx
 
@@ -50,9 +51,6 @@ def set_topic(set_id: str) -> str:
 
 def pipeline_topic(project: str, pipeline: str) -> str:
     return f"pipeline-jobs/{project}/{pipeline}"
-
-
-ANY_JOB_TOPIC = "jobs"
 
 
 def snapshot(job: Job) -> str:
