@@ -14,7 +14,9 @@ import click
 
 from tusk import errors
 from tusk.cli import (  # noqa: F401 - importing registers the commands
+    datums,
     jobs,
+    logs,
     metadata,
     misc,
     pfs_commits,

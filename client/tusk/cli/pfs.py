@@ -21,6 +21,7 @@ import click
 from google.protobuf import timestamp_pb2
 
 from tusk import format as fmt
+from tusk.cli.job_views import progress_bar
 from tusk.cli.root import project_option
 from tusk.pfs import format_commit, format_repo
 from tusk.proto.pfs_v2 import pfs_pb2
@@ -129,8 +130,6 @@ def describe_commit(info: pfs_pb2.CommitInfo, full_timestamps: bool = False) -> 
 
 
 def commit_set_row(info: pfs_pb2.CommitSetInfo, full_timestamps: bool = False) -> list[str]:
-    from tusk.cli.jobs import progress_bar
-
     commits = list(info.commits)
     ok = sum(1 for c in commits if c.HasField("finished") and not c.error)
     failed = sum(1 for c in commits if c.HasField("finished") and c.error)
