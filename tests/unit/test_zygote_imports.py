@@ -39,5 +39,7 @@ def test_the_helper_modules_import_only_the_standard_library_and_each_other() ->
 def test_the_check_sees_an_outside_import(tmp_path: Path) -> None:
     # Guard against a check that can never fail.
     sample = tmp_path / "zygote_bad.py"
-    sample.write_text("import os\nimport grpc\nfrom tuskd.engine.procs import x\nfrom tuskd.engine.zygote_procs import y\n")
+    sample.write_text(
+        "import os\nimport grpc\nfrom tuskd.engine.procs import x\nfrom tuskd.engine.zygote_procs import y\n"
+    )
     assert _outside_imports(sample) == ["zygote_bad.py imports grpc", "zygote_bad.py imports tuskd.engine.procs"]
