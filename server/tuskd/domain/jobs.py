@@ -135,6 +135,9 @@ class DatumRecord:
     attempts: int = 0
     reason: str = ""
     stats: Stats = Stats()
+    # A restarted datum waiting in STARTING: the outcome it had, which the job's counters
+    # already count (domain/datum_ledger.py). None otherwise.
+    counted: DatumState | None = None
 
 
 def job_to_dict(job: Job) -> dict[str, object]:

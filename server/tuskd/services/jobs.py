@@ -19,6 +19,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
+from tuskd.domain.datum_ledger import DatumChange
 from tuskd.domain.errors import NotFound
 from tuskd.domain.jobs import (
     Counts,
@@ -33,7 +34,7 @@ from tuskd.domain.jobs import (
 )
 from tuskd.domain.states import JobState, is_terminal
 from tuskd.store.base import Store, Tx
-from tuskd.store.pps import DatumRow, JobQuery, JobRow, OutputEntry, PpsTx
+from tuskd.store.pps import JobQuery, JobRow, OutputEntry, PpsTx
 
 from .events import CancelToken, EventHub
 
@@ -158,9 +159,7 @@ class JobService:
 
     # -- creation ---------------------------------------------------------------------------
 
-    def create_job(
-        self, tx: Tx, key: JobKey, pipeline_version: int, output_repo: str, output_branch: str
-    ) -> JobRow:
+    def create_job(self, tx: Tx, key: JobKey, pipeline_version: int, output_repo: str, output_branch: str) -> JobRow:
         """Record a new CREATED job inside the caller's write transaction."""
         now = self._clock()
         job = Job(
@@ -183,7 +182,7 @@ class JobService:
         key: JobKey,
         fn: Callable[[Job], Job],
         *,
-        datums: Iterable[DatumRow] = (),
+        datums: Iterable[DatumChange] = (),
         outputs: Iterable[OutputEntry] = (),
         tx: Tx | None = None,
     ) -> Job:
@@ -202,7 +201,7 @@ class JobService:
         tx: Tx,
         key: JobKey,
         fn: Callable[[Job], Job],
-        datums: Iterable[DatumRow],
+        datums: Iterable[DatumChange],
         outputs: Iterable[OutputEntry],
     ) -> Job:
         t = self._tables(tx)
@@ -229,7 +228,7 @@ class JobService:
         key: JobKey,
         counts: Counts,
         stats: Stats,
-        datums: Iterable[DatumRow] = (),
+        datums: Iterable[DatumChange] = (),
         outputs: Iterable[OutputEntry] = (),
     ) -> Job:
         """Add finished datums' counts and stats (never backwards) and store their rows."""

@@ -73,7 +73,9 @@ class JobRpcs(ServicerBase):
     @cached_property
     def job_commands(self) -> JobCommands:
         deps = self.deps
-        return JobCommands(deps.store, deps.jobs, self.job_queries, deps.hub, deps.engine, deps.engine.logs)
+        return JobCommands(
+            deps.store, deps.jobs, self.job_queries, deps.hub, deps.engine, deps.engine.logs, pfs=deps.pfs
+        )
 
     # -- conversion helpers -----------------------------------------------------------------
 
