@@ -23,10 +23,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from .errors import FailedPrecondition
 from .jobs import Counts, DatumRecord
 from .states import DatumState, check_datum_transition
 
-__all__ = ["RESTARTED_PREFIX", "DatumChange", "abandon", "adds", "finish", "restart", "skip", "stored"]
+__all__ = ["RESTARTED_PREFIX", "DatumChange", "abandon", "adds", "finish", "move", "restart", "skip", "stored"]
 
 RESTARTED_PREFIX = "restarted; was "
 """The reason shown for a datum restarted by RestartDatum until it has run again."""
@@ -55,50 +56,61 @@ def _count(state: DatumState) -> Counts:
     )
 
 
+def stored(record: DatumRecord, inputs_json: str) -> DatumChange:
+    """The datum as it is stored now (UNKNOWN: no row yet), the start of a move."""
+    return DatumChange(record.state, record, inputs_json)
+
+
+def move(change: DatumChange, new: DatumState, **fields: object) -> DatumChange:
+    """``change`` followed by a move of its datum to ``new`` (other record fields from
+    ``fields``). FailedPrecondition when the transition table forbids the move: every state a
+    datum row is written in has passed here."""
+    record = change.record
+    check_datum_transition(record.state, new, subject=_subject(record))
+    return DatumChange(change.before, replace(record, state=new, **fields), change.inputs_json, change.counts)  # type: ignore[arg-type]
+
+
 def skip(record: DatumRecord, inputs_json: str) -> DatumChange:
     """A new datum SKIPPED (its output is carried over from the last successful job)."""
-    check_datum_transition(DatumState.UNKNOWN, DatumState.SKIPPED, subject=_subject(record))
-    done = replace(record, state=DatumState.SKIPPED, counted=None)
-    return DatumChange(DatumState.UNKNOWN, done, inputs_json, _count(DatumState.SKIPPED))
+    new = stored(replace(record, state=DatumState.UNKNOWN), inputs_json)
+    done = move(new, DatumState.SKIPPED, counted=None)
+    return replace(done, counts=_count(DatumState.SKIPPED))
 
 
 def finish(record: DatumRecord, counted: DatumState | None, inputs_json: str) -> DatumChange:
     """The datum ran to ``record.state``; ``counted``: the outcome already counted for it (a
     restarted datum waiting in STARTING), None for a datum that had no row."""
-    subject = _subject(record)
-    before = DatumState.UNKNOWN if counted is None else DatumState.STARTING
-    if before == DatumState.UNKNOWN:
-        check_datum_transition(DatumState.UNKNOWN, DatumState.STARTING, subject=subject)
-    check_datum_transition(DatumState.STARTING, record.state, subject=subject)
-    counts = Counts() if record.state == counted else _count(record.state)
-    return DatumChange(before, replace(record, counted=None), inputs_json, counts)
+    outcome = record.state
+    if counted is None:
+        running = move(stored(replace(record, state=DatumState.UNKNOWN), inputs_json), DatumState.STARTING)
+    else:
+        running = stored(replace(record, state=DatumState.STARTING, counted=counted), inputs_json)
+    done = move(running, outcome, counted=None)
+    return replace(done, counts=Counts() if outcome == counted else _count(outcome))
 
 
 def restart(change: DatumChange) -> DatumChange:
     """The datum of ``change`` (FAILED or RECOVERED after it) back in STARTING, to run again.
 
-    ``change`` is either the datum's stored row read back (``before`` equal to its state) or a
-    change not written yet (a datum restarted between its end and its recording): the two moves
-    are then written as one."""
-    record = change.record
-    state = record.state
-    check_datum_transition(state, DatumState.STARTING, subject=_subject(record))
-    waiting = replace(record, state=DatumState.STARTING, reason=f"{RESTARTED_PREFIX}{state.name}", counted=state)
-    return DatumChange(change.before, waiting, change.inputs_json, change.counts)
-
-
-def stored(record: DatumRecord, inputs_json: str) -> DatumChange:
-    """A row as read from the store, as the starting point of :func:`restart` or :func:`abandon`."""
-    return DatumChange(record.state, record, inputs_json)
+    ``change`` is either the datum's stored row (:func:`stored`) or a change not written yet (a
+    datum restarted between its end and its recording): the two moves are then one write."""
+    state = change.record.state
+    if state not in (DatumState.FAILED, DatumState.RECOVERED):
+        raise FailedPrecondition(
+            f"{_subject(change.record)} is {state.name}: only a FAILED or RECOVERED datum is restarted",
+            reason="INVALID_DATUM_STATE_TRANSITION",
+            from_state=state.name,
+            to_state=DatumState.STARTING.name,
+        )
+    return move(change, DatumState.STARTING, reason=f"{RESTARTED_PREFIX}{state.name}", counted=state)
 
 
 def abandon(record: DatumRecord, inputs_json: str, why: str) -> DatumChange:
     """A datum waiting in STARTING whose job ended: back to the outcome it had (still counted),
-    or FAILED when it had none. ``why`` is appended to the reason it shows."""
+    or FAILED when it had none. ``why`` is added to the reason it shows."""
     state = record.counted if record.counted in (DatumState.FAILED, DatumState.RECOVERED) else DatumState.FAILED
-    check_datum_transition(record.state, state, subject=_subject(record))
     reason = f"{record.reason}; not run again: {why}" if record.reason else f"not run: {why}"
-    return DatumChange(record.state, replace(record, state=state, reason=reason, counted=None), inputs_json)
+    return move(stored(record, inputs_json), state, reason=reason, counted=None)
 
 
 def adds(changes: list[DatumChange]) -> Counts:
