@@ -32,6 +32,7 @@ from tests.integration.test_engine import (
     wait_for,
     wait_job,
 )
+from tusk.proto.pps_v2 import pps_pb2
 from tuskd.domain.errors import NotFound
 from tuskd.domain.jobs import Job, JobKey
 from tuskd.domain.pfs import CommitRef, RepoKey
@@ -40,7 +41,6 @@ from tuskd.domain.states import JobState
 from tuskd.engine.sandbox import format_seconds
 from tuskd.services.job_commands import JobCommands
 from tuskd.services.job_queries import JobQueries
-from tusk.proto.pps_v2 import pps_pb2
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -139,7 +139,7 @@ def test_the_store_refuses_a_change_made_from_another_state(tmp_path: Path) -> N
     try:
         row = _job_row(store)
         _write(store, row, ledger.finish(record(D.SUCCESS), None, "[]"))
-        with pytest.raises(DatumConflict, match="datum d1 .* is SUCCESS, not UNKNOWN"):
+        with pytest.raises(DatumConflict, match=r"datum d1 .* is SUCCESS, not UNKNOWN"):
             _write(store, row, ledger.finish(record(D.FAILED), None, "[]"))
         stale = ledger.restart(ledger.stored(record(D.FAILED), "[]"))  # the row is SUCCESS, not FAILED
         with pytest.raises(DatumConflict, match="is SUCCESS, not FAILED"):
