@@ -34,6 +34,7 @@ from tuskd.services.fsck import FsckService
 from tuskd.services.job_commands import JobCommands
 from tuskd.services.job_logs import JobLogs
 from tuskd.services.job_queries import JobQueries
+from tuskd.services.job_terminate import JobTerminator
 from tuskd.services.jobs import JobService
 from tuskd.services.jq_filter import JqLimits, JqPool
 from tuskd.services.metadata import MetadataService
@@ -175,6 +176,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
         executor=executor,
         data_dir=config.data_dir,
         load_spec=load_spec,
+        terminator=JobTerminator(jobs, pfs),
         datum_output_limit=config.datum_output_limit,
     )
     pipelines.add_hook(engine.pipeline_hook)  # stop the processes of jobs a pipeline change killed
@@ -203,7 +205,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
         summaries=SummaryService(pfs, pipelines, projects),
         cron=cron,
         job_queries=job_queries,
-        job_commands=JobCommands(store, jobs, job_queries, hub, engine, engine.logs),
+        job_commands=JobCommands(store, jobs, job_queries, hub, engine, engine.logs, pfs=pfs),
         datum_queries=DatumQueries(store, jobs, pfs, hub, engine),  # the engine restarts datums
         job_logs=JobLogs(store, jobs, hub, engine.logs),
         streams=StreamLimits(config.max_streams_per_kind),

@@ -14,7 +14,7 @@ from tuskd.domain.pfs import CommitKey
 from tuskd.domain.pipelines import PipelineSpec
 from tuskd.engine.executor import Executor
 from tuskd.engine.logs import DatumLogs
-from tuskd.engine.ports import CommitPort, JobLedger
+from tuskd.engine.ports import CommitPort, JobLedger, Terminator
 from tuskd.engine.workspace import Workspace
 from tuskd.store.base import Store
 
@@ -37,6 +37,7 @@ class EngineContext:
     logs: DatumLogs
     load_spec: SpecLoader
     engine_id: str
+    terminator: Terminator
     data_dir: Path | None = None  # egress never writes here
     clock: Callable[[], float] = time.time
 

@@ -1,6 +1,6 @@
 """The end of a successful job's walk (steps 5 and 6 of engine/job_runner.py): its datums'
-outputs merged, checked, egressed, and written to its output commit; and the error a job that
-does not succeed leaves on that commit."""
+outputs merged, checked, egressed, and written to its output commit. A job that does not
+succeed ends through services/job_terminate.py, which also finishes this commit with an error."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 
 from tuskd.blobs.base import BlobRef
 from tuskd.domain.errors import NotFound
-from tuskd.domain.jobs import JobKey
+from tuskd.domain.jobs import JobKey, output_commit_error
 from tuskd.domain.pfs import CommitRef, FileType
 from tuskd.domain.states import DatumState, JobState
 from tuskd.engine.egress import egress_files
@@ -21,24 +21,11 @@ from tuskd.store.pps import OutputEntry
 __all__ = [
     "JobOutput",
     "OutputCheckFailed",
-    "finish_output_with_error",
     "output_commit_error",
     "output_gone",
 ]
 
 log = logging.getLogger("tuskd.engine.job_runner")  # a job's whole run logs under one name
-
-
-_TERMINAL_WORDS = {
-    JobState.JOB_FAILURE: "failed",
-    JobState.JOB_KILLED: "was killed",
-    JobState.JOB_UNRUNNABLE: "is unrunnable",
-}
-
-
-def output_commit_error(key: JobKey, state: JobState, reason: str) -> str:
-    """The error a failed, killed or unrunnable job leaves on its output commit."""
-    return f"job {key} {_TERMINAL_WORDS.get(state, state.name)}: {reason}"
 
 
 def output_gone(pfs: CommitPort, out_ref: CommitRef) -> bool | None:
@@ -135,13 +122,3 @@ class JobOutput:
             except NotFound:
                 raise JobGone() from None
         log.info("job %s: SUCCESS (%d output files)", self.key, len(outputs))
-
-
-def finish_output_with_error(pfs: CommitPort, out_ref: CommitRef, error: str) -> None:
-    """Finish a job's output commit with ``error`` unless it is gone or already finished."""
-    try:
-        info = pfs.inspect_commit(out_ref)
-    except NotFound:
-        return
-    if info.finishing is None:
-        pfs.finish_commit(out_ref, error=error, force=True)

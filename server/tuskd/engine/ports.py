@@ -16,13 +16,14 @@ from typing import Protocol
 
 from tuskd.blobs.base import BlobRef
 from tuskd.cancel import CancelToken
+from tuskd.domain.datum_ledger import DatumChange
 from tuskd.domain.inputs import CronInput
 from tuskd.domain.jobs import Counts, Job, JobKey, Stats
 from tuskd.domain.pfs import CommitInfo, CommitRef, CommitState, FileInfo, RepoInfo, RepoKey
 from tuskd.domain.pipelines import PipelineKey, PipelineSpec
 from tuskd.domain.states import JobState
 from tuskd.store.base import Tx
-from tuskd.store.pps import DatumRow, JobRow, OutputEntry, PpsTx
+from tuskd.store.pps import JobRow, OutputEntry, PpsTx
 
 __all__ = [
     "ANY_JOB_TOPIC",
@@ -32,6 +33,7 @@ __all__ = [
     "OutputSession",
     "PipelineChangeView",
     "PipelineSpecs",
+    "Terminator",
     "Wakeups",
 ]
 
@@ -60,7 +62,7 @@ class JobLedger(Protocol):
         key: JobKey,
         fn: Callable[[Job], Job],
         *,
-        datums: Iterable[DatumRow] = (),
+        datums: Iterable[DatumChange] = (),
         outputs: Iterable[OutputEntry] = (),
         tx: Tx | None = None,
     ) -> Job:
@@ -76,11 +78,19 @@ class JobLedger(Protocol):
         key: JobKey,
         counts: Counts,
         stats: Stats,
-        datums: Iterable[DatumRow] = (),
+        datums: Iterable[DatumChange] = (),
         outputs: Iterable[OutputEntry] = (),
     ) -> Job:
         """Add finished datums' counts and stats and store their rows."""
         ...
+
+
+class Terminator(Protocol):
+    """The one terminate path (``services/job_terminate.py``): end a job in KILLED, FAILURE or
+    UNRUNNABLE inside the caller's write transaction, its output commit finished with pachd's
+    error and no datum left claiming to run."""
+
+    def terminate(self, tx: Tx, key: JobKey, state: JobState, reason: str) -> Job: ...
 
 
 class OutputSession(Protocol):

@@ -44,6 +44,8 @@ from pathlib import Path
 from typing import Protocol
 
 from tuskd.blobs.base import BlobStore
+from tuskd.domain import datum_ledger as ledger
+from tuskd.domain.datum_ledger import DatumChange
 from tuskd.domain.errors import FailedPrecondition, NotFound
 from tuskd.domain.jobs import Job, JobKey, job_not_found, transition
 from tuskd.domain.pfs import CommitRef, RepoKey
@@ -55,14 +57,11 @@ from tuskd.engine.job_runner import (
     EngineContext,
     JobRunner,
     SpecLoader,
-    finish_output_with_error,
-    output_commit_error,
     output_gone,
-    restarted_row,
 )
 from tuskd.engine.logs import DatumLogs
 from tuskd.engine.outputs import DEFAULT_OUTPUT_LIMIT
-from tuskd.engine.ports import ANY_JOB_TOPIC, CommitPort, JobLedger, Notifier, PipelineChangeView
+from tuskd.engine.ports import ANY_JOB_TOPIC, CommitPort, JobLedger, Notifier, PipelineChangeView, Terminator
 from tuskd.engine.procs import kill_namespace, namespace_id
 from tuskd.engine.sandbox import Isolation, SandboxPool, detect_isolation
 from tuskd.engine.workspace import Workspace, default_scratch_root
@@ -177,6 +176,7 @@ class Engine(JobEngine):
         executor: Executor,
         data_dir: Path,
         load_spec: SpecLoader,
+        terminator: Terminator,
         clock: Callable[[], float] = time.time,
         isolation: Isolation | None = None,
         datum_output_limit: int = DEFAULT_OUTPUT_LIMIT,
@@ -202,9 +202,11 @@ class Engine(JobEngine):
             logs=self.logs,
             load_spec=load_spec,
             engine_id=self.engine_id,
+            terminator=terminator,
             data_dir=data_dir,
             clock=clock,
         )
+        self._terminator = terminator
         self._lock = threading.Lock()
         self._active: dict[JobKey, JobControl] = {}
         self._threads: dict[JobKey, threading.Thread] = {}
@@ -407,6 +409,7 @@ class Engine(JobEngine):
     def kill_hook(self, tx: Tx, key: JobKey, reason: str) -> None:
         """``JobTrigger`` hook: the job was KILLED because its output commit went (a dropped or
         squashed commit set); once that commits, stop what still runs of it."""
+
         def stop() -> None:
             self._stop_many([key], reason, 0.0, missing_ok=True)
 
@@ -471,17 +474,11 @@ class Engine(JobEngine):
                 self._killing.discard(key)
 
     def _kill_directly(self, key: JobKey, reason: str) -> Job:
-        """KILLED for a job no runner holds (nothing of it runs), with its commit, atomically."""
+        """KILLED for a job no runner holds (nothing of it runs), through the one terminate
+        path: the job and its output commit change in one transaction."""
         with self._store.write() as tx:
-            row = self._jobs.tables(tx).get_job(key)
-            if row is None:
-                raise job_not_found(key)
-            if is_terminal(row.job.state):
-                return row.job
-            job = self._jobs.transition(key, JobState.JOB_KILLED, reason, tx=tx)
-            out_ref = CommitRef(RepoKey(key.project, job.output_repo), id=key.id)
-            finish_output_with_error(self._pfs, out_ref, output_commit_error(key, job.state, reason))
-        log.info("job %s: killed: %s", key, reason)
+            job = self._terminator.terminate(tx, key, JobState.JOB_KILLED, reason)
+        log.info("job %s: %s: %s", key, job.state.name, job.reason)
         return job
 
     # -- restarting datums -------------------------------------------------------------------
@@ -565,7 +562,7 @@ class Engine(JobEngine):
                         reason="DATUM_NOT_FOUND",
                         datum=unknown[0],
                     )
-                reset: list[DatumRow] = []
+                reset: list[DatumChange] = []
                 for i in ids:
                     row = rows[i]
                     state = row.record.state if row is not None else None
@@ -576,7 +573,7 @@ class Engine(JobEngine):
                     elif row is not None and state in (DatumState.FAILED, DatumState.RECOVERED):
                         assert state is not None
                         control.reruns[i] = state
-                        reset.append(restarted_row(row, state))
+                        reset.append(ledger.restart(ledger.stored(row.record, row.inputs_json)))
                         restarted.append(i)
                     elif i in control.reruns:  # restarted already, waiting to run again
                         restarted.append(i)

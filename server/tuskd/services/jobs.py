@@ -19,6 +19,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
+from tuskd.domain.datum_ledger import DatumChange
 from tuskd.domain.errors import NotFound
 from tuskd.domain.jobs import (
     Counts,
@@ -34,7 +35,7 @@ from tuskd.domain.jobs import (
 from tuskd.domain.states import JobState, is_terminal
 from tuskd.engine.ports import ANY_JOB_TOPIC  # the topic the engine's dispatcher listens on
 from tuskd.store.base import Store, Tx
-from tuskd.store.pps import DatumRow, JobQuery, JobRow, OutputEntry, PpsTx
+from tuskd.store.pps import JobQuery, JobRow, OutputEntry, PpsTx
 
 from .events import CancelToken, EventHub
 
@@ -156,9 +157,7 @@ class JobService:
 
     # -- creation ---------------------------------------------------------------------------
 
-    def create_job(
-        self, tx: Tx, key: JobKey, pipeline_version: int, output_repo: str, output_branch: str
-    ) -> JobRow:
+    def create_job(self, tx: Tx, key: JobKey, pipeline_version: int, output_repo: str, output_branch: str) -> JobRow:
         """Record a new CREATED job inside the caller's write transaction."""
         now = self._clock()
         job = Job(
@@ -181,7 +180,7 @@ class JobService:
         key: JobKey,
         fn: Callable[[Job], Job],
         *,
-        datums: Iterable[DatumRow] = (),
+        datums: Iterable[DatumChange] = (),
         outputs: Iterable[OutputEntry] = (),
         tx: Tx | None = None,
     ) -> Job:
@@ -200,7 +199,7 @@ class JobService:
         tx: Tx,
         key: JobKey,
         fn: Callable[[Job], Job],
-        datums: Iterable[DatumRow],
+        datums: Iterable[DatumChange],
         outputs: Iterable[OutputEntry],
     ) -> Job:
         t = self._tables(tx)
@@ -227,7 +226,7 @@ class JobService:
         key: JobKey,
         counts: Counts,
         stats: Stats,
-        datums: Iterable[DatumRow] = (),
+        datums: Iterable[DatumChange] = (),
         outputs: Iterable[OutputEntry] = (),
     ) -> Job:
         """Add finished datums' counts and stats (never backwards) and store their rows."""

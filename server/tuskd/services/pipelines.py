@@ -57,6 +57,7 @@ from tuskd.store.base import Store, Tx
 from tuskd.store.meta import MetaKind, MetaTx
 from tuskd.store.pps import JobQuery, PipelineRow, PipelineVersionRow, PpsTx
 
+from .job_terminate import JobTerminator
 from .jobs import JobService
 from .pfs import PfsService
 from .triggers import open_job
@@ -155,6 +156,7 @@ class PipelineService:
         self._data_dir = data_dir
         self._pfs = pfs
         self._jobs = jobs
+        self._terminator = JobTerminator(jobs, pfs)
         self._meta = meta_tables
         self._clock = clock
         self._new_salt = new_salt
@@ -241,8 +243,8 @@ class PipelineService:
     def _kill_unfinished(
         self, tx: Tx, key: PipelineKey, reason: str, below_version: int | None = None
     ) -> tuple[JobKey, ...]:
-        """Record every unfinished job of the pipeline (older than ``below_version``) as KILLED and
-        finish its open output commit with ``reason`` as the error."""
+        """End every unfinished job of the pipeline (older than ``below_version``) as KILLED with
+        ``reason``, through the one terminate path (its output commit gets pachd's error)."""
         rows = self._tables(tx).list_jobs(
             JobQuery(project=key.project, pipeline=key.name, states=UNFINISHED_JOB_STATES, newest_first=False)
         )
@@ -250,19 +252,9 @@ class PipelineService:
         for r in rows:
             if below_version is not None and r.job.pipeline_version >= below_version:
                 continue
-            self._jobs.transition(r.job.key, JobState.JOB_KILLED, reason, tx=tx)
-            self._finish_output(RepoKey.of(r.job.output_repo, key.project), r.job.key.id, reason)
+            self._terminator.terminate(tx, r.job.key, JobState.JOB_KILLED, reason)
             killed.append(r.job.key)
         return tuple(killed)
-
-    def _finish_output(self, repo: RepoKey, commit_id: str, reason: str) -> None:
-        ref = CommitRef(repo, id=commit_id)
-        try:
-            info = self._pfs.inspect_commit(ref)
-        except NotFound:
-            return
-        if info.finishing is None:
-            self._pfs.finish_commit(ref, error=reason, force=True)
 
     # -- create and update ------------------------------------------------------------------
 

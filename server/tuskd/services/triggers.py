@@ -19,7 +19,8 @@ Hook points (registered once in wiring.py with ``PfsService.add_observer``):
 
 * ``CommitEvent(DELETED)`` of a job's output commit (DropCommitSet, SquashCommitSet, a forced
   repo delete): the job, unless it is finished, is KILLED in the same transaction with the
-  event's cause as its reason (``commit set <id> was dropped``), so every wait on it returns.
+  event's cause as its reason (``commit set <id> was dropped``), so every wait on it returns
+  (services/job_terminate.py, the one terminate path).
   Hooks (``add_kill_hook``; the engine's) then stop what still runs of it.
 
 Finished commits are the job engine's business, not this module's.
@@ -38,6 +39,7 @@ from tuskd.domain.states import JobState, is_terminal
 from tuskd.store.base import PfsTx, Tx
 from tuskd.store.pps import JobRow, PipelineRow
 
+from .job_terminate import JobTerminator
 from .jobs import JobService
 
 __all__ = ["JobTrigger", "KillHook", "open_job"]
@@ -64,6 +66,8 @@ class JobTrigger:
 
     def __init__(self, jobs: JobService) -> None:
         self._jobs = jobs
+        # The output commit of a job this observer ends is deleted already: none to finish.
+        self._terminator = JobTerminator(jobs, None)
         self._kill_hooks: list[KillHook] = []
 
     def add_kill_hook(self, hook: KillHook) -> None:
@@ -102,7 +106,7 @@ class JobTrigger:
         if row is None or row.job.output_repo != commit.repo.name or is_terminal(row.job.state):
             return
         reason = event.cause or f"output commit {commit.repo}@{commit.id} was deleted"
-        self._jobs.transition(key, JobState.JOB_KILLED, reason, tx=tx)
+        self._terminator.terminate(tx, key, JobState.JOB_KILLED, reason)
         for hook in self._kill_hooks:
             hook(tx, key, reason)
 
