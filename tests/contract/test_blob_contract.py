@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.s3servers import REGION, S3Server
+from tests.s3servers import REGION, FaultSwitch, S3Server, free_port
 from tuskd.blobs.base import EMPTY_BLOB, BlobStore
 from tuskd.blobs.cache import BlobCache
 from tuskd.blobs.local import LocalBlobStore
 from tuskd.blobs.s3 import S3BlobStore
 from tuskd.config import S3Location
-from tuskd.domain.errors import DataLoss, InvalidArgument, NotFound
+from tuskd.domain.errors import DataLoss, FailedPrecondition, InvalidArgument, NotFound, Unavailable
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -238,3 +238,160 @@ def test_a_name_that_is_not_a_hash_is_refused(backend: Backend) -> None:
         backend.store.exists("../../etc/passwd")
     with pytest.raises(InvalidArgument):
         backend.store.open("ABC")
+
+
+# -- S3 only: the read-through cache and the errors of a remote store -----------------------
+
+
+@pytest.fixture(params=["seaweedfs", "moto"])
+def s3_server(request: pytest.FixtureRequest, aws_credentials: None) -> S3Server:
+    server: S3Server = request.getfixturevalue("seaweedfs" if request.param == "seaweedfs" else "moto_s3")
+    return server
+
+
+def test_cache_evicts_least_recently_used(s3_server: S3Server, tmp_path: Path) -> None:
+    prefix = f"evict/{uuid.uuid4().hex}"
+    writer = s3_store(s3_server, prefix, tmp_path / "writer")
+    blobs = [writer.put_bytes(bytes([i]) * 100_000).hash for i in range(6)]
+    store = s3_store(s3_server, prefix, tmp_path / "cache", cache_bytes=350_000)  # room for 3
+    for blob in blobs[:3]:
+        store.check(blob)
+    store.check(blobs[0])  # now the most recently used
+    store.check(blobs[3])  # evicts blobs[1], the least recently used
+    cache = store.cache
+    assert cache.used_bytes <= 350_000
+    assert [cache.holds(b) for b in blobs[:4]] == [True, False, True, True]
+    assert sorted(p.name for p in (tmp_path / "cache" / "objects").iterdir()) == sorted([blobs[0], blobs[2], blobs[3]])
+    # an evicted blob is fetched again on its next read
+    assert b"".join(store.read_chunks(blobs[1])) == bytes([1]) * 100_000
+    assert cache.holds(blobs[1]) and cache.used_bytes <= 350_000
+
+
+def test_cache_never_evicts_a_blob_being_materialized(s3_server: S3Server, tmp_path: Path) -> None:
+    prefix = f"pin/{uuid.uuid4().hex}"
+    writer = s3_store(s3_server, prefix, tmp_path / "writer")
+    blobs = [writer.put_bytes(bytes([i]) * 100_000).hash for i in range(4)]
+    store = s3_store(s3_server, prefix, tmp_path / "cache", cache_bytes=250_000)  # room for 2
+    entered, release = threading.Event(), threading.Event()
+    held: list[Path] = []
+
+    def hold() -> None:  # what materialize does between fetching and linking, held open
+        with store.cache.pinned(blobs[0], lambda: store._fetch(blobs[0])) as path:
+            held.append(path)
+            entered.set()
+            release.wait(30)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    try:
+        assert entered.wait(30)
+        for blob in blobs[1:]:
+            store.check(blob)  # each would push blobs[0] out if it were not pinned
+        assert store.cache.holds(blobs[0]) and held[0].is_file()
+    finally:
+        release.set()
+        t.join(30)
+    store.check(blobs[1])  # once unpinned it is an ordinary, least recently used entry
+    assert not store.cache.holds(blobs[0])
+
+
+def test_a_blob_bigger_than_the_cache_is_still_served(s3_server: S3Server, tmp_path: Path) -> None:
+    prefix = f"big/{uuid.uuid4().hex}"
+    data = os.urandom(300_000)
+    ref = s3_store(s3_server, prefix, tmp_path / "writer").put_bytes(data)
+    store = s3_store(s3_server, prefix, tmp_path / "cache", cache_bytes=100_000)
+    dest = tmp_path / "dest"
+    assert store.materialize(ref.hash, dest)
+    assert dest.read_bytes() == data
+    assert store.cache.used_bytes == 0  # gone from the cache once nobody holds it
+    assert dest.read_bytes() == data  # the link outlives the cache entry
+
+
+def test_a_damaged_cache_entry_is_fetched_again(s3_server: S3Server, tmp_path: Path) -> None:
+    prefix = f"heal/{uuid.uuid4().hex}"
+    store = s3_store(s3_server, prefix, tmp_path / "cache")
+    ref = store.put_bytes(b"good content")
+    entry = tmp_path / "cache" / "objects" / ref.hash
+    entry.chmod(0o644)
+    entry.write_bytes(b"bad content!")  # e.g. a write through a hard link
+    assert b"".join(store.read_chunks(ref.hash)) == b"good content"  # the bucket is the truth
+    assert entry.read_bytes() == b"good content"
+
+
+def test_the_cache_survives_a_restart(s3_server: S3Server, tmp_path: Path) -> None:
+    prefix = f"restart/{uuid.uuid4().hex}"
+    ref = s3_store(s3_server, prefix, tmp_path / "cache").put_bytes(b"kept locally")
+    again = s3_store(s3_server, prefix, tmp_path / "cache")
+    assert again.cache.holds(ref.hash) and again.cache.used_bytes == len(b"kept locally")
+
+
+def test_a_missing_bucket_is_named(s3_server: S3Server, tmp_path: Path) -> None:
+    location = S3Location(bucket="no-such-bucket-here", endpoint=s3_server.endpoint, region=REGION)
+    store = S3BlobStore(location, BlobCache(tmp_path / "cache", MiB))
+    with pytest.raises(FailedPrecondition, match="does not exist: create it"):
+        store.probe()
+
+
+def test_refused_credentials_are_named(
+    seaweedfs: S3Server, tmp_path: Path, aws_credentials: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    store = s3_store(seaweedfs, "denied", tmp_path / "cache")
+    with pytest.raises(FailedPrecondition, match="refused this server's credentials"):
+        store.probe()
+    with pytest.raises(FailedPrecondition, match="AWS_ACCESS_KEY_ID"):
+        store.put_bytes(b"x")
+
+
+def test_an_unreachable_endpoint_is_unavailable(tmp_path: Path, aws_credentials: None) -> None:
+    location = S3Location(
+        bucket="b", endpoint=f"http://127.0.0.1:{free_port()}", region=REGION, max_attempts=2, timeout=2
+    )
+    store = S3BlobStore(location, BlobCache(tmp_path / "cache", MiB))
+    with pytest.raises(Unavailable, match="is unavailable: .*check that the S3 server is up") as caught:
+        store.probe()
+    assert caught.value.reason == "BLOBS_UNAVAILABLE"
+    with pytest.raises(Unavailable):
+        store.put_bytes(b"x")
+    assert list((tmp_path / "cache" / "tmp").iterdir()) == []  # the spool went with the failed put
+
+
+def _moto_store(moto_s3: S3Server, tmp_path: Path, **options: float) -> tuple[S3BlobStore, str]:
+    prefix = f"faults/{uuid.uuid4().hex}"
+    location = S3Location(
+        bucket=moto_s3.bucket, prefix=prefix, endpoint=moto_s3.endpoint, region=REGION, max_attempts=3, **options
+    )
+    return S3BlobStore(location, BlobCache(tmp_path / "cache", MiB)), prefix
+
+
+def test_5xx_after_retries_is_unavailable(
+    moto_s3: S3Server, s3_faults: FaultSwitch, tmp_path: Path, aws_credentials: None
+) -> None:
+    store, _ = _moto_store(moto_s3, tmp_path)
+    stored = store.put_bytes(b"stored before the outage")
+    cold = S3BlobStore(store.location, BlobCache(tmp_path / "cold", MiB))
+    s3_faults.status = 500
+    before = s3_faults.requests
+    with pytest.raises(Unavailable, match=r"is unavailable: HTTP 500.*after 3 attempts"):
+        store.put_bytes(b"written during the outage")
+    assert s3_faults.requests - before >= 3  # retried (3 attempts), then gave up
+    with pytest.raises(Unavailable):
+        b"".join(cold.read_chunks(stored.hash))
+    with pytest.raises(Unavailable):
+        cold.exists(stored.hash)
+    with pytest.raises(Unavailable):
+        cold.verify(stored.hash)
+    # a blob already in the local cache is still served
+    assert b"".join(store.read_chunks(stored.hash)) == b"stored before the outage"
+    s3_faults.clear()
+    assert b"".join(cold.read_chunks(stored.hash)) == b"stored before the outage"
+    assert list((tmp_path / "cache" / "tmp").iterdir()) == []
+
+
+def test_a_server_that_does_not_answer_in_time_is_unavailable(
+    moto_s3: S3Server, s3_faults: FaultSwitch, tmp_path: Path, aws_credentials: None
+) -> None:
+    store, _ = _moto_store(moto_s3, tmp_path, timeout=0.5)
+    s3_faults.delay = 1.5
+    with pytest.raises(Unavailable, match="is unavailable"):
+        store.put_bytes(b"slow")

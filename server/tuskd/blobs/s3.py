@@ -104,7 +104,7 @@ class S3BlobStore:
         if isinstance(exc, ClientError):
             code = str(exc.response.get("Error", {}).get("Code", ""))
             status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-            if code == "NoSuchBucket":
+            if code == "NoSuchBucket" or (blob is None and status == 404):  # HEAD has no body
                 return FailedPrecondition(
                     f"the S3 bucket of {where} does not exist: create it (or fix --blobs), then retry",
                     reason="S3_NO_SUCH_BUCKET",
@@ -118,7 +118,7 @@ class S3BlobStore:
                     "AWS_PROFILE, ...) and the bucket's policy",
                     reason="S3_ACCESS_DENIED",
                 )
-            detail = f"{code or 'error'} (HTTP {status})"
+            detail = f"HTTP {status} {code}" if code and code != str(status) else f"HTTP {status}"
         elif isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
             return FailedPrecondition(
                 f"no AWS credentials for {where}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
