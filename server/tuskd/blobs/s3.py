@@ -178,9 +178,7 @@ class S3BlobStore:
         with self._s3(digest):
             if spool.size <= _MULTIPART_AT:
                 with open(spool.path, "rb") as body:
-                    self._client.put_object(
-                        Bucket=self.location.bucket, Key=key, Body=body, ContentLength=spool.size
-                    )
+                    self._client.put_object(Bucket=self.location.bucket, Key=key, Body=body, ContentLength=spool.size)
                 return
             from boto3.s3.transfer import TransferConfig
 
@@ -279,4 +277,3 @@ def _is_s3_failure(exc: Exception) -> bool:
     return module.startswith(("urllib3.", "botocore.", "s3transfer.")) or isinstance(
         exc, (ConnectionError, TimeoutError)
     )
-
