@@ -37,7 +37,9 @@ def test_files_and_a_pipeline_job_on_seaweedfs(
 ) -> None:
     prefix = f"serve/{uuid.uuid4().hex}"
     data_dir = tmp_path / "data"
-    sp = server_process("--blobs", seaweedfs.url(prefix), data_dir=data_dir, env=S3_ENV)
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    sp = server_process("--blobs", seaweedfs.url(prefix), "--file-url-dir", str(exports), data_dir=data_dir, env=S3_ENV)
     big = os.urandom(3 * MiB + 5)
     egress = tmp_path / "egress"
     with sp.client() as c:
@@ -63,6 +65,9 @@ def test_files_and_a_pipeline_job_on_seaweedfs(
         assert c.pfs.get_file_bytes("upper@master", "/a.txt") == b"ALPHA"
         assert c.pfs.get_file_bytes("upper@master", "/b.txt") == b"BRAVO"
         assert c.pfs.get_file_bytes("upper@master", "/big.bin") == big.upper()
+        # the Egress RPC streams blobs from the store too
+        assert c.pfs.egress("words@master", f"file://{exports}/words") == len(big) + 10
+    assert (exports / "words" / "big.bin").read_bytes() == big
     assert (egress / "a.txt").read_bytes() == b"ALPHA"
     assert (egress / "big.bin").read_bytes() == big.upper()
     # Every blob is an object named by its sha256 under the prefix; none is in the data dir.

@@ -75,7 +75,8 @@ class BlobStore(Protocol):
         ...
 
     def open(self, blob: str) -> BinaryIO:
-        """A binary reader of the blob; NotFound if it is not stored."""
+        """A binary reader of the blob; NotFound if it is not stored. A store that reads
+        through a local copy checks that copy first (DataLoss when it does not match)."""
         ...
 
     def read_chunks(self, blob: str, offset: int = 0, chunk_size: int = READ_CHUNK) -> Iterator[bytes]:
