@@ -395,3 +395,31 @@ def test_a_server_that_does_not_answer_in_time_is_unavailable(
     s3_faults.delay = 1.5
     with pytest.raises(Unavailable, match="is unavailable"):
         store.put_bytes(b"slow")
+
+
+def test_concurrent_reads_of_an_uncached_blob_download_it_once(
+    moto_s3: S3Server, s3_faults: FaultSwitch, tmp_path: Path, aws_credentials: None
+) -> None:
+    prefix = f"once/{uuid.uuid4().hex}"
+    data = os.urandom(2 * MiB)
+    ref = s3_store(moto_s3, prefix, tmp_path / "writer").put_bytes(data)
+    store = s3_store(moto_s3, prefix, tmp_path / "cache")
+    before = s3_faults.requests
+    errors: list[BaseException] = []
+
+    def materialize(i: int) -> None:
+        try:
+            store.materialize(ref.hash, tmp_path / f"input{i}")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=materialize, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert s3_faults.requests - before == 1  # one GET; the other five found it in the cache
+    assert {os.stat(tmp_path / f"input{i}").st_ino for i in range(6)} == {
+        os.stat(tmp_path / "cache" / "objects" / ref.hash).st_ino
+    }

@@ -10,7 +10,8 @@ Two writers of the same content write the same bytes to the same key, which is h
 
 Reads go through :class:`~tuskd.blobs.cache.BlobCache`: a miss downloads the object into the
 cache while hashing it, and a download whose sha256 differs from the name raises DataLoss and
-leaves nothing in the cache. Datum inputs are hard links to cache entries. :meth:`verify`
+leaves nothing in the cache; concurrent readers of one uncached blob share one download. Datum
+inputs are hard links to cache entries. :meth:`verify`
 (Fsck) always reads the object from S3, not the cache.
 
 Errors: a missing object is NotFound; a missing bucket, refused credentials or no credentials
@@ -24,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
@@ -83,6 +85,9 @@ class S3BlobStore:
         self._client = boto3.session.Session().client(
             "s3", endpoint_url=location.endpoint, region_name=location.region, config=config
         )
+        # blob -> [lock, users]: one download per blob at a time; the others wait and find it cached.
+        self._fetching: dict[str, list[Any]] = {}
+        self._fetching_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"S3BlobStore({self.location.describe()})"
@@ -204,9 +209,23 @@ class S3BlobStore:
             spool.discard()
             raise
 
+    def _fetch_once(self, blob: str) -> Path:
+        """:meth:`_fetch`, unless a concurrent caller fetched ``blob`` while this one waited."""
+        with self._fetching_lock:
+            slot = self._fetching.setdefault(blob, [threading.Lock(), 0])
+            slot[1] += 1
+        try:
+            with slot[0]:
+                return self.cache.lookup(blob) or self._fetch(blob)
+        finally:
+            with self._fetching_lock:
+                slot[1] -= 1
+                if not slot[1]:
+                    del self._fetching[blob]
+
     def _local(self, blob: str) -> contextlib.AbstractContextManager[Path]:
         self.key(blob)  # InvalidArgument for a bad name before anything else
-        return self.cache.pinned(blob, lambda: self._fetch(blob))
+        return self.cache.pinned(blob, lambda: self._fetch_once(blob))
 
     def open(self, blob: str) -> BinaryIO:
         with self._local(blob) as path:
