@@ -157,15 +157,30 @@ def test_a_missing_bucket_stops_start_up(seaweedfs: S3Server, tmp_path: Path) ->
     assert "Traceback" not in result.stderr
 
 
-def test_tusk_blobs_env_selects_s3(seaweedfs: S3Server, server_process: Callable[..., ServerProcess]) -> None:
-    prefix = f"env/{uuid.uuid4().hex}"
-    sp = server_process(env={**S3_ENV, "TUSK_BLOBS": seaweedfs.url(prefix)})
-    with sp.client() as c:
-        c.pfs.create_repo("r")
-        c.pfs.put_file("r@master", "/f", b"via TUSK_BLOBS")
+def test_tusk_blobs_env_selects_s3_and_the_cache_flags_place_the_cache(
+    seaweedfs: S3Server, server_process: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
     import hashlib
 
-    assert hashlib.sha256(b"via TUSK_BLOBS").hexdigest() in _keys(seaweedfs, prefix)
+    prefix = f"env/{uuid.uuid4().hex}"
+    cache = tmp_path / "my-cache"
+    sp = server_process(
+        "--blob-cache-dir",
+        str(cache),
+        "--blob-cache-bytes",
+        "1000",
+        env={**S3_ENV, "TUSK_BLOBS": seaweedfs.url(prefix)},
+    )
+    small, large = b"via TUSK_BLOBS", os.urandom(5000)
+    with sp.client() as c:
+        c.pfs.create_repo("r")
+        c.pfs.put_file("r@master", "/small", small)
+        c.pfs.put_file("r@master", "/large", large)  # bigger than the whole cache
+        assert c.pfs.get_file_bytes("r@master", "/large") == large
+        assert c.pfs.get_file_bytes("r@master", "/small") == small  # fetched back into the cache
+    assert {hashlib.sha256(small).hexdigest(), hashlib.sha256(large).hexdigest()} <= _keys(seaweedfs, prefix)
+    # the cache is where the flag says, and within its 1000 bytes once nothing is in use
+    assert [p.name for p in (cache / "objects").iterdir()] == [hashlib.sha256(small).hexdigest()]
 
 
 def test_the_default_install_never_imports_boto3(tmp_path: Path) -> None:
