@@ -130,6 +130,19 @@ def _output_job_stopper(engine: JobEngine) -> Callable[[Sequence[CommitKey]], No
     return stop
 
 
+def _open_blobs(config: ServerConfig) -> BlobStore:
+    """The local blob directory, or S3 read through a local cache (``--blobs s3://...``)."""
+    if config.blobs_s3 is None:
+        return LocalBlobStore(config.data_dir / "blobs", exclusive=True)
+    from tuskd.blobs.cache import BlobCache
+    from tuskd.blobs.s3 import S3BlobStore  # boto3 is imported only on this path
+
+    cache = BlobCache(config.blob_cache_dir or config.data_dir / "blob-cache", config.blob_cache_bytes)
+    s3 = S3BlobStore(config.blobs_s3, cache)
+    s3.probe()  # a missing bucket or unreachable endpoint stops start-up with a clear message
+    return s3
+
+
 def open_deps(config: ServerConfig) -> Deps:
     """Create the data directory and every default dependency for ``config``."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -145,7 +158,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
     # Enough idle readers for the concurrent RPCs of a busy server: opening one costs far more
     # than keeping it (each open parses the schema).
     store = SqliteStore(config.data_dir / "metadata.db", max_idle_readers=64)
-    blobs = LocalBlobStore(config.data_dir / "blobs", exclusive=True)
+    blobs = _open_blobs(config)
     hub = EventHub()
     url_limits = UrlLimits(
         file_dirs=config.file_url_dirs,

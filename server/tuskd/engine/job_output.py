@@ -7,11 +7,11 @@ from __future__ import annotations
 import logging
 
 from tuskd.blobs.base import BlobRef
-from tuskd.domain.errors import NotFound
+from tuskd.domain.errors import DataLoss, NotFound
 from tuskd.domain.jobs import JobKey, output_commit_error
 from tuskd.domain.pfs import CommitRef, FileType
 from tuskd.domain.states import DatumState, JobState
-from tuskd.engine.egress import egress_files
+from tuskd.engine.egress import EgressError, egress_files
 from tuskd.engine.job_checks import output_problem
 from tuskd.engine.job_context import EngineContext
 from tuskd.engine.job_control import JobControl, JobGone, JobStopped
@@ -89,8 +89,13 @@ class JobOutput:
 
     def egress(self, url: str, outputs: dict[str, tuple[str, int]]) -> None:
         self.control.check()
-        files = [(path, self.ctx.blobs.path(blob)) for path, (blob, _) in outputs.items()]
-        copied = egress_files(url, files, self.ctx.data_dir)
+        blobs = self.ctx.blobs
+        # Each blob is read (and checked against its name) while it is copied.
+        files = [(path, blobs.read_chunks(blob)) for path, (blob, _) in outputs.items()]
+        try:
+            copied = egress_files(url, files, self.ctx.data_dir)
+        except DataLoss as exc:  # never copy content that no longer matches its hash
+            raise EgressError(f"egress to {url} failed: {exc}") from exc
         log.info("job %s: egressed %d files (%d bytes) to %s", self.key, len(files), copied, url)
 
     def write_output(self, out_ref: CommitRef, outputs: dict[str, tuple[str, int]]) -> None:
