@@ -27,7 +27,7 @@ from tuskd.services.url_sources import UrlLimits
 from tuskd.store.base import BranchRow, CommitRow, PfsTx, RepoRow, Store, Tx
 from tuskd.store.meta import MetaKind, MetaTx
 
-from .events import EventHub
+from .events import EventHub, TopicsChanged
 from .pfs_shared import Observer, _closure, _Names, _opt_ts, _ts
 
 
@@ -68,7 +68,8 @@ class PfsBase:
             observer(tx, event)
 
     def _publish_after(self, tx: PfsTx, *topics: str) -> None:
-        tx.after_commit(lambda: self.events.publish(*topics))
+        """Wake the waiters of ``topics`` once ``tx`` commits (in commit order: the outbox)."""
+        tx.emit(self.events.deliver, TopicsChanged(topics))
 
     def _now(self) -> int:
         return self._clock()

@@ -85,6 +85,9 @@ class SqlitePpsTx:
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._tx.after_commit(callback)
 
+    def emit(self, sink: Callable[[Sequence[Any]], None], event: Any) -> None:
+        self._tx.emit(sink, event)
+
     def _x(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self._tx.connection.execute(sql, params)
 
