@@ -4,8 +4,10 @@
 the PPS services call ``stop_job``, ``stop_job_set`` and ``on_pipeline_changed``; GetLogs reads
 ``logs``). ``Engine`` is the embedded implementation. Constructing it starts nothing.
 
-Dispatching: one dispatcher thread wakes on every job change (and at least once a second) and
-starts, for every pipeline, its oldest unfinished job unless one of that pipeline's jobs is
+Dispatching: one dispatcher thread wakes when a job is created or reaches a terminal state
+(``JOB_LIFECYCLE_TOPIC``, not on progress records), when a runner ends or a pipeline changes,
+and at least once a second; it reads the unfinished jobs through their partial index (not a
+scan of the job history) and starts, for every pipeline, its oldest unfinished job unless one of that pipeline's jobs is
 already running or the pipeline is stopped. Jobs of one pipeline therefore run one after the
 other, in creation order, as in Pachyderm (a job's skipping compares it with the job before).
 Each running job has a :class:`~tuskd.engine.job_runner.JobRunner` on its own thread; its
@@ -67,7 +69,7 @@ from tuskd.engine.sandbox import Isolation, SandboxPool, detect_isolation
 from tuskd.engine.workspace import Workspace, default_scratch_root
 from tuskd.engine.zygote import READONLY_ENV
 from tuskd.services.events import EventHub
-from tuskd.services.jobs import ANY_JOB_TOPIC, JobService
+from tuskd.services.jobs import JOB_LIFECYCLE_TOPIC, JobService
 from tuskd.services.pfs import PfsService
 from tuskd.services.pipelines import PipelineChange
 from tuskd.store.base import Store, Tx
@@ -300,7 +302,7 @@ class Engine(JobEngine):
     # -- dispatching ------------------------------------------------------------------------
 
     def _dispatch_loop(self) -> None:
-        with self._hub.subscribe(ANY_JOB_TOPIC, _WAKE_TOPIC) as sub:
+        with self._hub.subscribe(JOB_LIFECYCLE_TOPIC, _WAKE_TOPIC) as sub:
             while not self._closing:
                 try:
                     self._dispatch()

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from tuskd.domain.jobs import Counts, DatumRecord, Job, JobKey, Stats
-from tuskd.domain.states import TERMINAL_JOB_STATES, DatumState, JobState
+from tuskd.domain.states import DatumState, JobState
 
 from .pps import (
     DatumRow,
@@ -22,6 +22,7 @@ from .pps import (
     PipelineRow,
     PipelineVersionRow,
 )
+from .pps_unfinished import UNFINISHED_JOBS_WHERE
 from .sqlite import SqliteTx
 
 _JOB_COLUMNS = (
@@ -279,10 +280,9 @@ class SqlitePpsTx:
         self._x("DELETE FROM jobs WHERE id = ?", (row,))
 
     def unfinished_jobs(self) -> list[JobRow]:
-        terminal = ", ".join(str(int(s)) for s in TERMINAL_JOB_STATES)
-        return [
-            _job_row(r) for r in self._x(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state NOT IN ({terminal}) ORDER BY id")
-        ]
+        # The WHERE is the partial index's own condition, so SQLite reads the index (no scan).
+        sql = f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {UNFINISHED_JOBS_WHERE} ORDER BY id"
+        return [_job_row(r) for r in self._x(sql)]
 
     def last_successful_job(self, project: str, pipeline: str, before_row: int) -> JobRow | None:
         r = self._x(
