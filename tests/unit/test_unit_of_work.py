@@ -1,0 +1,103 @@
+"""Write transactions as units of work: events are delivered after COMMIT (never on rollback, nor
+those of a rolled-back savepoint), before the after-commit actions; and a modify-file session does
+no blob I/O while it holds the write lock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tuskd.blobs.base import BlobRef
+from tuskd.blobs.local import LocalBlobStore
+from tuskd.domain.pfs import BranchKey, CommitRef, RepoKey
+from tuskd.services.events import EventHub
+from tuskd.services.pfs import PfsService
+from tuskd.store.sqlite import SqliteStore
+from tuskd.store.sqlite_meta import SqliteMetaTx
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
+    s = SqliteStore(tmp_path / "meta.db")
+    yield s
+    s.close()
+
+
+def test_events_are_delivered_after_commit_then_the_actions_run(store: SqliteStore) -> None:
+    log: list[str] = []
+
+    def sink(events: Sequence[Any]) -> None:
+        log.append("deliver " + ",".join(events))
+
+    with store.write() as tx:
+        tx.after_commit(lambda: log.append("action"))
+        tx.emit(sink, "a")
+        tx.emit(sink, "b")
+        tx.create_layer(tx.insert_repo(RepoKey.of("r"), "", 0).id)
+        assert log == []  # nothing leaves before COMMIT
+    assert log == ["deliver a,b", "action"]
+
+
+def test_a_rollback_drops_the_events_and_a_savepoint_rollback_its_own(store: SqliteStore) -> None:
+    delivered: list[Any] = []
+    with pytest.raises(RuntimeError), store.write() as tx:
+        tx.emit(delivered.extend, "lost")
+        raise RuntimeError("rolled back")
+    with store.write() as tx:
+        tx.emit(delivered.extend, "kept")
+        with pytest.raises(RuntimeError), store.write() as inner:  # a nested write: a savepoint
+            inner.emit(delivered.extend, "inner")
+            inner.after_commit(lambda: delivered.append("inner action"))
+            raise RuntimeError("savepoint rolled back")
+    assert delivered == ["kept"]
+
+
+class _LockWatchingBlobs(LocalBlobStore):
+    """A real blob store that notes every write, flush or read made while the metadata write
+    lock is held (this test is single-threaded: a held lock is this thread's transaction)."""
+
+    def __init__(self, root: Path, store: SqliteStore) -> None:
+        super().__init__(root)
+        self._store = store
+        self.under_lock: list[str] = []
+
+    def _note(self, what: str) -> None:
+        if self._store._write_lock.locked():
+            self.under_lock.append(what)
+
+    def put_stream(self, chunks: Iterable[bytes], *, durable: bool = True) -> BlobRef:
+        self._note("put_stream")
+        return super().put_stream(chunks, durable=durable)
+
+    def flush(self) -> None:
+        self._note("flush")
+        super().flush()
+
+    def read_chunks(self, blob: str, offset: int = 0, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        self._note("read_chunks")
+        return super().read_chunks(blob, offset, chunk_size)
+
+
+def test_appends_to_files_changed_meanwhile_do_no_blob_io_under_the_write_lock(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    blobs = _LockWatchingBlobs(tmp_path / "blobs", store)
+    svc = PfsService(store, blobs, EventHub(), meta_tables=SqliteMetaTx)  # type: ignore[arg-type]
+    repo = RepoKey.of("logs")
+    svc.create_repo(repo)
+    commit = svc.start_commit(BranchKey(repo, "master"))
+    ref = CommitRef(repo, id=commit.commit.id)
+    svc.put_file(ref, "/log", [b"a"])
+    svc.put_file(ref, "/src", [b"S"])
+    session = svc.begin_modify(ref)
+    session.add_file("/log", [b"!"], append=True)  # staged against "a"
+    session.copy_file("/copy", ref, "/src", append=True)
+    svc.put_file(ref, "/log", [b"changed"])  # another writer rewrites /log before the commit
+    svc.put_file(ref, "/copy", [b"old-"])
+    session.commit()
+    assert b"".join(svc.get_file(ref, "/log")) == b"changed!"
+    assert b"".join(svc.get_file(ref, "/copy")) == b"old-S"
+    assert blobs.under_lock == []
