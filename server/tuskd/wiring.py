@@ -156,7 +156,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.Server
     cluster = ClusterService(store, _meta_tables)
     transactions = TransactionService(store, _meta_tables)
     trigger = JobTrigger(jobs)
-    pfs.add_observer(trigger)  # a commit on a pipeline's output branch gets its job
+    pfs.add_observer(trigger, commit_kinds=JobTrigger.COMMIT_KINDS)  # an output branch's commit gets its job
     executor = ThreadPoolExecutor(config.datum_workers)
 
     def load_spec(job: Job) -> PipelineSpec:

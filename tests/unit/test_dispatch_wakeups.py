@@ -42,7 +42,7 @@ def _create(svc: JobService, store: SqliteStore, pipeline: str, set_id: str = SE
 
 def test_the_index_condition_names_exactly_the_terminal_states() -> None:
     numbers = sorted(int(s) for s in TERMINAL_JOB_STATES)
-    assert UNFINISHED_JOBS_WHERE == f"state NOT IN ({', '.join(map(str, numbers))})"
+    assert f"state NOT IN ({', '.join(map(str, numbers))})" == UNFINISHED_JOBS_WHERE
 
 
 def test_unfinished_jobs_are_read_through_the_partial_index(store: SqliteStore) -> None:

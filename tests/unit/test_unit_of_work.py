@@ -12,7 +12,7 @@ import pytest
 
 from tuskd.blobs.base import BlobRef
 from tuskd.blobs.local import LocalBlobStore
-from tuskd.domain.pfs import BranchKey, CommitRef, RepoKey
+from tuskd.domain.pfs import BranchKey, CommitEvent, CommitEventKind, CommitRef, RepoKey
 from tuskd.services.events import EventHub
 from tuskd.services.pfs import PfsService
 from tuskd.store.sqlite import SqliteStore
@@ -101,3 +101,36 @@ def test_appends_to_files_changed_meanwhile_do_no_blob_io_under_the_write_lock(
     assert b"".join(svc.get_file(ref, "/log")) == b"changed!"
     assert b"".join(svc.get_file(ref, "/copy")) == b"old-S"
     assert blobs.under_lock == []
+
+
+def _finish_statements(svc: PfsService, store: SqliteStore, repo: RepoKey) -> int:
+    """SQL statements run on the writer connection by one finish_commit."""
+    commit = svc.start_commit(BranchKey(repo, "master"))
+    statements: list[str] = []
+    store._writer.set_trace_callback(statements.append)
+    try:
+        svc.finish_commit(CommitRef(repo, id=commit.commit.id))
+    finally:
+        store._writer.set_trace_callback(None)
+    return len(statements)
+
+
+def test_commit_events_go_only_to_observers_of_their_kind_and_unread_ones_are_not_built(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    svc = PfsService(store, LocalBlobStore(tmp_path / "blobs"), EventHub(), meta_tables=SqliteMetaTx)  # type: ignore[arg-type]
+    repo = RepoKey.of("r")
+    svc.create_repo(repo)
+    seen: list[CommitEventKind] = []
+
+    def started_only(tx: object, event: object) -> None:
+        if isinstance(event, CommitEvent):
+            seen.append(event.kind)
+
+    svc.add_observer(started_only, commit_kinds={CommitEventKind.STARTED})
+    unread = _finish_statements(svc, store, repo)
+    assert seen == [CommitEventKind.STARTED]
+    remove = svc.add_observer(lambda tx, event: None)  # takes every kind: FINISHING/FINISHED are built
+    read = _finish_statements(svc, store, repo)
+    remove()
+    assert unread < read

@@ -6,7 +6,7 @@ See :mod:`tuskd.services.pfs` for the semantics; :class:`PfsBase` holds no use c
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from tuskd.blobs.base import BlobStore
 from tuskd.domain.errors import NotFound
@@ -14,6 +14,8 @@ from tuskd.domain.pfs import (
     DEFAULT_BRANCH,
     BranchInfo,
     BranchKey,
+    CommitEvent,
+    CommitEventKind,
     CommitInfo,
     CommitKey,
     CommitRef,
@@ -50,22 +52,35 @@ class PfsBase:
         self.events = events
         self.url_limits = url_limits or UrlLimits()
         self._clock = clock or (lambda: time.time_ns() // 1000)
-        self._observers: list[Observer] = []
+        self._observers: list[tuple[Observer, frozenset[CommitEventKind] | None]] = []
 
     # -- observers and notifications --------------------------------------------------------
 
-    def add_observer(self, observer: Observer) -> Callable[[], None]:
+    def add_observer(
+        self, observer: Observer, *, commit_kinds: Collection[CommitEventKind] | None = None
+    ) -> Callable[[], None]:
         """Call ``observer(tx, event)`` inside the write transaction of every PFS event.
 
         An observer may write through ``tx`` (same transaction) or raise to veto the whole
-        operation. Returns a function that removes the observer.
+        operation. ``commit_kinds`` limits the commit events it is given (None: all): a commit
+        event no observer takes is not built (its CommitInfo costs several queries). Returns a
+        function that removes the observer.
         """
-        self._observers.append(observer)
-        return lambda: self._observers.remove(observer)
+        entry = (observer, None if commit_kinds is None else frozenset(commit_kinds))
+        self._observers.append(entry)
+        return lambda: self._observers.remove(entry)
 
     def _emit(self, tx: PfsTx, event: PfsEvent) -> None:
-        for observer in list(self._observers):
-            observer(tx, event)
+        for observer, kinds in list(self._observers):
+            if kinds is None or not isinstance(event, CommitEvent) or event.kind in kinds:
+                observer(tx, event)
+
+    def _emit_commit(
+        self, tx: PfsTx, kind: CommitEventKind, row: CommitRow, names: _Names | None = None, force: bool = False
+    ) -> None:
+        """A commit event, built only if some observer takes this kind."""
+        if any(kinds is None or kind in kinds for _, kinds in self._observers):
+            self._emit(tx, CommitEvent(kind, self._commit_info(tx, row, names), force))
 
     def _publish_after(self, tx: PfsTx, *topics: str) -> None:
         """Wake the waiters of ``topics`` once ``tx`` commits (in commit order: the outbox)."""

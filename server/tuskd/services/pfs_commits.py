@@ -10,7 +10,6 @@ from tuskd.domain.errors import DeadlineExceeded, FailedPrecondition, InvalidArg
 from tuskd.domain.ids import new_global_id
 from tuskd.domain.pfs import (
     BranchKey,
-    CommitEvent,
     CommitEventKind,
     CommitInfo,
     CommitKey,
@@ -61,7 +60,7 @@ class CommitOps(PfsBase):
         )
         for prov_id in dict.fromkeys(provenance):
             tx.add_commit_provenance(row.id, prov_id)
-        self._emit(tx, CommitEvent(CommitEventKind.STARTED, self._commit_info(tx, row, names)))
+        self._emit_commit(tx, CommitEventKind.STARTED, row, names)
         self._publish_after(tx, repo_topic(repo.key), commit_set_topic(set_id))
         return row
 
@@ -201,7 +200,7 @@ class CommitOps(PfsBase):
         tx.set_commit_finishing(row.id, self._now(), error, description)
         current = tx.get_commit(row.id)
         assert current is not None
-        self._emit(tx, CommitEvent(CommitEventKind.FINISHING, self._commit_info(tx, current, names), force))
+        self._emit_commit(tx, CommitEventKind.FINISHING, current, names, force)
         self._complete(tx, current, names)
 
     def _complete(self, tx: PfsTx, row: CommitRow, names: _Names) -> None:
@@ -215,7 +214,7 @@ class CommitOps(PfsBase):
             self._materialise(tx, commit, parent)
             done = tx.get_commit(commit.id)
             assert done is not None
-            self._emit(tx, CommitEvent(CommitEventKind.FINISHED, self._commit_info(tx, done, names)))
+            self._emit_commit(tx, CommitEventKind.FINISHED, done, names)
             self._publish_after(tx, repo_topic(names.repo(done.repo_id)), commit_set_topic(done.set_id))
             for child in tx.commit_children(commit.id):
                 if child.finishing_us is not None and child.finished_us is None:

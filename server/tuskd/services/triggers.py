@@ -60,7 +60,10 @@ def _output_branch(spec_json: str) -> str:
 
 
 class JobTrigger:
-    """``PfsService`` observer: ``pfs.add_observer(JobTrigger(jobs))``."""
+    """``PfsService`` observer: ``pfs.add_observer(trigger, commit_kinds=JobTrigger.COMMIT_KINDS)``."""
+
+    COMMIT_KINDS = frozenset({CommitEventKind.STARTED, CommitEventKind.DELETED})
+    """The commit events it acts on (the others are not built for it)."""
 
     def __init__(self, jobs: JobService) -> None:
         self._jobs = jobs
