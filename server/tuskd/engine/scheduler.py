@@ -72,7 +72,7 @@ from tuskd.services.events import EventHub
 from tuskd.services.jobs import JOB_LIFECYCLE_TOPIC, JobService
 from tuskd.services.pfs import PfsService
 from tuskd.services.pipelines import PipelineChange
-from tuskd.store.base import Store, Tx
+from tuskd.store.base import Store
 from tuskd.store.pps import DatumRow, JobQuery, JobRow
 
 __all__ = ["Engine", "JobEngine", "engine_id_for", "kill_leftover_processes"]
@@ -403,19 +403,14 @@ class Engine(JobEngine):
             self._stop_many(victims, reason, 0.0, missing_ok=True)
         self._hub.publish(_WAKE_TOPIC)
 
-    def pipeline_hook(self, tx: Tx, change: PipelineChange) -> None:
-        """``PipelineService`` hook: once the change commits, stop what it killed and dispatch."""
-        key = change.pipeline
-        killed = change.killed
-        tx.after_commit(lambda: self.on_pipeline_changed(key.project, key.name, killed))
+    def pipeline_changed(self, change: PipelineChange) -> None:
+        """``PipelineService`` listener (after the change committed): stop what it killed, dispatch."""
+        self.on_pipeline_changed(change.pipeline.project, change.pipeline.name, change.killed)
 
-    def kill_hook(self, tx: Tx, key: JobKey, reason: str) -> None:
-        """``JobTrigger`` hook: the job was KILLED because its output commit went (a dropped or
-        squashed commit set); once that commits, stop what still runs of it."""
-        def stop() -> None:
-            self._stop_many([key], reason, 0.0, missing_ok=True)
-
-        tx.after_commit(stop)
+    def job_killed(self, key: JobKey, reason: str) -> None:
+        """``JobTrigger`` kill listener: the job was KILLED because its output commit went (a
+        dropped or squashed commit set); once that committed, stop what still runs of it."""
+        self._stop_many([key], reason, 0.0, missing_ok=True)
 
     def _stop_many(self, keys: Iterable[JobKey], reason: str, grace: float, *, missing_ok: bool = False) -> list[Job]:
         waiting: list[JobControl] = []

@@ -18,13 +18,15 @@ input commits all get their job the same way.
 Stopping, updating, deleting (and rerunning with ``reprocess``) kill unfinished jobs: this
 service records them KILLED with a reason and finishes their open output commits with that reason
 as the commit error, in its transaction, then calls every registered hook (``add_hook``) in that
-same transaction with a :class:`PipelineChange` naming the killed jobs, so the job engine can
-stop their processes (from ``tx.after_commit``) and forget them.
+same transaction with a :class:`PipelineChange` naming the killed jobs; listeners
+(``add_listener``: the job engine, which stops their processes) get the change after it commits,
+so no code of theirs runs inside this service's transaction.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import logging
 import time
@@ -159,6 +161,7 @@ class PipelineService:
         self._clock = clock
         self._new_salt = new_salt
         self._hooks: list[PipelineHook] = []
+        self._listeners: list[Callable[[PipelineChange], None]] = []
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -183,9 +186,17 @@ class PipelineService:
         self._hooks.append(hook)
         return lambda: self._hooks.remove(hook)
 
+    def add_listener(self, listener: Callable[[PipelineChange], None]) -> Callable[[], None]:
+        """Call ``listener(change)`` after every pipeline change commits (on the writer's thread,
+        outside the transaction; never for a change rolled back). Returns a remover."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
     def _notify(self, tx: Tx, change: PipelineChange) -> None:
         for hook in list(self._hooks):
             hook(tx, change)
+        for listener in list(self._listeners):
+            tx.after_commit(functools.partial(listener, change))
 
     def _now_us(self) -> int:
         return int(self._clock() * 1_000_000)

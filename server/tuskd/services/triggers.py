@@ -20,13 +20,15 @@ Hook points (registered once in wiring.py with ``PfsService.add_observer``):
 * ``CommitEvent(DELETED)`` of a job's output commit (DropCommitSet, SquashCommitSet, a forced
   repo delete): the job, unless it is finished, is KILLED in the same transaction with the
   event's cause as its reason (``commit set <id> was dropped``), so every wait on it returns.
-  Hooks (``add_kill_hook``; the engine's) then stop what still runs of it.
+  Kill hooks (``add_kill_hook``; the engine's) are told after that commits and stop what still
+  runs of it.
 
 Finished commits are the job engine's business, not this module's.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 
@@ -42,7 +44,8 @@ from .jobs import JobService
 
 __all__ = ["JobTrigger", "KillHook", "open_job"]
 
-KillHook = Callable[[Tx, JobKey, str], None]
+KillHook = Callable[[JobKey, str], None]
+"""Told ``(job, reason)`` after the transaction that killed the job commits (never inside it)."""
 """Called inside the transaction that KILLED a job because its output commit went (key, reason)."""
 
 
@@ -107,7 +110,7 @@ class JobTrigger:
         reason = event.cause or f"output commit {commit.repo}@{commit.id} was deleted"
         self._jobs.transition(key, JobState.JOB_KILLED, reason, tx=tx)
         for hook in self._kill_hooks:
-            hook(tx, key, reason)
+            tx.after_commit(functools.partial(hook, key, reason))
 
     def _on_deleting(self, tx: PfsTx, event: RepoEvent) -> None:
         repo = event.repo
