@@ -5,8 +5,9 @@ See :mod:`tuskd.services.pfs` for the semantics; :class:`PfsBase` holds no use c
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 
 from tuskd.blobs.base import BlobStore
 from tuskd.domain.errors import NotFound
@@ -81,6 +82,25 @@ class PfsBase:
         """A commit event, built only if some observer takes this kind."""
         if any(kinds is None or kind in kinds for _, kinds in self._observers):
             self._emit(tx, CommitEvent(kind, self._commit_info(tx, row, names), force))
+
+    @contextlib.contextmanager
+    def _writing(self, tx: PfsTx | None) -> Iterator[PfsTx]:
+        """The caller's unit of work when it passes one (no transaction of our own), else a new
+        write transaction."""
+        if tx is not None:
+            yield tx
+            return
+        with self.store.write() as own:
+            yield own
+
+    @contextlib.contextmanager
+    def _reading(self, tx: PfsTx | None) -> Iterator[PfsTx]:
+        """The caller's transaction when it passes one, else a new read snapshot."""
+        if tx is not None:
+            yield tx
+            return
+        with self.store.read() as own:
+            yield own
 
     def _publish_after(self, tx: PfsTx, *topics: str) -> None:
         """Wake the waiters of ``topics`` once ``tx`` commits (in commit order: the outbox)."""

@@ -170,13 +170,16 @@ class CommitOps(PfsBase):
         description: str = "",
         error: str = "",
         force: bool = False,
+        *,
+        tx: PfsTx | None = None,
     ) -> CommitInfo:
         """Finish a commit; a non-empty ``error`` marks it failed (visible in CommitInfo.error).
 
         An empty ``description`` keeps the current one. ``force`` is passed to observers (the
-        job engine refuses to let users finish pipeline output commits without it).
+        job engine refuses to let users finish pipeline output commits without it). ``tx``: do
+        it in the caller's unit of work (else in a write of its own).
         """
-        with self.store.write() as tx:
+        with self._writing(tx) as tx:
             names = _Names(tx)
             row = self._resolve(tx, commit)
             if row.finishing_us is not None:
@@ -244,10 +247,14 @@ class CommitOps(PfsBase):
         *,
         timeout: float | None = None,
         cancel: CancelToken | None = None,
+        tx: PfsTx | None = None,
     ) -> CommitInfo:
         """A commit's info; with ``wait``, block until it reaches that state (READY: every direct
-        provenance commit is finished). A branch reference is resolved once, before waiting."""
-        with self.store.read() as tx:
+        provenance commit is finished). A branch reference is resolved once, before waiting.
+        ``tx``: read through the caller's transaction (only without ``wait``)."""
+        if tx is not None and wait > CommitState.STARTED:
+            raise ValueError("a wait cannot run inside a transaction")
+        with self._reading(tx) as tx:
             row = self._resolve(tx, commit)
             names = _Names(tx)
             key = names.commit(row)

@@ -160,16 +160,21 @@ class ModifySession:
 
     # -- ending -----------------------------------------------------------------------------
 
-    def commit(self, still_wanted: Callable[[], bool] | None = None) -> CommitInfo:
+    def commit(self, still_wanted: Callable[[], bool] | None = None, *, tx: PfsTx | None = None) -> CommitInfo:
         """Apply every staged change in one transaction; returns the commit written.
 
         ``still_wanted`` is asked last, inside the transaction: if it returns False (the client
         went away) everything is rolled back and Aborted is raised.
+
+        ``tx``: apply the changes in the caller's unit of work instead. The caller must have
+        flushed the blob store before opening it; an error leaves that transaction for the
+        caller to roll back. Appends whose file changed since staging are then concatenated
+        inside it (blob I/O under the lock: the engine, the one caller, never appends).
         """
         self._check_open()
         self._state = "committing"
         try:
-            self.result = self._svc._apply_session(self._target, self._ops, still_wanted)
+            self.result = self._svc._apply_session(self._target, self._ops, still_wanted, tx)
         except BaseException:
             self._state = "aborted"
             raise
@@ -264,17 +269,24 @@ class ModifyOps(CommitOps):
         return self.blobs.put_stream(chunks(), durable=False)
 
     def _apply_session(
-        self, target: CommitRef, ops: Sequence[_Op], still_wanted: Callable[[], bool] | None = None
+        self,
+        target: CommitRef,
+        ops: Sequence[_Op],
+        still_wanted: Callable[[], bool] | None = None,
+        tx: PfsTx | None = None,
     ) -> CommitInfo:
         """Apply ``ops`` in one write. An append whose base changed since it was staged needs a
         new concatenated blob: the write rolls back, the blobs are concatenated with no lock
-        held, and the write runs again (no blob I/O between BEGIN and COMMIT)."""
+        held, and the write runs again (no blob I/O between BEGIN and COMMIT). In the caller's
+        ``tx`` they are concatenated in place (see :meth:`ModifySession.commit`)."""
+        if tx is not None:
+            return self._apply_once(target, ops, still_wanted, lambda pair: self._concat(*pair), tx)
         joined: dict[tuple[str | None, str], BlobRef] = {}
         for _ in range(_CONCAT_ROUNDS):
             # Uploaded (and concatenated) blobs become durable before metadata naming them commits.
             self.blobs.flush()
             try:
-                return self._apply_once(target, ops, still_wanted, joined.get)
+                return self._apply_once(target, ops, still_wanted, lambda pair: joined.get((pair[0], pair[1].hash)))
             except _NeedConcat as need:
                 for base, suffix in need.pairs:
                     joined[(base, suffix.hash)] = self._concat(base, suffix)
@@ -289,7 +301,8 @@ class ModifyOps(CommitOps):
         target: CommitRef,
         ops: Sequence[_Op],
         still_wanted: Callable[[], bool] | None,
-        joined: Callable[[tuple[str | None, str]], BlobRef | None],
+        joined: Callable[[tuple[str, BlobRef]], BlobRef | None],
+        caller_tx: PfsTx | None = None,
     ) -> CommitInfo:
         missing: list[tuple[str | None, BlobRef]] = []
 
@@ -297,13 +310,13 @@ class ModifyOps(CommitOps):
             """``base`` + ``suffix`` if already concatenated (else noted; a placeholder for now)."""
             if base is None:
                 return suffix
-            ready = joined((base, suffix.hash))
+            ready = joined((base, suffix))
             if ready is None:
                 missing.append((base, suffix))
                 return suffix
             return ready
 
-        with self.store.write() as tx:
+        with self._writing(caller_tx) as tx:
             names = _Names(tx)
             row, one_off = self._writable(tx, target, create=True)
             assert row is not None

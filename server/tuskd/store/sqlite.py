@@ -193,14 +193,17 @@ class SqliteStore:
         return self._sequencer.waiting
 
     def _trace_nesting(self, kind: str) -> None:
-        """Append the call site of an implicit join of a thread's write to the trace file."""
+        """Append an implicit join of a thread's write to the trace file: the joining call site
+        and the two callers above it (outside the store)."""
         if self._trace is None:
             return
-        for frame in reversed(traceback.extract_stack()[:-3]):
-            if "/contextlib.py" not in frame.filename and "/store/" not in frame.filename:
-                with open(self._trace, "a", encoding="utf-8") as fh:
-                    fh.write(f"{kind} {frame.filename}:{frame.lineno} {frame.name}\n")
-                return
+        frames = [
+            f"{f.filename}:{f.lineno} {f.name}"
+            for f in reversed(traceback.extract_stack()[:-3])
+            if "/contextlib.py" not in f.filename and "/store/" not in f.filename
+        ]
+        with open(self._trace, "a", encoding="utf-8") as fh:
+            fh.write(f"{kind} " + " <- ".join(frames[:3]) + "\n")
 
     @contextlib.contextmanager
     def _savepoint(self, tx: SqliteTx) -> Iterator[None]:
