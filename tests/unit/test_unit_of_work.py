@@ -4,19 +4,26 @@ no blob I/O while it holds the write lock."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from tuskd.blobs.base import BlobRef
 from tuskd.blobs.local import LocalBlobStore
+from tuskd.domain.jobs import JobKey
 from tuskd.domain.pfs import BranchKey, CommitEvent, CommitEventKind, CommitRef, RepoKey
+from tuskd.domain.states import JobState
 from tuskd.services.events import EventHub
+from tuskd.services.jobs import JobService
 from tuskd.services.pfs import PfsService
-from tuskd.store.sqlite import SqliteStore
+from tuskd.services.triggers import JobTrigger
+from tuskd.store.base import Tx
+from tuskd.store.sqlite import SqliteStore, SqliteTx
 from tuskd.store.sqlite_meta import SqliteMetaTx
+from tuskd.store.sqlite_pps import SqlitePpsTx
 
 
 @pytest.fixture
@@ -134,3 +141,27 @@ def test_commit_events_go_only_to_observers_of_their_kind_and_unread_ones_are_no
     read = _finish_statements(svc, store, repo)
     remove()
     assert unread < read
+
+
+def test_kill_hooks_are_told_after_the_kill_commits(store: SqliteStore, tmp_path: Path) -> None:
+    hub = EventHub()
+    pfs = PfsService(store, LocalBlobStore(tmp_path / "blobs"), hub, meta_tables=SqliteMetaTx)  # type: ignore[arg-type]
+    jobs = JobService(store, lambda tx: SqlitePpsTx(cast(SqliteTx, tx)), hub)
+    trigger = JobTrigger(jobs)
+    pfs.add_observer(trigger, commit_kinds=JobTrigger.COMMIT_KINDS)
+    out = RepoKey.of("edges")
+    pfs.create_repo(out)
+    commit = pfs.start_commit(BranchKey(out, "master"))
+    key = JobKey("default", "edges", commit.commit.id)
+    with store.write() as tx:
+        jobs.create_job(cast(Tx, tx), key, 1, "edges", "master")
+    told: list[tuple[JobKey, str, JobState]] = []
+
+    def hook(k: JobKey, reason: str) -> None:
+        with sqlite3.connect(store.path) as conn:  # its own connection: committed data only
+            (state,) = conn.execute("SELECT state FROM jobs WHERE job_id = ?", (k.id,)).fetchone()
+        told.append((k, reason, JobState(state)))
+
+    trigger.add_kill_hook(hook)
+    pfs.drop_commit_set(commit.commit.id)
+    assert told == [(key, f"commit set {commit.commit.id} was dropped", JobState.JOB_KILLED)]

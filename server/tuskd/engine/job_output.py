@@ -16,6 +16,7 @@ from tuskd.engine.job_checks import output_problem
 from tuskd.engine.job_context import EngineContext
 from tuskd.engine.job_control import JobControl, JobGone, JobStopped
 from tuskd.services.pfs import PfsService
+from tuskd.store.base import PfsTx
 from tuskd.store.pps import OutputEntry
 
 __all__ = [
@@ -138,11 +139,12 @@ class JobOutput:
         log.info("job %s: SUCCESS (%d output files)", self.key, len(outputs))
 
 
-def finish_output_with_error(pfs: PfsService, out_ref: CommitRef, error: str) -> None:
-    """Finish a job's output commit with ``error`` unless it is gone or already finished."""
+def finish_output_with_error(pfs: PfsService, out_ref: CommitRef, error: str, tx: PfsTx | None = None) -> None:
+    """Finish a job's output commit with ``error`` unless it is gone or already finished
+    (``tx``: in the caller's unit of work)."""
     try:
-        info = pfs.inspect_commit(out_ref)
+        info = pfs.inspect_commit(out_ref, tx=tx)
     except NotFound:
         return
     if info.finishing is None:
-        pfs.finish_commit(out_ref, error=error, force=True)
+        pfs.finish_commit(out_ref, error=error, force=True, tx=tx)

@@ -266,9 +266,13 @@ class JobService:
 
     # -- reads ------------------------------------------------------------------------------
 
-    def get(self, key: JobKey) -> JobRow:
-        with self._store.read(snapshot=False) as tx:  # one SELECT: atomic on its own
+    def get(self, key: JobKey, *, tx: Tx | None = None) -> JobRow:
+        """The job's row (``tx``: read through the caller's transaction)."""
+        if tx is not None:
             row = self._tables(tx).get_job(key)
+        else:
+            with self._store.read(snapshot=False) as own:  # one SELECT: atomic on its own
+                row = self._tables(own).get_job(key)
         if row is None:
             raise job_not_found(key)
         return row
