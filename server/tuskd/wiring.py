@@ -176,7 +176,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.Server
     pipelines.add_listener(engine.pipeline_changed)  # after commit: stop the jobs a pipeline change killed
     jq = JqPool(JqLimits(workers=config.jq_workers, memory_bytes=config.jq_memory_bytes, seconds=config.jq_seconds))
     cron = CronTicker(pipelines, pfs)
-    pipelines.add_hook(cron.pipeline_hook)  # a cron pipeline created, changed or gone
+    pipelines.add_listener(cron.pipeline_changed)  # a cron pipeline created, changed or gone
     trigger.add_kill_hook(engine.job_killed)  # ... and of jobs whose output commit was dropped (after commit)
     deps = Deps(
         config=config,
