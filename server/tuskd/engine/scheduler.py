@@ -7,9 +7,10 @@ the PPS services call ``stop_job``, ``stop_job_set`` and ``on_pipeline_changed``
 Dispatching: one dispatcher thread wakes when a job is created or reaches a terminal state
 (``JOB_LIFECYCLE_TOPIC``, not on progress records), when a runner ends or a pipeline changes,
 and at least once a second; it reads the unfinished jobs through their partial index (not a
-scan of the job history) and starts, for every pipeline, its oldest unfinished job unless one of that pipeline's jobs is
-already running or the pipeline is stopped. Jobs of one pipeline therefore run one after the
-other, in creation order, as in Pachyderm (a job's skipping compares it with the job before).
+scan of the job history) and starts, for every pipeline, its oldest unfinished job unless one
+of that pipeline's jobs is already running or the pipeline is stopped. Jobs of one pipeline
+therefore run one after the other, in creation order, as in Pachyderm (a job's skipping
+compares it with the job before).
 Each running job has a :class:`~tuskd.engine.job_runner.JobRunner` on its own thread; its
 datums run on the shared executor, which bounds the number of user processes server-wide.
 

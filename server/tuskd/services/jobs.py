@@ -82,7 +82,7 @@ class JobChanged:
 
 
 JOB_LIFECYCLE_TOPIC = "jobs/lifecycle"
-"""Woken only when a job is created, reaches a terminal state or is deleted (the dispatcher's)."""
+"""Woken only when a job is created or reaches a terminal state (the dispatcher's)."""
 
 
 @dataclass(frozen=True)
