@@ -165,3 +165,17 @@ def test_kill_hooks_are_told_after_the_kill_commits(store: SqliteStore, tmp_path
     trigger.add_kill_hook(hook)
     pfs.drop_commit_set(commit.commit.id)
     assert told == [(key, f"commit set {commit.commit.id} was dropped", JobState.JOB_KILLED)]
+
+
+def test_an_after_commit_action_may_write_again_and_its_events_follow(store: SqliteStore) -> None:
+    delivered: list[Any] = []
+
+    def write_again() -> None:
+        with store.write() as again:  # a new unit of work, with the next ticket
+            again.emit(delivered.extend, "second")
+
+    with store.write() as tx:
+        tx.emit(delivered.extend, "first")
+        tx.after_commit(write_again)
+    assert delivered == ["first", "second"]
+    assert store.outbox_waiting() == 0
