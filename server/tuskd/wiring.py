@@ -174,7 +174,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
     cluster = ClusterService(store, _meta_tables)
     transactions = TransactionService(store, _meta_tables)
     trigger = JobTrigger(jobs)
-    pfs.add_observer(trigger)  # a commit on a pipeline's output branch gets its job
+    pfs.add_observer(trigger, commit_kinds=JobTrigger.COMMIT_KINDS)  # an output branch's commit gets its job
     executor = ThreadPoolExecutor(config.datum_workers)
 
     def load_spec(job: Job) -> PipelineSpec:
@@ -192,11 +192,11 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
         terminator=JobTerminator(jobs, pfs),
         datum_output_limit=config.datum_output_limit,
     )
-    pipelines.add_hook(engine.pipeline_hook)  # stop the processes of jobs a pipeline change killed
+    pipelines.add_listener(engine.pipeline_changed)  # after commit: stop the jobs a pipeline change killed
     jq = JqPool(JqLimits(workers=config.jq_workers, memory_bytes=config.jq_memory_bytes, seconds=config.jq_seconds))
     cron = CronTicker(pipelines, pfs)
-    pipelines.add_hook(cron.pipeline_hook)  # a cron pipeline created, changed or gone
-    trigger.add_kill_hook(engine.kill_hook)  # ... and of jobs whose output commit was dropped
+    pipelines.add_listener(cron.pipeline_changed)  # a cron pipeline created, changed or gone
+    trigger.add_kill_hook(engine.job_killed)  # ... and of jobs whose output commit was dropped (after commit)
     job_queries = JobQueries(store, jobs, pfs, hub)
     deps = Deps(
         config=config,

@@ -28,7 +28,6 @@ from tuskd.domain.inputs import CronInput, cron_inputs
 from tuskd.domain.pfs import CommitRef, RepoKey
 from tuskd.domain.pipelines import PipelineKey
 from tuskd.engine.ports import CommitPort, PipelineChangeView, PipelineSpecs
-from tuskd.store.base import Tx
 
 __all__ = ["CronTicker", "cron_tick"]
 
@@ -85,9 +84,9 @@ class CronTicker:
         """Read the cron pipelines again (they changed)."""
         self._wake.set()
 
-    def pipeline_hook(self, tx: Tx, change: PipelineChangeView) -> None:
-        """``PipelineService`` hook: once the change commits, look at the cron inputs again."""
-        tx.after_commit(self.wake)
+    def pipeline_changed(self, change: PipelineChangeView) -> None:
+        """``PipelineService`` listener (after the change committed): look at the cron inputs again."""
+        self.wake()
 
     def scheduled(self) -> dict[tuple[str, str], datetime | None]:
         """``("project/pipeline", cron input name) -> next tick`` (None: never) of what it follows."""

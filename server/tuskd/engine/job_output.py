@@ -116,12 +116,13 @@ class JobOutput:
         for path, (blob, size) in outputs.items():
             if current.get(path) != blob:
                 session.put_blob(path, BlobRef(blob, size))  # already stored: recorded, not copied
+        self.ctx.blobs.flush()  # outputs become durable before the write that names them
         with self.control.commit_point(), self.ctx.store.write() as tx:
             if session.pending:
-                session.commit()
+                session.commit(tx=tx)  # one unit of work: the files, the finished commit, SUCCESS
             else:
                 session.abort()
-            pfs.finish_commit(out_ref, force=True)
+            pfs.finish_commit(out_ref, force=True, tx=tx)
             try:
                 self.ctx.jobs.transition(self.key, JobState.JOB_SUCCESS, tx=tx)
             except NotFound:

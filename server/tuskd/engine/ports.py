@@ -22,11 +22,12 @@ from tuskd.domain.jobs import Counts, Job, JobKey, Stats
 from tuskd.domain.pfs import CommitInfo, CommitRef, CommitState, FileInfo, RepoInfo, RepoKey
 from tuskd.domain.pipelines import PipelineKey, PipelineSpec
 from tuskd.domain.states import JobState
-from tuskd.store.base import Tx
+from tuskd.store.base import PfsTx, Tx
 from tuskd.store.pps import JobRow, OutputEntry, PpsTx
 
 __all__ = [
     "ANY_JOB_TOPIC",
+    "JOB_LIFECYCLE_TOPIC",
     "CommitPort",
     "JobLedger",
     "Notifier",
@@ -40,6 +41,10 @@ __all__ = [
 ANY_JOB_TOPIC = "jobs"
 """The topic every recorded job change is published under: the dispatcher wakes on it. The
 job ledger (``services/jobs.py``) publishes it after each change commits."""
+
+JOB_LIFECYCLE_TOPIC = "jobs/lifecycle"
+"""Published only when a job is created or reaches a terminal state: the dispatcher wakes on it
+(not on every progress record)."""
 
 
 class JobLedger(Protocol):
@@ -90,7 +95,7 @@ class Terminator(Protocol):
     UNRUNNABLE inside the caller's write transaction, its output commit finished with pachd's
     error and no datum left claiming to run."""
 
-    def terminate(self, tx: Tx, key: JobKey, state: JobState, reason: str) -> Job: ...
+    def terminate(self, tx: PfsTx, key: JobKey, state: JobState, reason: str) -> Job: ...
 
 
 class OutputSession(Protocol):
@@ -105,7 +110,9 @@ class OutputSession(Protocol):
 
     def delete_file(self, path: str) -> None: ...
 
-    def commit(self, still_wanted: Callable[[], bool] | None = None) -> CommitInfo: ...
+    def commit(self, still_wanted: Callable[[], bool] | None = None, *, tx: PfsTx | None = None) -> CommitInfo:
+        """Apply the staged changes (``tx``: inside the caller's unit of work)."""
+        ...
 
     def abort(self) -> None: ...
 
@@ -128,8 +135,10 @@ class CommitPort(Protocol):
         *,
         timeout: float | None = None,
         cancel: CancelToken | None = None,
+        tx: PfsTx | None = None,
     ) -> CommitInfo:
-        """The commit, after waiting (``cancel``-able) until it reaches ``wait``."""
+        """The commit, after waiting (``cancel``-able) until it reaches ``wait`` (``tx``: read
+        through the caller's transaction, only without a wait)."""
         ...
 
     def walk_files(
@@ -143,8 +152,10 @@ class CommitPort(Protocol):
     def begin_modify(self, target: CommitRef) -> OutputSession: ...
 
     def finish_commit(
-        self, commit: CommitRef, description: str = "", error: str = "", force: bool = False
-    ) -> CommitInfo: ...
+        self, commit: CommitRef, description: str = "", error: str = "", force: bool = False, *, tx: PfsTx | None = None
+    ) -> CommitInfo:
+        """Finish ``commit`` (``error``: as failed), in ``tx`` or a write of its own."""
+        ...
 
 
 class PipelineSpecs(Protocol):

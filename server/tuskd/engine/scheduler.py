@@ -4,10 +4,13 @@
 the PPS services call ``stop_job``, ``stop_job_set`` and ``on_pipeline_changed``; GetLogs reads
 ``logs``). ``Engine`` is the embedded implementation. Constructing it starts nothing.
 
-Dispatching: one dispatcher thread wakes on every job change (and at least once a second) and
-starts, for every pipeline, its oldest unfinished job unless one of that pipeline's jobs is
-already running or the pipeline is stopped. Jobs of one pipeline therefore run one after the
-other, in creation order, as in Pachyderm (a job's skipping compares it with the job before).
+Dispatching: one dispatcher thread wakes when a job is created or reaches a terminal state
+(``JOB_LIFECYCLE_TOPIC``, not on progress records), when a runner ends or a pipeline changes,
+and at least once a second; it reads the unfinished jobs through their partial index (not a
+scan of the job history) and starts, for every pipeline, its oldest unfinished job unless one
+of that pipeline's jobs is already running or the pipeline is stopped. Jobs of one pipeline
+therefore run one after the other, in creation order, as in Pachyderm (a job's skipping
+compares it with the job before).
 Each running job has a :class:`~tuskd.engine.job_runner.JobRunner` on its own thread; its
 datums run on the shared executor, which bounds the number of user processes server-wide.
 
@@ -61,12 +64,19 @@ from tuskd.engine.job_runner import (
 )
 from tuskd.engine.logs import DatumLogs
 from tuskd.engine.outputs import DEFAULT_OUTPUT_LIMIT
-from tuskd.engine.ports import ANY_JOB_TOPIC, CommitPort, JobLedger, Notifier, PipelineChangeView, Terminator
+from tuskd.engine.ports import (
+    JOB_LIFECYCLE_TOPIC,
+    CommitPort,
+    JobLedger,
+    Notifier,
+    PipelineChangeView,
+    Terminator,
+)
 from tuskd.engine.procs import kill_namespace, namespace_id
 from tuskd.engine.sandbox import Isolation, SandboxPool, detect_isolation
 from tuskd.engine.workspace import Workspace, default_scratch_root
 from tuskd.engine.zygote import READONLY_ENV
-from tuskd.store.base import Store, Tx
+from tuskd.store.base import Store
 from tuskd.store.pps import DatumRow, JobQuery, JobRow
 
 __all__ = ["Engine", "JobEngine", "engine_id_for", "kill_leftover_processes"]
@@ -299,7 +309,7 @@ class Engine(JobEngine):
     # -- dispatching ------------------------------------------------------------------------
 
     def _dispatch_loop(self) -> None:
-        with self._hub.subscribe(ANY_JOB_TOPIC, _WAKE_TOPIC) as sub:
+        with self._hub.subscribe(JOB_LIFECYCLE_TOPIC, _WAKE_TOPIC) as sub:
             while not self._closing:
                 try:
                     self._dispatch()
@@ -400,20 +410,14 @@ class Engine(JobEngine):
             self._stop_many(victims, reason, 0.0, missing_ok=True)
         self._hub.publish(_WAKE_TOPIC)
 
-    def pipeline_hook(self, tx: Tx, change: PipelineChangeView) -> None:
-        """``PipelineService`` hook: once the change commits, stop what it killed and dispatch."""
-        key = change.pipeline
-        killed = change.killed
-        tx.after_commit(lambda: self.on_pipeline_changed(key.project, key.name, killed))
+    def pipeline_changed(self, change: PipelineChangeView) -> None:
+        """``PipelineService`` listener (after the change committed): stop what it killed, dispatch."""
+        self.on_pipeline_changed(change.pipeline.project, change.pipeline.name, change.killed)
 
-    def kill_hook(self, tx: Tx, key: JobKey, reason: str) -> None:
-        """``JobTrigger`` hook: the job was KILLED because its output commit went (a dropped or
-        squashed commit set); once that commits, stop what still runs of it."""
-
-        def stop() -> None:
-            self._stop_many([key], reason, 0.0, missing_ok=True)
-
-        tx.after_commit(stop)
+    def job_killed(self, key: JobKey, reason: str) -> None:
+        """``JobTrigger`` kill listener: the job was KILLED because its output commit went (a
+        dropped or squashed commit set); once that committed, stop what still runs of it."""
+        self._stop_many([key], reason, 0.0, missing_ok=True)
 
     def _stop_many(self, keys: Iterable[JobKey], reason: str, grace: float, *, missing_ok: bool = False) -> list[Job]:
         waiting: list[JobControl] = []

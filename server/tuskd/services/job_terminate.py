@@ -29,7 +29,7 @@ from tuskd.domain.pfs import CommitRef, RepoKey
 from tuskd.domain.states import DatumState, JobState, is_terminal
 from tuskd.services.jobs import JobService
 from tuskd.services.pfs import PfsService
-from tuskd.store.base import Tx
+from tuskd.store.base import PfsTx
 
 __all__ = ["JobTerminator", "output_commit_error"]
 
@@ -41,7 +41,7 @@ class JobTerminator:
         self._jobs = jobs
         self._pfs = pfs
 
-    def terminate(self, tx: Tx, key: JobKey, state: JobState, reason: str) -> Job:
+    def terminate(self, tx: PfsTx, key: JobKey, state: JobState, reason: str) -> Job:
         """End ``key`` in ``state`` with ``reason`` inside ``tx`` (see the module docstring);
         returns the job as it is now. NotFound for an unknown job."""
         t = self._jobs.tables(tx)
@@ -58,15 +58,15 @@ class JobTerminator:
         if waiting:
             settled = [ledger.abandon(d.record, d.inputs_json, error) for d in waiting]
             self._jobs.change(key, lambda j: j, datums=settled, tx=tx)
-        self._finish_output(CommitRef(RepoKey(key.project, job.output_repo), id=key.id), error)
+        self._finish_output(tx, CommitRef(RepoKey(key.project, job.output_repo), id=key.id), error)
         return job
 
-    def _finish_output(self, ref: CommitRef, error: str) -> None:
+    def _finish_output(self, tx: PfsTx, ref: CommitRef, error: str) -> None:
         if self._pfs is None:
             return
         try:
-            info = self._pfs.inspect_commit(ref)
+            info = self._pfs.inspect_commit(ref, tx=tx)
         except NotFound:
             return  # gone (dropped, squashed, its repo deleted): nothing to finish
         if info.finishing is None:
-            self._pfs.finish_commit(ref, error=error, force=True)
+            self._pfs.finish_commit(ref, error=error, force=True, tx=tx)

@@ -1,9 +1,11 @@
 """Jobs as a service: create, change, read, list and watch jobs, with a durable change history.
 
 Every change of a job is one write transaction that stores the job and appends a snapshot to
-its change history, numbered per job and per job set (``seq``). Watchers are woken after the
-commit through the event hub, then read what changed from the store, so a change is never
-seen before it is durable and never missed (subscribe first, then read).
+its change history, numbered per job and per job set (``seq``), and emits a :class:`JobChanged`
+on that unit of work. After COMMIT the store delivers those events in commit order: the change
+is remembered in memory (:class:`RecentChanges`), then watchers are woken through the event hub
+and read what changed, so a change is never seen before it is durable, never missed (subscribe
+first, then read) and never seen after a later one.
 
 The engine (engine/) drives jobs through this service; the transport reads through it. The
 state rules live in domain.jobs / domain.states, not here.
@@ -18,6 +20,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from tuskd.domain.datum_ledger import DatumChange
 from tuskd.domain.errors import NotFound
@@ -33,7 +36,7 @@ from tuskd.domain.jobs import (
     transition,
 )
 from tuskd.domain.states import JobState, is_terminal
-from tuskd.engine.ports import ANY_JOB_TOPIC  # the topic the engine's dispatcher listens on
+from tuskd.engine.ports import ANY_JOB_TOPIC, JOB_LIFECYCLE_TOPIC  # topics the engine listens on
 from tuskd.store.base import Store, Tx
 from tuskd.store.pps import JobQuery, JobRow, OutputEntry, PpsTx
 
@@ -60,6 +63,21 @@ def snapshot(job: Job) -> str:
 
 def from_snapshot(text: str) -> Job:
     return job_from_dict(json.loads(text))
+
+
+@dataclass(frozen=True, slots=True)
+class JobChanged:
+    """An outbox event: ``job`` was recorded as change ``seq`` of its job and ``set_seq`` of its
+    job set; ``created`` for the first, ``terminal`` for one that reached a terminal state."""
+
+    job: Job
+    seq: int
+    set_seq: int
+    created: bool = False
+
+    @property
+    def terminal(self) -> bool:
+        return is_terminal(self.job.state)
 
 
 @dataclass(frozen=True)
@@ -135,22 +153,26 @@ class JobService:
     def _now_us(self) -> int:
         return int(self._clock() * 1_000_000)
 
-    def _publish_after(self, tx: Tx, job: Job, job_seq: int, set_seq: int) -> None:
-        topics = (
-            job_topic(job.key),
-            set_topic(job.key.id),
-            pipeline_topic(job.key.project, job.key.pipeline),
-            ANY_JOB_TOPIC,
-        )
+    def _publish_after(self, tx: Tx, job: Job, job_seq: int, set_seq: int, *, created: bool = False) -> None:
+        tx.emit(self._deliver, JobChanged(job, job_seq, set_seq, created))
 
-        def committed() -> None:
-            try:  # remembered before the wake-up, so a woken watcher finds the change here
-                self._recent.add(job.key, job_seq, job)
-                self._recent.add(job.key.id, set_seq, job)
-            finally:
-                self._hub.publish(*topics)
-
-        tx.after_commit(committed)
+    def _deliver(self, events: Sequence[Any]) -> None:
+        """The outbox sink of job changes (in commit order): remember, then wake."""
+        topics: dict[str, None] = {}
+        try:  # remembered before the wake-up, so a woken watcher finds the change here
+            for event in events:
+                job = event.job
+                self._recent.add(job.key, event.seq, job)
+                self._recent.add(job.key.id, event.set_seq, job)
+        finally:
+            for event in events:
+                key = event.job.key
+                topics.update(dict.fromkeys((
+                    job_topic(key), set_topic(key.id), pipeline_topic(key.project, key.pipeline), ANY_JOB_TOPIC,
+                )))  # fmt: skip
+                if event.created or event.terminal:
+                    topics[JOB_LIFECYCLE_TOPIC] = None
+            self._hub.publish(*topics)
 
     def tables(self, tx: Tx) -> PpsTx:
         return self._tables(tx)
@@ -170,7 +192,7 @@ class JobService:
         )
         t = self._tables(tx)
         row = t.insert_job(job, snapshot(job), self._now_us())
-        self._publish_after(tx, job, row.seq, t.set_seq(key.id))
+        self._publish_after(tx, job, row.seq, t.set_seq(key.id), created=True)
         return row
 
     # -- changes ----------------------------------------------------------------------------
@@ -237,9 +259,13 @@ class JobService:
 
     # -- reads ------------------------------------------------------------------------------
 
-    def get(self, key: JobKey) -> JobRow:
-        with self._store.read(snapshot=False) as tx:  # one SELECT: atomic on its own
+    def get(self, key: JobKey, *, tx: Tx | None = None) -> JobRow:
+        """The job's row (``tx``: read through the caller's transaction)."""
+        if tx is not None:
             row = self._tables(tx).get_job(key)
+        else:
+            with self._store.read(snapshot=False) as own:  # one SELECT: atomic on its own
+                row = self._tables(own).get_job(key)
         if row is None:
             raise job_not_found(key)
         return row

@@ -20,14 +20,15 @@ Hook points (registered once in wiring.py with ``PfsService.add_observer``):
 * ``CommitEvent(DELETED)`` of a job's output commit (DropCommitSet, SquashCommitSet, a forced
   repo delete): the job, unless it is finished, is KILLED in the same transaction with the
   event's cause as its reason (``commit set <id> was dropped``), so every wait on it returns
-  (services/job_terminate.py, the one terminate path).
-  Hooks (``add_kill_hook``; the engine's) then stop what still runs of it.
+  (services/job_terminate.py, the one terminate path). Kill hooks (``add_kill_hook``; the
+  engine's) are told after that commits and stop what still runs of it.
 
 Finished commits are the job engine's business, not this module's.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 
@@ -44,7 +45,8 @@ from .jobs import JobService
 
 __all__ = ["JobTrigger", "KillHook", "open_job"]
 
-KillHook = Callable[[Tx, JobKey, str], None]
+KillHook = Callable[[JobKey, str], None]
+"""Told ``(job, reason)`` after the transaction that killed the job commits (never inside it)."""
 """Called inside the transaction that KILLED a job because its output commit went (key, reason)."""
 
 
@@ -62,7 +64,10 @@ def _output_branch(spec_json: str) -> str:
 
 
 class JobTrigger:
-    """``PfsService`` observer: ``pfs.add_observer(JobTrigger(jobs))``."""
+    """``PfsService`` observer: ``pfs.add_observer(trigger, commit_kinds=JobTrigger.COMMIT_KINDS)``."""
+
+    COMMIT_KINDS = frozenset({CommitEventKind.STARTED, CommitEventKind.DELETED})
+    """The commit events it acts on (the others are not built for it)."""
 
     def __init__(self, jobs: JobService) -> None:
         self._jobs = jobs
@@ -108,7 +113,7 @@ class JobTrigger:
         reason = event.cause or f"output commit {commit.repo}@{commit.id} was deleted"
         self._terminator.terminate(tx, key, JobState.JOB_KILLED, reason)
         for hook in self._kill_hooks:
-            hook(tx, key, reason)
+            tx.after_commit(functools.partial(hook, key, reason))
 
     def _on_deleting(self, tx: PfsTx, event: RepoEvent) -> None:
         repo = event.repo

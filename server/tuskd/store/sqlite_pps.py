@@ -12,7 +12,7 @@ from typing import Any
 
 from tuskd.domain.datum_ledger import DatumChange
 from tuskd.domain.jobs import Counts, DatumRecord, Job, JobKey, Stats
-from tuskd.domain.states import TERMINAL_JOB_STATES, DatumState, JobState
+from tuskd.domain.states import DatumState, JobState
 
 from .pps import (
     DatumConflict,
@@ -24,6 +24,7 @@ from .pps import (
     PipelineRow,
     PipelineVersionRow,
 )
+from .pps_unfinished import UNFINISHED_JOBS_WHERE
 from .sqlite import SqliteTx
 
 _JOB_COLUMNS = (
@@ -98,6 +99,9 @@ class SqlitePpsTx:
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._tx.after_commit(callback)
+
+    def emit(self, sink: Callable[[Sequence[Any]], None], event: Any) -> None:
+        self._tx.emit(sink, event)
 
     def _x(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self._tx.connection.execute(sql, params)
@@ -290,10 +294,9 @@ class SqlitePpsTx:
         self._x("DELETE FROM jobs WHERE id = ?", (row,))
 
     def unfinished_jobs(self) -> list[JobRow]:
-        terminal = ", ".join(str(int(s)) for s in TERMINAL_JOB_STATES)
-        return [
-            _job_row(r) for r in self._x(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state NOT IN ({terminal}) ORDER BY id")
-        ]
+        # The WHERE is the partial index's own condition, so SQLite reads the index (no scan).
+        sql = f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {UNFINISHED_JOBS_WHERE} ORDER BY id"
+        return [_job_row(r) for r in self._x(sql)]
 
     def last_successful_job(self, project: str, pipeline: str, before_row: int) -> JobRow | None:
         r = self._x(
