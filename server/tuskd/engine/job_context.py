@@ -14,7 +14,7 @@ from tuskd.domain.pfs import CommitKey
 from tuskd.domain.pipelines import PipelineSpec
 from tuskd.engine.executor import Executor
 from tuskd.engine.logs import DatumLogs
-from tuskd.engine.workspace import Workspace
+from tuskd.engine.outputs import DEFAULT_OUTPUT_LIMIT
 from tuskd.services.jobs import JobService
 from tuskd.services.pfs import PfsService
 from tuskd.store.base import Store
@@ -34,11 +34,11 @@ class EngineContext:
     pfs: PfsService
     blobs: BlobStore
     executor: Executor
-    workspace: Workspace
     logs: DatumLogs
     load_spec: SpecLoader
     engine_id: str
     data_dir: Path | None = None  # egress never writes here
+    output_limit: int = DEFAULT_OUTPUT_LIMIT  # bytes of output one datum may store
     clock: Callable[[], float] = time.time
 
 
