@@ -47,13 +47,27 @@ class KillSwitch(threading.Event):
         self._mu = threading.Lock()
         self._subscribers: dict[int, Callable[[], Any]] = {}
         self._ids = 0
+        self._children: set[threading.Event] = set()
 
     def set(self) -> None:
         super().set()
         with self._mu:
-            subscribers = list(self._subscribers.values())
+            subscribers = [*self._subscribers.values(), *(child.set for child in self._children)]
         for fn in subscribers:
             fn()
+
+    def child(self) -> threading.Event:
+        """An event set by ``set`` (or at once if already set), until ``release``."""
+        event = threading.Event()
+        with self._mu:
+            self._children.add(event)
+        if self.is_set():
+            event.set()
+        return event
+
+    def release(self, event: threading.Event) -> None:
+        with self._mu:
+            self._children.discard(event)
 
     def on_set(self, fn: Callable[[], Any]) -> Callable[[], None]:
         """Call ``fn`` when the event is set (at once if it is already); returns the way to
