@@ -186,9 +186,10 @@ class LocalBatch:
     def close(self) -> None:
         self._batch.close()
         with self._mu:
+            first = not self._closed
             self._closed = True
             idle = self._live == 0
-        if idle:
+        if first and idle:
             self._close_space()
 
     def _close_space(self) -> None:
