@@ -1,7 +1,7 @@
 """The job runner's side of the executor seam (step 3 of engine/job_runner.py): a datum of the
 plan and the pipeline's spec become a plain :class:`~tuskd.engine.datum_work.DatumTask`, and a
 :class:`~tuskd.engine.datum_work.DatumResult` that comes back becomes a :class:`FinishedDatum`
-ready to be recorded (its log is kept here: logs come back as data)."""
+ready to be recorded (its log comes back as data: the runner keeps it)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from tuskd.domain.states import DatumState
 from tuskd.engine.datum_runner import DatumOutcome
 from tuskd.engine.datum_work import DatumResult, DatumTask, InputFile, LaidOutInput, new_nonce
 from tuskd.engine.job_context import EngineContext
-from tuskd.engine.job_control import JobControl
 from tuskd.engine.outputs import CollectedFile
 
 __all__ = ["DatumTasks", "FinishedDatum"]
@@ -59,10 +58,9 @@ def _unstorable(files: Sequence[CollectedFile]) -> str | None:
 class DatumTasks:
     """Builds one job's datum tasks and turns their results into what is recorded."""
 
-    def __init__(self, ctx: EngineContext, key: JobKey, control: JobControl) -> None:
+    def __init__(self, ctx: EngineContext, key: JobKey) -> None:
         self.ctx = ctx
         self.key = key
-        self.control = control
 
     def task(self, datum: Datum, spec: PipelineSpec, base_env: Mapping[str, str]) -> DatumTask:
         """``datum`` as a task with a fresh nonce (``base_env``: the job's part of the env)."""
@@ -93,10 +91,10 @@ class DatumTasks:
             err_stdin=tuple(transform.err_stdin),
         )
 
-    def finish(
+    def finished(
         self, datum: Datum, hash_: str, result: DatumResult, previous: DatumState | None
     ) -> FinishedDatum | None:
-        """What to record of ``result`` (None for a CANCELLED one: nothing is); keeps its log."""
+        """What to record of ``result`` (None for a CANCELLED one: nothing is)."""
         if result.outcome is DatumOutcome.CANCELLED:
             return None
         files = list(result.outputs)
@@ -106,8 +104,4 @@ class DatumTasks:
             if problem is not None:  # never stored: the datum fails, naming the output
                 result = replace(result, outcome=DatumOutcome.FAILED, reason=problem, outputs=())
                 files, stats = [], replace(stats, upload_bytes=0)
-        self.ctx.logs.write(self.key, datum.id, result.log)
-        state = _STATES[result.outcome]
-        with self.control.lock:
-            self.control.finished[datum.id] = state
-        return FinishedDatum(datum, hash_, result, files, stats, state, previous)
+        return FinishedDatum(datum, hash_, result, files, stats, _STATES[result.outcome], previous)

@@ -79,7 +79,7 @@ class JobDatums:
         self.ctx = ctx
         self.key = key
         self.control = control
-        self._tasks = DatumTasks(ctx, key, control)
+        self._tasks = DatumTasks(ctx, key)
 
     def run_datums(self, spec: PipelineSpec, inputs: JobInputs) -> None:
         ctx, key = self.ctx, self.key
@@ -178,28 +178,37 @@ class JobDatums:
         }
         control = self.control
         batch = self.ctx.executor.open_batch(str(self.key), max(spec.parallelism, 1))
-        submitted: dict[str, Datum] = {}  # nonce -> datum (under control.lock)
+        submitted: dict[str, Datum] = {}  # nonce -> datum
+        submitted_lock = threading.Lock()
 
         def submissions(datums: Iterable[Datum]) -> Iterator[DatumTask]:
             for datum in datums:  # pulled by the executor when a worker is about to run it
                 task = self._tasks.task(datum, spec, base_env)
-                with control.lock:
+                with submitted_lock:
                     submitted[task.nonce] = datum
+                with control.lock:
                     control.running[datum.id] = RunningDatum(batch, task.nonce)
                 yield task
 
         def finish(nonce: str, result: DatumResult) -> FinishedDatum | None:
-            with control.lock:
+            with submitted_lock:
                 datum = submitted.pop(nonce)
+            finished = self._tasks.finished(datum, hashes[datum.id], result, counted.get(datum.id))
+            with control.lock:  # one look, so RestartDatum sees the datum running or finished
                 running = control.running.get(datum.id)
                 ours = running is not None and running.nonce == nonce
                 if ours:
                     del control.running[datum.id]
-            if ours and running is not None and running.restart and not control.kill.is_set():
+                restart = ours and running is not None and running.restart and not control.kill.is_set()
+                if finished is not None and not restart:
+                    control.finished[datum.id] = finished.state
+            if restart:
                 log.info("job %s: datum %s restarted (its run ended %s)", self.key, datum.id, result.outcome.name)
                 batch.submit(submissions([datum]), first=True)
                 return None
-            return self._tasks.finish(datum, hashes[datum.id], result, counted.get(datum.id))
+            if finished is not None:
+                self.ctx.logs.write(self.key, datum.id, finished.result.log)
+            return finished
 
         results: queue.SimpleQueue[FinishedDatum | BaseException | None] = queue.SimpleQueue()
 
