@@ -4,6 +4,7 @@ This is the scheduling core of the local datum executor (engine/executor.py, whi
 closures over its own slots: they never leave this process). ``run_batch`` schedules a batch of
 a fixed iterable at once and returns an iterator over its results; ``open_batch`` does the same
 for a batch that takes more tasks while it runs (``submit``).
+
 Scheduling: every batch runs at most ``min(parallelism, max_workers)`` tasks at once; when a
 worker frees up it serves the eligible batch with the fewest running tasks (ties: the one served
 least recently), so concurrent jobs share the global cap evenly. Tasks are pulled from the
