@@ -1,7 +1,12 @@
 # ruff: noqa: E501 - markdown tables in the texts below must stay one row per line
-"""What docs/benchmarks.md says besides the table: how each case measures, and, for each case
-whose goal a run misses, why (from profiles: py-spy on the server during the case) and what would
-close it. bench/run.py prints a miss's text only for goals that the run actually missed.
+"""What docs/benchmarks.md says besides the table: how each case measures, and, for a case whose
+goal a run misses, what a profile of that case found and what would close it.
+
+An analysis is about the code it profiled, not about this run: each one names the commit it
+profiled and the files whose code it describes. bench/run.py prints it only while those files are
+unchanged since that commit (``git diff --quiet COMMIT -- FILES``); otherwise it prints that the
+analysis is stale and the case needs profiling again, never the old prose as if it explained this
+run's figures.
 
 The shares quoted come from py-spy 0.4 profiles (200 Hz) taken on this machine; ``--gil`` shares
 are of the server's Python CPU (the thread holding the GIL), ``--idle`` shares are of wall time
@@ -9,6 +14,50 @@ of the threads named. Profiling commands are in the README of this directory (be
 """
 
 from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Analysis:
+    commit: str  # the commit that was profiled
+    files: tuple[str, ...]  # the code the text describes (paths or directories, from the repo root)
+    text: str
+
+    def changed_files(self) -> list[str] | None:
+        """The files of ``files`` changed since ``commit`` (in commits or the work tree); None
+        when git cannot tell (no git, or the commit is unknown here)."""
+        try:
+            done = subprocess.run(
+                ["git", "diff", "--name-only", self.commit, "--", *self.files],
+                cwd=ROOT, capture_output=True, text=True, check=False, timeout=30,
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if done.returncode != 0:
+            return None
+        return [line for line in done.stdout.splitlines() if line]
+
+    def for_this_run(self, name: str) -> str:
+        """The text when the code it profiled is unchanged; else a line saying it is stale."""
+        changed = self.changed_files()
+        if changed is None:
+            return (
+                f"**{name}.** The analysis of {self.commit} cannot be checked against this tree (git or "
+                f"the commit is missing here), so it is not printed; profile again (bench/README.md)."
+            )
+        if changed:
+            shown = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
+            return (
+                f"**{name}.** The analysis of {self.commit} is stale: the code it profiled has changed "
+                f"({shown}); profile again (bench/README.md)."
+            )
+        return f"{self.text}\n\n(Analysis of {self.commit}; its files are unchanged since: {', '.join(self.files)}.)"
+
 
 METHOD = """\
 ## How each case measures
@@ -37,8 +86,8 @@ run to the next. Ratios against a
 baseline measured in the same run are what to compare, not the absolute figures.
 """
 
-MISSED: dict[str, str] = {
-    "datum_throughput": """\
+MISSED: dict[str, Analysis] = {
+    "datum_throughput": Analysis("af37bb2", ('server/tuskd/engine',), """\
 **datum_throughput** (profiled at af37bb2: the helper spawns with `posix_spawn` and wakes the
 engine once per attempt; at 44b1dbe, with `subprocess.Popen` and a wake-up per message, the job
 ran ~180 datums/s and Popen was 57% of the helper's wall time). The server is not CPU-bound:
@@ -54,8 +103,8 @@ between attempts, during which the slot's helper is idle. What would close it: o
 turnaround with the running attempt: prepare the next datum's workspace and queue its `run` in
 the helper while the current attempt runs, so the helper spawns the next command the moment the
 previous one exits (the exit report and the recording follow asynchronously), and each slot's
-user processes run back to back as in the floor.""",
-    "waitjob_fanout": """\
+user processes run back to back as in the floor."""),
+    "waitjob_fanout": Analysis("2a1e89e", ('server/tuskd/transport/pps_jobs.py', 'server/tuskd/services/jobs.py', 'server/tuskd/services/job_queries.py', 'server/tuskd/services/events.py'), """\
 **waitjob_fanout** (profiled at 2a1e89e, where watchers read changes from memory). The store is
 out of the fan-out path now (before 2a1e89e every waiter re-read the store on a fresh SQLite
 connection: `SqlitePpsTx.get_job` was 46% of the server's CPU and p99 was 4 to 6 s). py-spy
@@ -70,8 +119,8 @@ serialize each change once per target, not once per waiter (cache the JobInfo by
 (2) serve WaitJob from an asyncio (grpc.aio) servicer: one event loop writes the same bytes to
 1,000 streams instead of 1,000 threads each woken by `notify_all` and each taking the GIL for a
 blocking send (it also frees the 1,000 thread stacks: ~70 KiB RSS per stream); (3) take the
-terminal stamp after the output commit is written (nearer to the COMMIT), or publish sooner.""",
-    "inspect_job": """\
+terminal stamp after the output commit is written (nearer to the COMMIT), or publish sooner."""),
+    "inspect_job": Analysis("562d8e9", ('server/tuskd/transport/pps_jobs.py', 'server/tuskd/transport/job_convert.py', 'server/tuskd/services/job_queries.py', 'server/tuskd/store/sqlite.py', 'server/tuskd/store/sqlite_pps.py'), """\
 **inspect_job** (profiled at 562d8e9, with the details cache of 306e587 and the remembered input
 commits of 562d8e9; before them `details` cost 27% of the server's CPU in spec parsing and
 PFS reads). py-spy `--gil`: tusk's InspectJob handler is ~18% of the server's Python CPU, the
@@ -90,14 +139,14 @@ call (profiled in-process). On a quiet machine the bare floor speeds up more tha
 (3.7-5.1k calls/s), so the ratio falls to ~0.5-0.65: the rest is grpcio-python's own per-call
 work that the floor skips (it answers with pre-serialized bytes and never parses the request).
 Removing the error interceptor entirely made no measurable difference (0.55/0.66 vs 0.64/0.60).
-Closing it needs the request path off Python threads (grpc.aio) or a native front end.""",
-    "rpc_overhead": """\
+Closing it needs the request path off Python threads (grpc.aio) or a native front end."""),
+    "rpc_overhead": Analysis("306e587", ('server/tuskd/transport/version.py', 'server/tuskd/transport/errors.py', 'server/tuskd/app.py'), """\
 **rpc_overhead.** Fixed in 306e587 (before it, `importlib.metadata.version` re-parsed the
 package METADATA on every GetVersion: 30% of the process's CPU; and the error interceptor
 wrapped every handler per call). This case runs the server in the bench process, so the 8
 callers and the server share one GIL: a miss here after 306e587 is most likely the neighbours'
-load; run it alone (`--only rpc_overhead`) to check.""",
-    "upload": """\
+load; run it alone (`--only rpc_overhead`) to check."""),
+    "upload": Analysis("aed934e", ('server/tuskd/blobs/local.py', 'server/tuskd/transport/pfs.py', 'server/tuskd/services/pfs_modify.py'), """\
 **upload** (profiled at aed934e). Receiving and writing alternate on one thread: py-spy `--idle` on the ModifyFile
 handler thread: ~51% waiting for the next 4 MiB message (`RawChunks.chunks` ->
 `_checked_stream`), ~40% in the blob file's `write` and ~9% in SHA-256
@@ -113,8 +162,8 @@ peaked at 37 and 57 MiB against 72 and 73 MiB without, in alternating runs: free
 buffers are kept by glibc's dynamic mmap threshold (each of grpcio's and the handler's threads can
 hold an arena full of them). What would close it: `mallopt(M_MMAP_THRESHOLD, 1 MiB)` at server
 start (or the environment variable in the service unit), and bounding the messages in flight per
-ModifyFile stream.""",
-    "incremental_job": """\
+ModifyFile stream."""),
+    "incremental_job": Analysis("aed934e", ('server/tuskd/domain/datums.py', 'server/tuskd/engine/job_datums.py', 'server/tuskd/services/pfs_files.py'), """\
 **incremental_job** (profiled at aed934e). The second job still does per-datum Python work for all 5,000 datums,
 although 4,999 are skipped; py-spy `--gil` on the server during five incremental jobs (each ~0.4
 to 0.8 s): `plan_datums` (domain/datums.py) 37% of the server's CPU (the PFS walk of every file,
@@ -124,15 +173,12 @@ every datum, skipped ones included (`JobDatums._datum_row`, engine/job_datums.py
 the engine gets faster: the first job's time is the denominator. What would close it: plan from
 the input commit's diff against the previous job's input commit (only changed paths get new
 datums); carry the skipped datums' rows in SQL (`INSERT ... SELECT` from the previous job's rows)
-instead of building 5,000 Python rows with JSON.""",
+instead of building 5,000 Python rows with JSON."""),
 }
 
-# Printed in every full run, whatever the goals say: findings a "met" does not show.
-NOTES: str = """\
-## Other findings
-
-**load_mix** (no numeric goal beyond zero errors and every WaitJob terminal; latency is the
-finding; profiled at 562d8e9). p99 is seconds, with or without the job running; ListDatum and
+# Printed in every full run (if not stale), whatever the goals say: findings a "met" does not show.
+NOTES = Analysis("562d8e9", ("server/tuskd/store/sqlite.py", "server/tuskd/transport/pps_datums.py", "server/tuskd/services/datum_queries.py", "server/tuskd/store/sqlite_pps.py"), """\
+**load_mix** (profiled at 562d8e9). p99 is seconds, with or without the job running; ListDatum and
 puts are the slow operations (in a 50-client, 800-datum profile run: ListDatum p50 2.0 s, p99
 4.3 s; put p50 0.36 s, p99 1.9 s; InspectJob p50 71 ms). py-spy `--idle` on the server:
 ModifyFile spends ~54% of its wall time waiting for the store's single writer lock
@@ -143,4 +189,4 @@ the page's rows (`SqlitePpsTx.list_datums`, `inputs_json` decoded per row), ~32%
 `datum_info` conversion. What would close it: group commit (one fsync for the write transactions
 queued at the same moment, as SQLite WAL allows with one writer connection batching them); read
 the job row and the page in one read transaction; decode datum inputs only for what is sent.
-"""
+""")
