@@ -45,6 +45,7 @@ from bench.common import (
     bare_process,
     create_repo,
     finish_commit,
+    gate_cmd,
     id_commit,
     median,
     newest_job,
@@ -60,7 +61,6 @@ from bench.fanout_clients import FOLLOW, WAITJOB, SubscriberGroups
 from bench.harness import Row, Size, case
 from tusk.proto.pps_v2 import pps_pb2
 
-GATE_CMD = ["sh", "-c", 'g=$(cat "$fan"); while [ ! -e "$g" ]; do sleep 0.005; done']
 PROCESSES = 2
 KiB = 1024
 
@@ -91,7 +91,7 @@ def tusk_fanout(streams: int, rounds: int) -> Fanout:
         SubscriberGroups(sp.address, streams, PROCESSES) as groups,
     ):
         create_repo(client, "fan")
-        client.pps.create_pipeline(pipeline_spec("gate", "fan", GATE_CMD, datum_timeout="600s"))
+        client.pps.create_pipeline(pipeline_spec("gate", "fan", gate_cmd("fan"), datum_timeout="600s"))
         wait_done(client, f"gate@{newest_job(client, 'gate').job.id}")
         out.idle_rss, out.idle_threads = sp.rss(), thread_count(sp.pid)
         for r in range(rounds):

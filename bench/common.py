@@ -114,6 +114,12 @@ def pipeline_spec(
     }
 
 
+def gate_cmd(repo: str) -> list[str]:
+    """A datum command that blocks until the file named by its input file's content exists:
+    a job held RUNNING until the bench opens the gate (creates that file)."""
+    return ["sh", "-c", f'g=$(cat "${repo}"); while [ ! -e "$g" ]; do sleep 0.005; done']
+
+
 def newest_job(client: tusk.Client, pipeline: str) -> pps_pb2.JobInfo:
     jobs = list(client.pps.list_job(pipeline, number=1))
     if not jobs:
