@@ -111,7 +111,8 @@ def aio_fanout_handler(payload: bytes, fires: int) -> grpc.GenericRpcHandler:
         yield payload
         while seen < fires:
             async with cond:
-                await cond.wait_for(lambda: state["generation"] > seen)
+                while state["generation"] == seen:
+                    await cond.wait()
                 seen = state["generation"]
             yield payload
 

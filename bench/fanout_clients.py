@@ -17,6 +17,7 @@ of a child has a mark, the child reports that mark with the latest arrival among
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import time
 from multiprocessing.connection import Connection
@@ -83,12 +84,10 @@ class SubscriberGroups:
 
     def close(self) -> None:
         for conn in self.conns:
-            try:
+            with contextlib.suppress(OSError):
                 conn.send(("quit",))
-            except OSError:
-                pass
         for proc in self.procs:
-            proc.join(30)
+            proc.join(5)  # a child still in a round (a failed wait) does not read "quit"
             if proc.is_alive():
                 proc.kill()
                 proc.join(10)

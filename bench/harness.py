@@ -109,17 +109,14 @@ class Machine:
 
 
 def render(rows: list[Row]) -> str:
-    header = (
-        "| case | ours | baseline | baseline is | ratio | goal | met | note |\n|---|---|---|---|---|---|---|---|\n"
-    )
+    header = "| case | ours | baseline | baseline is | ratio | goal | met | note |\n|---|---|---|---|---|---|---|---|\n"
     lines = []
     for r in rows:
         met = "-" if r.met is None else ("yes" if r.met else "NO")
         ratio = "-" if math.isnan(r.ratio) else f"{r.ratio:.3f}"
         base = "-" if math.isnan(r.baseline) else f"{r.baseline:.4g} {r.unit}"
-        lines.append(
-            f"| {r.case} | {r.ours:.4g} {r.unit} | {base} | {r.against} | {ratio} | {r.goal} | {met} | {r.note} |"
-        )
+        ours = "-" if math.isnan(r.ours) else f"{r.ours:.4g} {r.unit}"
+        lines.append(f"| {r.case} | {ours} | {base} | {r.against} | {ratio} | {r.goal} | {met} | {r.note} |")
     return header + "\n".join(lines) + "\n"
 
 
