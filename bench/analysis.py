@@ -28,13 +28,13 @@ class Analysis:
     files: tuple[str, ...]  # the code the text describes (paths or directories, from the repo root)
     text: str
 
-    def changed_files(self) -> list[str] | None:
-        """The files of ``files`` changed since ``commit`` (in commits or the work tree); None
-        when git cannot tell (no git, or the commit is unknown here)."""
+    def changed_files(self, root: Path = ROOT) -> list[str] | None:
+        """The files of ``files`` changed since ``commit`` (in commits or the work tree of the
+        repository at ``root``); None when git cannot tell (no git, or the commit is unknown)."""
         try:
             done = subprocess.run(
                 ["git", "diff", "--name-only", self.commit, "--", *self.files],
-                cwd=ROOT, capture_output=True, text=True, check=False, timeout=30,
+                cwd=root, capture_output=True, text=True, check=False, timeout=30,
             )  # fmt: skip
         except (OSError, subprocess.TimeoutExpired):
             return None
@@ -42,9 +42,9 @@ class Analysis:
             return None
         return [line for line in done.stdout.splitlines() if line]
 
-    def for_this_run(self, name: str) -> str:
+    def for_this_run(self, name: str, root: Path = ROOT) -> str:
         """The text when the code it profiled is unchanged; else a line saying it is stale."""
-        changed = self.changed_files()
+        changed = self.changed_files(root)
         if changed is None:
             return (
                 f"**{name}.** The analysis of {self.commit} cannot be checked against this tree (git or "

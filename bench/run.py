@@ -37,7 +37,6 @@ def main() -> int:
     rows: list[Row] = []
     missed: list[str] = []  # case names with a missed goal, in run order
     failures: list[str] = []
-    failed_names: set[str] = set()
     timings: list[str] = []
     load_before = os.getloadavg()
     started = time.perf_counter()
@@ -50,7 +49,6 @@ def main() -> int:
             got = c.fn(size)
         except Exception as exc:  # report and keep going: one broken case must not hide the others
             failures.append(f"{c.name}: {type(exc).__name__}: {exc}")
-            failed_names.add(c.name)
             print(f"   case {c.name} failed: {type(exc).__name__}: {exc}", flush=True)
             got = []
         elapsed = time.perf_counter() - t0
