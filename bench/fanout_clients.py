@@ -143,7 +143,10 @@ async def _one_round(conn: Connection, channels: list[grpc.aio.Channel], method:
         counts[mark] = counts.get(mark, 0) + 1
         latest[mark] = max(latest.get(mark, 0.0), now)
         if counts[mark] == streams:
-            conn.send(("mark", mark, latest[mark]))
+            if mark == "first" and errors:  # a stream that failed to open would never move on
+                conn.send(("error", f"{len(errors)} of {streams} streams failed to open; first: {errors[:2]}"))
+            else:
+                conn.send(("mark", mark, latest[mark]))
 
     async def follow(channel: grpc.aio.Channel) -> None:
         seen: set[object] = set()
