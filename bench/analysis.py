@@ -62,7 +62,8 @@ class Analysis:
 METHOD = """\
 ## How each case measures
 
-The full run (`make bench`) takes several minutes on this machine (this run's time is above);
+The full run (`make bench`) takes half an hour or more on this machine, most of it Snakemake's own
+first run over 5,000 rules (this run's time per case is above);
 `--tiny` (CI) well under 2 minutes. Each row's baseline is measured in the same bench run, next to
 tusk's figure, and the `baseline is` column says what it is: another program doing the same work,
 or `tusk itself` in another setting, where the row compares tusk with itself. Where both sides
