@@ -37,7 +37,6 @@ def main() -> int:
     rows: list[Row] = []
     missed: list[str] = []  # case names with a missed goal, in run order
     failures: list[str] = []
-    failed_names: set[str] = set()
     timings: list[str] = []
     load_before = os.getloadavg()
     started = time.perf_counter()
@@ -50,7 +49,6 @@ def main() -> int:
             got = c.fn(size)
         except Exception as exc:  # report and keep going: one broken case must not hide the others
             failures.append(f"{c.name}: {type(exc).__name__}: {exc}")
-            failed_names.add(c.name)
             print(f"   case {c.name} failed: {type(exc).__name__}: {exc}", flush=True)
             got = []
         elapsed = time.perf_counter() - t0
@@ -72,18 +70,13 @@ def main() -> int:
         if failures:
             notes.append("## Cases that failed to measure\n\n" + "\n".join(f"- {f}" for f in failures) + "\n")
         if missed:
-            notes.append("## Missed goals: why, and what would close them\n")
-            notes += [MISSED.get(name, f"**{name}.** Not analysed yet: profile it (bench/README.md).") + "\n"
-                      for name in missed]  # fmt: skip
-        ran = {c.name for c in CASES if not args.only or c.name in args.only}
-        near = [name for name in MISSED if name in ran and name not in missed and name not in failed_names]
-        if near:
-            notes.append(
-                "## Goals met in this run that other runs missed\n\nOn this shared machine these rows "
-                "moved across their goal between full runs; what their profiles showed, and the fix:\n"
-            )
-            notes += [MISSED[name] + "\n" for name in near]
-        notes.append(NOTES)
+            notes.append("## Missed goals: the last analysis of each, if still about this code\n")
+            notes += [
+                (MISSED[name].for_this_run(name) if name in MISSED
+                 else f"**{name}.** Not analysed yet: profile it (bench/README.md).") + "\n"
+                for name in missed
+            ]  # fmt: skip
+        notes.append("## Other findings\n\n" + NOTES.for_this_run("load_mix (latency under load)") + "\n")
         notes.append(METHOD)
         write_doc(ROOT / "docs" / "benchmarks.md", rows, Machine(), "\n".join(notes))
         print("wrote docs/benchmarks.md")
