@@ -11,7 +11,7 @@ from typing import Any
 
 from tuskd.domain import paths
 from tuskd.domain.datums import Datum
-from tuskd.domain.errors import InvalidArgument
+from tuskd.domain.errors import InvalidArgument, Unavailable
 from tuskd.domain.jobs import JobKey, Stats
 from tuskd.domain.pipelines import PipelineSpec
 from tuskd.domain.states import DatumState
@@ -71,6 +71,8 @@ class DatumTasks:
         def task() -> FinishedDatum | None:
             try:
                 finished = self._run_datum(datum, hash_, spec, policy, base_env)
+            except Unavailable:
+                raise  # the blob store is out: not the datum's failure (job_runner.py retries)
             except Exception as exc:
                 # Laying out or collecting failed (disk full, a missing blob...): the datum fails
                 # with the reason and the job goes on with the others.
