@@ -89,7 +89,8 @@ class Spool:
 
     def discard(self) -> None:
         """Close and remove the file (nothing happens to a file already renamed away)."""
-        self._file.close()
+        with contextlib.suppress(OSError):  # a full disk fails the flush of what is buffered
+            self._file.close()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 
