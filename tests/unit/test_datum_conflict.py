@@ -42,9 +42,9 @@ def test_a_batch_with_one_refused_change_writes_nothing(tmp_path: Path) -> None:
         with store.write() as tx:
             SqlitePpsTx(tx).upsert_datums(row, [ledger.finish(_record("d2", D.SUCCESS), None, "[]")], 2)
         batch = [ledger.finish(_record(d, D.SUCCESS), None, "[]") for d in ("d1", "d2", "d3")]  # d2 has a row
-        with pytest.raises(DatumConflict, match=r"datum d2 of job edges@\w+ is SUCCESS, not UNKNOWN"):
-            with store.write() as tx:
-                SqlitePpsTx(tx).upsert_datums(row, batch, 3)
+        refused = pytest.raises(DatumConflict, match=r"datum d2 of job edges@\w+ is SUCCESS, not UNKNOWN")
+        with refused, store.write() as tx:
+            SqlitePpsTx(tx).upsert_datums(row, batch, 3)
         with store.read() as tx:
             assert [d.record.id for d in SqlitePpsTx(tx).list_datums(row)] == ["d2"]
         with store.write() as tx:  # without the refused one, the others go in together
