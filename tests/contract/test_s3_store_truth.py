@@ -8,14 +8,13 @@
 * Two stores (two servers) on one cache directory: the second is refused with a clear
   FailedPrecondition until the first is closed.
 
-SeaweedFS is the S3 server (a real one); the full disk is a small tmpfs (root only).
+SeaweedFS is the S3 server (a real one); the full disk is a tmpfs (root only) filled to its last MiB.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.contract.test_blob_contract import s3_store
+from tests.reliability.test_full_disk import free_bytes, small_disk  # noqa: F401 (small_disk: a fixture)
 from tests.s3servers import S3Server
 from tuskd.blobs.cache import BlobCache
 from tuskd.blobs.s3 import S3BlobStore
@@ -52,23 +52,13 @@ def test_a_put_uploads_again_what_the_bucket_lost(seaweedfs: S3Server, tmp_path:
     assert store.exists(ref.hash) and store.size(ref.hash) == ref.size
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 1 MiB tmpfs on a fresh directory (unmounted at the end)."""
-    mountpoint = tmp_path / "disk"
-    mountpoint.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs", str(mountpoint)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN): {done.stderr.strip()}")
+def _leave_free(disk: Path, room: int) -> None:
+    """Take all but ``room`` bytes of the disk holding ``disk``."""
+    fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT, 0o644)
     try:
-        yield mountpoint
+        os.posix_fallocate(fd, 0, free_bytes(disk) - room)
     finally:
-        subprocess.run(["umount", "-l", str(mountpoint)], check=False)
+        os.close(fd)
 
 
 def _chunks(data: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
@@ -77,22 +67,24 @@ def _chunks(data: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
 
 
 def test_a_full_cache_disk_is_resource_exhausted(
-    seaweedfs: S3Server, small_disk: Path, tmp_path: Path, aws_credentials: None
+    seaweedfs: S3Server, request: pytest.FixtureRequest, tmp_path: Path, aws_credentials: None
 ) -> None:
+    disk: Path = request.getfixturevalue("small_disk")  # a 64 MiB tmpfs (test_full_disk.py)
     prefix = f"full/{uuid.uuid4().hex}"
-    store = s3_store(seaweedfs, prefix, small_disk / "cache")
-    data = os.urandom(2 * MiB)  # twice the disk
-    with pytest.raises(ResourceExhausted, match=f"the disk holding {small_disk / 'cache'} is full") as caught:
+    store = s3_store(seaweedfs, prefix, disk / "cache")
+    _leave_free(disk, MiB)
+    data = os.urandom(2 * MiB)  # twice the room left
+    with pytest.raises(ResourceExhausted, match=f"the disk holding {disk / 'cache'} is full") as caught:
         store.put_stream(_chunks(data))
     assert caught.value.reason == "DISK_FULL"
-    assert list((small_disk / "cache" / "tmp").iterdir()) == []  # the spool went with the put
+    assert list((disk / "cache" / "tmp").iterdir()) == []  # the spool went with the put
     assert not store.exists(hashlib.sha256(data).hexdigest())
     # A read that has to download more than the disk holds: the same error.
     ref = s3_store(seaweedfs, prefix, tmp_path / "writer").put_bytes(data)
     with pytest.raises(ResourceExhausted) as caught:
         b"".join(store.read_chunks(ref.hash))
     assert caught.value.reason == "DISK_FULL"
-    assert list((small_disk / "cache" / "tmp").iterdir()) == []
+    assert list((disk / "cache" / "tmp").iterdir()) == []
     # What fits still works.
     assert store.put_bytes(b"small").size == 5
 
