@@ -95,10 +95,6 @@ class BlobCache:
         with self._lock:
             return blob in self._entries
 
-    def size_of(self, blob: str) -> int | None:
-        with self._lock:
-            return self._entries.get(blob)
-
     @property
     def used_bytes(self) -> int:
         with self._lock:

@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 from tuskd.domain.errors import DataLoss, FailedPrecondition, InvalidArgument, NotFound, TuskError, Unavailable
 
-from .base import READ_CHUNK, BlobRef, disk_full, is_blob_hash, place_file
-from .cache import BlobCache, Spool
+from .base import READ_CHUNK, BlobRef, Spool, disk_full, is_blob_hash, place_file
+from .cache import BlobCache
 
 if TYPE_CHECKING:
     from tuskd.config import S3Location
