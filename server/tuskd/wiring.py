@@ -25,7 +25,7 @@ from tuskd.domain.pfs import USER_REPO_TYPE, CommitKey
 from tuskd.domain.pipelines import PipelineKey, PipelineSpec
 from tuskd.engine.cron import CronTicker
 from tuskd.engine.egress import LocalFileEgress
-from tuskd.engine.executor import ThreadPoolExecutor
+from tuskd.engine.executor import LocalExecutor
 from tuskd.engine.scheduler import Engine, JobEngine
 from tuskd.services.cluster import ClusterService
 from tuskd.services.datum_queries import DatumQueries
@@ -194,7 +194,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, opened: list[Callable[[]
     transactions = TransactionService(store, _meta_tables)
     trigger = JobTrigger(jobs)
     pfs.add_observer(trigger, commit_kinds=JobTrigger.COMMIT_KINDS)  # an output branch's commit gets its job
-    executor = ThreadPoolExecutor(config.datum_workers)
+    executor = LocalExecutor(config.datum_workers, blobs, config.data_dir / "work")
 
     def load_spec(job: Job) -> PipelineSpec:
         return pipelines.spec(PipelineKey(job.key.project, job.key.pipeline), job.pipeline_version)

@@ -15,8 +15,9 @@ from tests.integration.test_engine import create_pipeline, create_repo, make_spe
 from tuskd.domain.datums import Datum
 from tuskd.domain.jobs import JobKey, Stats
 from tuskd.domain.states import DatumState, JobState
-from tuskd.engine.datum_runner import DatumOutcome, DatumResult
+from tuskd.engine.datum_runner import DatumOutcome
 from tuskd.engine.datum_tasks import FinishedDatum
+from tuskd.engine.datum_work import DatumResult
 from tuskd.engine.job_context import JobInputs
 from tuskd.engine.job_control import JobControl, JobStopped
 from tuskd.engine.job_datums import JobDatums
@@ -40,9 +41,9 @@ def test_a_batch_for_a_job_that_ended_is_dropped_at_once(
         assert row is not None
         [recorded] = t.list_datums(row.row)
     # The same datum reported finished once more, as a runner that missed the job's end would.
-    result = DatumResult(DatumOutcome.SUCCESS, 1, "", b"", 0.0, ())
+    result = DatumResult(recorded.record.id, "stale", DatumOutcome.SUCCESS)
     stale = FinishedDatum(Datum(recorded.record.id, ()), recorded.record.hash, result, [], Stats(), DatumState.SUCCESS)
-    datums = JobDatums(ctx, key, JobControl(key), ctx.workspace.open_job("stale-batch"))
+    datums = JobDatums(ctx, key, JobControl(key))
     caplog.set_level(logging.WARNING, logger="tuskd.engine.job_runner")
     with pytest.raises(JobStopped):
         datums._record([stale], JobInputs({}))

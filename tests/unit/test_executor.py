@@ -12,7 +12,7 @@ from functools import partial
 
 import pytest
 
-from tuskd.engine.executor import Executor, ExecutorStopped, ThreadPoolExecutor
+from tuskd.engine.worker_pool import ExecutorStopped, TaskExecutor, ThreadPoolExecutor
 
 HANG_SECONDS = 30
 
@@ -58,7 +58,7 @@ def executor_threads() -> list[threading.Thread]:
 
 def test_it_is_an_executor_and_the_constructor_starts_no_threads() -> None:
     before = len(executor_threads())
-    executor: Executor = ThreadPoolExecutor(3)
+    executor: TaskExecutor = ThreadPoolExecutor(3)
     assert len(executor_threads()) == before
     executor.start()
     assert len(executor_threads()) == before + 3

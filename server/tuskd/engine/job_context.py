@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tuskd.blobs.base import BlobStore
+from tuskd.config import DEFAULT_OUTPUT_LIMIT
 from tuskd.domain.inputs import PfsInput
 from tuskd.domain.jobs import Job
 from tuskd.domain.pfs import CommitKey
@@ -15,7 +16,6 @@ from tuskd.domain.pipelines import PipelineSpec
 from tuskd.engine.executor import Executor
 from tuskd.engine.logs import DatumLogs
 from tuskd.engine.ports import CommitPort, JobLedger, Terminator
-from tuskd.engine.workspace import Workspace
 from tuskd.store.base import Store
 
 __all__ = ["EngineContext", "JobInputs", "SpecLoader"]
@@ -33,12 +33,12 @@ class EngineContext:
     pfs: CommitPort
     blobs: BlobStore
     executor: Executor
-    workspace: Workspace
     logs: DatumLogs
     load_spec: SpecLoader
     engine_id: str
     terminator: Terminator
     data_dir: Path | None = None  # egress never writes here
+    output_limit: int = DEFAULT_OUTPUT_LIMIT  # bytes of output one datum may store
     clock: Callable[[], float] = time.time
 
 

@@ -19,6 +19,7 @@ from tuskd.cancel import CancelToken
 from tuskd.domain.datums import Datum
 from tuskd.domain.jobs import JobKey
 from tuskd.domain.states import DatumState
+from tuskd.engine.executor import Batch
 from tuskd.store.pps import DatumRow
 
 __all__ = ["JobControl", "JobGone", "JobStopped", "KillSwitch", "RunningDatum", "ServerStopping"]
@@ -37,23 +38,26 @@ class JobGone(Exception):
 
 
 class KillSwitch(threading.Event):
-    """The job's kill event: setting it also sets the cancel event of every running datum, so
-    one datum can be cancelled alone (RestartDatum) while a stop still reaches them all."""
+    """An event that also tells whoever subscribed when it is set: the job's ``no_more`` drains
+    its executor batch and its ``kill`` cancels the batch's running datums, while one datum can
+    still be cancelled alone (RestartDatum)."""
 
     def __init__(self) -> None:
         super().__init__()
         self._mu = threading.Lock()
+        self._subscribers: dict[int, Callable[[], Any]] = {}
+        self._ids = 0
         self._children: set[threading.Event] = set()
 
     def set(self) -> None:
         super().set()
         with self._mu:
-            children = list(self._children)
-        for child in children:
-            child.set()
+            subscribers = [*self._subscribers.values(), *(child.set for child in self._children)]
+        for fn in subscribers:
+            fn()
 
     def child(self) -> threading.Event:
-        """A cancel event for one datum: set by ``set`` (or at once if already set)."""
+        """An event set by ``set`` (or at once if already set), until ``release``."""
         event = threading.Event()
         with self._mu:
             self._children.add(event)
@@ -65,25 +69,49 @@ class KillSwitch(threading.Event):
         with self._mu:
             self._children.discard(event)
 
+    def on_set(self, fn: Callable[[], Any]) -> Callable[[], None]:
+        """Call ``fn`` when the event is set (at once if it is already); returns the way to
+        unsubscribe."""
+        with self._mu:
+            self._ids += 1
+            ident = self._ids
+            self._subscribers[ident] = fn
+        if self.is_set():
+            fn()
+
+        def unsubscribe() -> None:
+            with self._mu:
+                self._subscribers.pop(ident, None)
+
+        return unsubscribe
+
 
 @dataclass
 class RunningDatum:
-    """A datum whose attempts are running now; ``restart`` asks for a fresh run from attempt 1."""
+    """A datum submitted to the executor and not finished yet (``nonce``: its submission in
+    ``batch``); ``restart`` asks for a fresh run from attempt 1 once this one ends."""
 
-    cancel: threading.Event
+    batch: Batch
+    nonce: str
     restart: bool = False
+
+    def request_restart(self) -> None:
+        """Run the datum again from attempt 1: the current run is cancelled (its process group
+        is killed) if it started; whatever it ends with is not recorded."""
+        self.restart = True
+        self.batch.cancel(self.nonce)
 
 
 @dataclass
 class JobControl:
     """Stop requests and completion of one running job, shared by the engine and its runner.
 
-    Datum restarts (RestartDatum) go through it too, under ``lock``: ``running`` holds the
-    datums running now, ``finished`` those that ended but are not recorded yet (their outcome),
-    ``reruns`` the done datums (FAILED or RECOVERED) to run again once the current batch is
-    through (ID -> the outcome already counted; STARTING while it is not recorded yet), and
-    ``datums_closed`` is set once the runner took its last look at ``reruns``: from then on the
-    job is past its datums and restarts are refused.
+    Datum restarts (RestartDatum) go through it too, under ``lock``: ``running`` holds the datums
+    handed to the executor and not finished (their submission), ``finished`` those that ended but
+    are not recorded yet (their outcome), ``reruns`` the done datums (FAILED or RECOVERED) to run
+    again once the current batch is through (ID -> the outcome already counted; STARTING while it is
+    not recorded yet), and ``datums_closed`` is set once the runner took its last look at
+    ``reruns``: from then on the job is past its datums and restarts are refused.
     """
 
     key: JobKey
@@ -92,7 +120,7 @@ class JobControl:
     closing: bool = False
     committing: bool = False
     orphan: bool = False  # the job has no output repo: the engine does not touch it
-    no_more: threading.Event = field(default_factory=threading.Event)  # schedule no new datum
+    no_more: KillSwitch = field(default_factory=KillSwitch)  # schedule no new datum
     kill: KillSwitch = field(default_factory=KillSwitch)  # kill running user code
     token: CancelToken = field(default_factory=CancelToken)  # interrupts blocking waits
     done: threading.Event = field(default_factory=threading.Event)
@@ -143,7 +171,7 @@ class JobControl:
         meanwhile (those keep their events)."""
         with self.lock:
             self.check()
-            self.no_more = threading.Event()
+            self.no_more = KillSwitch()
             self.kill = KillSwitch()
             self.token = CancelToken()
             self.running.clear()

@@ -9,7 +9,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from tuskd.domain import datum_ledger as ledger
@@ -21,12 +21,11 @@ from tuskd.domain.jobs import DatumRecord, Job, JobKey, Stats, transition
 from tuskd.domain.pfs import CommitRef, FileType, RepoKey
 from tuskd.domain.pipelines import REPROCESS_EVERY_JOB, PipelineSpec
 from tuskd.domain.states import DatumState, JobState, is_datum_done, is_terminal
-from tuskd.engine.datum_runner import DatumPolicy
 from tuskd.engine.datum_tasks import DatumTasks, FinishedDatum
+from tuskd.engine.datum_work import DatumResult, DatumTask
 from tuskd.engine.job_context import EngineContext, JobInputs
-from tuskd.engine.job_control import JobControl, JobGone, JobStopped
+from tuskd.engine.job_control import JobControl, JobGone, JobStopped, RunningDatum
 from tuskd.engine.sandbox import format_seconds
-from tuskd.engine.workspace import JobSpace
 from tuskd.store.pps import DatumConflict, DatumRow, OutputEntry
 
 __all__ = [
@@ -58,11 +57,11 @@ class RecordFailed(Exception):
 class JobDatums:
     """Plans, runs and records one job's datums (the runner moves the job's states)."""
 
-    def __init__(self, ctx: EngineContext, key: JobKey, control: JobControl, space: JobSpace) -> None:
+    def __init__(self, ctx: EngineContext, key: JobKey, control: JobControl) -> None:
         self.ctx = ctx
         self.key = key
         self.control = control
-        self._tasks = DatumTasks(ctx, key, control, space)
+        self._tasks = DatumTasks(ctx, key)
 
     def run_datums(self, spec: PipelineSpec, inputs: JobInputs) -> None:
         ctx, key = self.ctx, self.key
@@ -150,14 +149,11 @@ class JobDatums:
         inputs: JobInputs,
         counted: dict[str, DatumState],
     ) -> None:
-        """Run ``todo``; ``counted``: restarted datums and the outcome already counted for them."""
-        policy = DatumPolicy(
-            tries=max(spec.datum_tries, 1),
-            timeout=spec.datum_timeout,
-            accept_return_code=frozenset(spec.transform.accept_return_code),
-            err_cmd=spec.transform.err_cmd,
-            err_stdin=spec.transform.err_stdin,
-        )
+        """Run ``todo``; ``counted``: restarted datums and the outcome already counted for them.
+
+        The datums go to the executor as plain tasks, pulled lazily; a consumer thread turns the
+        results into finished datums (and resubmits, with a new nonce, a datum RestartDatum cancelled)
+        while this thread records them in batches."""
         base_env = {
             **dict(spec.transform.env),
             "PACH_JOB_ID": self.key.id,
@@ -166,20 +162,56 @@ class JobDatums:
             "PPS_PROJECT_NAME": self.key.project,
             ENGINE_ID_ENV: self.ctx.engine_id,
         }
-        tasks = (self._tasks.task(d, hashes[d.id], spec, policy, base_env, counted.get(d.id)) for d in todo)
+        control = self.control
+        batch = self.ctx.executor.open_batch(str(self.key), max(spec.parallelism, 1))
+        submitted: dict[str, Datum] = {}  # nonce -> datum
+        submitted_lock = threading.Lock()
+
+        def submissions(datums: Iterable[Datum]) -> Iterator[DatumTask]:
+            for datum in datums:  # pulled by the executor when a worker is about to run it
+                task = self._tasks.task(datum, spec, base_env)
+                with submitted_lock:
+                    submitted[task.nonce] = datum
+                with control.lock:
+                    control.running[datum.id] = RunningDatum(batch, task.nonce)
+                yield task
+
+        def finish(nonce: str, result: DatumResult) -> FinishedDatum | None:
+            with submitted_lock:
+                datum = submitted.pop(nonce)
+            finished = self._tasks.finished(datum, hashes[datum.id], result, counted.get(datum.id))
+            with control.lock:  # one look, so RestartDatum sees the datum running or finished
+                running = control.running.get(datum.id)
+                ours = running is not None and running.nonce == nonce
+                if ours:
+                    del control.running[datum.id]
+                restart = ours and running is not None and running.restart and not control.kill.is_set()
+                if finished is not None and not restart:
+                    control.finished[datum.id] = finished.state
+            if restart:
+                log.info("job %s: datum %s restarted (its run ended %s)", self.key, datum.id, result.outcome.name)
+                batch.submit(submissions([datum]), first=True)
+                return None
+            if finished is not None:
+                self.ctx.logs.write(self.key, datum.id, finished.result.log)
+            return finished
+
         results: queue.SimpleQueue[FinishedDatum | BaseException | None] = queue.SimpleQueue()
-        batch = self.ctx.executor.run_batch(str(self.key), tasks, max(spec.parallelism, 1), self.control.no_more)
 
         def consume() -> None:
             try:
-                for item in batch:
-                    if item is not None:
-                        results.put(item)
+                for nonce, result in batch:
+                    finished = finish(nonce, result)
+                    if finished is not None:
+                        results.put(finished)
             except BaseException as exc:  # delivered to the job thread
                 results.put(exc)
             finally:
                 results.put(None)
 
+        # The job's events reach the batch: no_more drains it, kill cancels its running datums.
+        unsubscribe = (control.no_more.on_set(batch.drain), control.kill.on_set(batch.cancel_all))
+        batch.submit(submissions(todo))
         consumer = threading.Thread(target=consume, name=f"datums-{self.key}", daemon=True)
         consumer.start()
         pending: list[FinishedDatum] = []
@@ -209,6 +241,13 @@ class JobDatums:
             self.control.kill.set()
             consumer.join()
             raise
+        finally:
+            for stop in unsubscribe:
+                stop()
+            batch.close()
+            with control.lock:  # pulled but dropped (a stop): never ran
+                for datum_id in [i for i, r in control.running.items() if r.batch is batch]:
+                    del control.running[datum_id]
         consumer.join()
         if pending:
             self._record(pending, inputs)

@@ -9,9 +9,10 @@ The walk (docs/jobs.md tells it for users):
    domain.datums over the input commits' files. Datums of the last successful job of the
    pipeline with the same ID and hash (state SUCCESS or SKIPPED) are SKIPPED and their
    recorded outputs carried over, all in the same transaction as the RUNNING change.
-3. The rest run on the executor (``parallelism_spec.constant`` at a time): lay out inputs by
-   hard links, run the attempts in the worker slot's sandbox (its namespace helper is kept
-   from datum to datum), store /pfs/out as blobs, keep the log.
+3. The rest run on the executor (``parallelism_spec.constant`` at a time) as plain-data tasks
+   (engine/datum_tasks.py builds them; engine/datum_execution.py lays out inputs, runs the
+   attempts in a worker slot's sandbox and stores /pfs/out as blobs); the results come back
+   as data and the runner keeps each log.
    Finished datums are recorded in batches (at most every ``FLUSH_SECONDS`` or
    ``FLUSH_DATUMS``): a batch is one transaction holding the datum rows, their outputs and the
    job's counters, so counters and rows never disagree and never go backwards. A batch that
@@ -88,8 +89,7 @@ class JobRunner:
         self.key = key
         self.control = control
         self.unfinished = False  # ended without recording an outcome (the engine retries later)
-        self._space = ctx.workspace.open_job(f"{key.project}.{key.pipeline}.{key.id}")
-        self._datums = JobDatums(ctx, key, control, self._space)
+        self._datums = JobDatums(ctx, key, control)
         self._output = JobOutput(ctx, key, control)
         self._terminator = ctx.terminator
 
@@ -148,8 +148,6 @@ class JobRunner:
         finally:
             self.control.cancel_timers()
             self.control.kill.set()  # nothing of this job may keep running
-            with contextlib.suppress(Exception):
-                self._space.close()
             self.control.done.set()
 
     def _run(self) -> None:

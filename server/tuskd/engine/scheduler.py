@@ -53,7 +53,7 @@ from tuskd.domain.errors import FailedPrecondition, NotFound
 from tuskd.domain.jobs import Job, JobKey, job_not_found, transition
 from tuskd.domain.pfs import CommitRef, RepoKey
 from tuskd.domain.states import TERMINAL_JOB_STATES, DatumState, JobState, is_terminal
-from tuskd.engine.executor import Executor
+from tuskd.engine.executor import Executor, WorkerSetup
 from tuskd.engine.job_control import JobControl
 from tuskd.engine.job_runner import (
     ENGINE_ID_ENV,
@@ -73,8 +73,7 @@ from tuskd.engine.ports import (
     Terminator,
 )
 from tuskd.engine.procs import kill_namespace, namespace_id
-from tuskd.engine.sandbox import Isolation, SandboxPool, detect_isolation
-from tuskd.engine.workspace import Workspace, default_scratch_root
+from tuskd.engine.sandbox import Isolation
 from tuskd.engine.zygote import READONLY_ENV
 from tuskd.store.base import Store
 from tuskd.store.pps import DatumRow, JobQuery, JobRow
@@ -200,7 +199,6 @@ class Engine(JobEngine):
         self._clock = clock
         self._isolation = isolation
         self.logs = DatumLogs(data_dir / "logs")
-        self._work_root = data_dir / "work"
         self.engine_id = engine_id_for(data_dir)
         self._ctx = EngineContext(
             store=store,
@@ -208,7 +206,7 @@ class Engine(JobEngine):
             pfs=pfs,
             blobs=blobs,
             executor=executor,
-            workspace=Workspace(self._work_root, blobs, output_limit=datum_output_limit),
+            output_limit=datum_output_limit,
             logs=self.logs,
             load_spec=load_spec,
             engine_id=self.engine_id,
@@ -236,25 +234,12 @@ class Engine(JobEngine):
             if self._started:
                 raise RuntimeError("engine already started")
             self._started = True
-        isolation = self._isolation or detect_isolation()
-        # Hard links into blobs are safe only behind read-only mounts (see workspace.py).
-        self._ctx.workspace = Workspace(
-            self._work_root,
-            self._ctx.blobs,
-            link=isolation is Isolation.NAMESPACE,
-            scratch_root=default_scratch_root(self.engine_id),
-            output_limit=self._output_limit,
-            # One namespace helper per datum worker, kept for the server's life; they carry the
-            # marker too, so a restart after a crash finds them (and what they started).
-            sandboxes=SandboxPool(
-                isolation=isolation,
-                # User code may not write the data directory (store, blobs, other datums).
-                env={ENGINE_ID_ENV: self.engine_id, READONLY_ENV: str(self._data_dir.resolve())},
-                max_idle=getattr(self._ctx.executor, "max_workers", 8),
-            ),
-        )
         kill_leftover_processes(self.engine_id)
-        self._ctx.workspace.reset()
+        # The executor's sandbox helpers and user processes carry the engine's marker, so a
+        # restart after a crash finds them (and what they started); user code may not write
+        # the data directory (store, blobs, other datums).
+        env = {ENGINE_ID_ENV: self.engine_id, READONLY_ENV: str(self._data_dir.resolve())}
+        self._ctx.executor.prepare(WorkerSetup(self.engine_id, tuple(env.items()), self._isolation))
         self._resume()
         self._dispatcher = threading.Thread(target=self._dispatch_loop, name="tusk-dispatcher", daemon=True)
         self._dispatcher.start()
@@ -274,8 +259,6 @@ class Engine(JobEngine):
             thread.join(max(0.0, deadline - time.monotonic()))
             if thread.is_alive():
                 log.warning("job thread %s did not stop in time", thread.name)
-        if self._started and not any(t.is_alive() for t in threads):
-            self._ctx.workspace.close()
 
     def _resume(self) -> None:
         now = self._clock()
@@ -571,8 +554,7 @@ class Engine(JobEngine):
                     row = rows[i]
                     state = row.record.state if row is not None else None
                     if i in control.running:
-                        control.running[i].restart = True
-                        control.running[i].cancel.set()
+                        control.running[i].request_restart()
                         restarted.append(i)
                     elif row is not None and state in (DatumState.FAILED, DatumState.RECOVERED):
                         assert state is not None

@@ -110,6 +110,68 @@ class Slot:
     files: list[Path] = field(default_factory=list)  # links made for the current datum
     dirs: list[Path] = field(default_factory=list)  # directories made for them, in order
     sandbox: Sandbox | None = None  # from the workspace's pool; None without one
+    link: bool = True  # inputs are hard links to blobs (only behind read-only mounts)
+
+    def prepare(self, inputs: Sequence[LaidOutInput], blobs: BlobStore) -> DatumTree:
+        """Hold exactly ``inputs`` (placed from ``blobs``), with ``out`` and ``tmp`` empty."""
+        started = time.monotonic()
+        self._clear_inputs()
+        clear_dir(self.out_dir)
+        clear_dir(self.tmp_dir)
+        made: set[Path] = set()
+        dirs: dict[str, Path] = {}
+        total = 0
+        for item in inputs:
+            base = dirs.get(item.name)
+            if base is None:
+                base = dirs[item.name] = self.in_root / item.name
+                if item.name not in self.names:
+                    base.mkdir(exist_ok=True)
+                    self.names.add(item.name)
+                made.add(base)
+            for file in item.files:
+                rel = file.path.lstrip("/")
+                if not rel:
+                    continue
+                target = base / rel
+                self._make_parents(target.parent, made)
+                # False: the same path brought twice (e.g. by two group members).
+                if blobs.materialize(file.blob, target, link=self.link):
+                    self.files.append(target)
+                    total += file.size
+        return DatumTree(dirs, self.out_dir, self.tmp_dir, self.scratch, total, time.monotonic() - started)
+
+    def _make_parents(self, directory: Path, made: set[Path]) -> None:
+        if directory in made:
+            return
+        missing: list[Path] = []
+        while directory not in made and not directory.is_dir():
+            missing.append(directory)
+            directory = directory.parent
+        for new in reversed(missing):
+            new.mkdir()
+            made.add(new)
+            self.dirs.append(new)
+        made.add(directory)
+
+    def _clear_inputs(self) -> None:
+        if not self.link:
+            # Copies are writable: user code may have added files anywhere under in/.
+            clear_dir(self.in_root)
+            self.names.clear()
+            self.files.clear()
+            self.dirs.clear()
+            return
+        for path in self.files:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        self.files.clear()
+        for directory in reversed(self.dirs):
+            try:
+                directory.rmdir()
+            except OSError:  # not empty: something unexpected is in there; start clean
+                remove_tree(directory)
+        self.dirs.clear()
 
 
 def default_scratch_root(engine_id: str) -> Path | None:
@@ -165,10 +227,6 @@ class Workspace:
 
     # -- shared by job spaces -----------------------------------------------------------------
 
-    def _place(self, blob: str, target: Path) -> bool:
-        # False: the same path brought twice (e.g. by two group members).
-        return self._blobs.materialize(blob, target, link=self._link)
-
     def collect(
         self,
         out_dir: Path,
@@ -204,7 +262,7 @@ class JobSpace:
                 number = self._count
         if slot is None:
             base = self.root / str(number)
-            slot = Slot(base, self._scratch / str(number), base / "in", base / "out", base / "tmp")
+            slot = Slot(base, self._scratch / str(number), base / "in", base / "out", base / "tmp", link=self._ws._link)
             for directory in (slot.in_root, slot.out_dir, slot.tmp_dir, slot.scratch):
                 directory.mkdir(parents=True, exist_ok=True)
             if self._ws.sandboxes is not None:
@@ -226,63 +284,7 @@ class JobSpace:
 
     def prepare(self, slot: Slot, inputs: Sequence[LaidOutInput]) -> DatumTree:
         """Make ``slot`` hold exactly ``inputs``, with ``out`` and ``tmp`` empty."""
-        started = time.monotonic()
-        self._clear_inputs(slot)
-        clear_dir(slot.out_dir)
-        clear_dir(slot.tmp_dir)
-        made: set[Path] = set()
-        dirs: dict[str, Path] = {}
-        total = 0
-        for item in inputs:
-            base = dirs.get(item.name)
-            if base is None:
-                base = dirs[item.name] = slot.in_root / item.name
-                if item.name not in slot.names:
-                    base.mkdir(exist_ok=True)
-                    slot.names.add(item.name)
-                made.add(base)
-            for file in item.files:
-                rel = file.path.lstrip("/")
-                if not rel:
-                    continue
-                target = base / rel
-                self._make_parents(slot, target.parent, made)
-                if self._ws._place(file.blob, target):
-                    slot.files.append(target)
-                    total += file.size
-        return DatumTree(dirs, slot.out_dir, slot.tmp_dir, slot.scratch, total, time.monotonic() - started)
-
-    def _make_parents(self, slot: Slot, directory: Path, made: set[Path]) -> None:
-        if directory in made:
-            return
-        missing: list[Path] = []
-        while directory not in made and not directory.is_dir():
-            missing.append(directory)
-            directory = directory.parent
-        for new in reversed(missing):
-            new.mkdir()
-            made.add(new)
-            slot.dirs.append(new)
-        made.add(directory)
-
-    def _clear_inputs(self, slot: Slot) -> None:
-        if not self._ws._link:
-            # Copies are writable: user code may have added files anywhere under in/.
-            clear_dir(slot.in_root)
-            slot.names.clear()
-            slot.files.clear()
-            slot.dirs.clear()
-            return
-        for path in slot.files:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-        slot.files.clear()
-        for directory in reversed(slot.dirs):
-            try:
-                directory.rmdir()
-            except OSError:  # not empty: something unexpected is in there; start clean
-                remove_tree(directory)
-        slot.dirs.clear()
+        return slot.prepare(inputs, self._ws._blobs)
 
     def close(self) -> None:
         """Give the sandboxes back and remove every slot (no datum of the job may be running)."""
