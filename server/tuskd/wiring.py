@@ -130,35 +130,53 @@ def _output_job_stopper(engine: JobEngine) -> Callable[[Sequence[CommitKey]], No
     return stop
 
 
-def _open_blobs(config: ServerConfig) -> BlobStore:
-    """The local blob directory, or S3 read through a local cache (``--blobs s3://...``)."""
+def _open_blobs(config: ServerConfig) -> tuple[BlobStore, str, Callable[[], None]]:
+    """The local blob directory, or S3 read through a local cache (``--blobs s3://...``); with
+    the store's identity (recorded in the metadata: ClusterService.check_blob_store) and what
+    closes it."""
     if config.blobs_s3 is None:
-        return LocalBlobStore(config.data_dir / "blobs", exclusive=True)
+        return LocalBlobStore(config.data_dir / "blobs", exclusive=True), "local", lambda: None
     from tuskd.blobs.cache import BlobCache
     from tuskd.blobs.s3 import S3BlobStore  # boto3 is imported only on this path
 
+    location = config.blobs_s3
     cache = BlobCache(config.blob_cache_dir or config.data_dir / "blob-cache", config.blob_cache_bytes)
-    s3 = S3BlobStore(config.blobs_s3, cache)
-    s3.probe()  # a missing bucket or unreachable endpoint stops start-up with a clear message
-    return s3
+    try:
+        s3 = S3BlobStore(location, cache)
+    except BaseException:
+        cache.close()
+        raise
+    try:
+        s3.probe()  # a missing bucket or unreachable endpoint stops start-up with a clear message
+    except BaseException:
+        s3.close()
+        raise
+    return s3, f"s3://{location.bucket}/{location.prefix.strip('/')}".rstrip("/"), s3.close
 
 
 def open_deps(config: ServerConfig) -> Deps:
     """Create the data directory and every default dependency for ``config``."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     lock = DataDirLock(config.data_dir)  # one server per data directory, held until close
+    opened: list[Callable[[], None]] = [lock.release]  # closed in reverse if start-up fails
     try:
-        return _open_deps(config, lock)
+        return _open_deps(config, lock, opened)
     except BaseException:
-        lock.release()
+        for close in reversed(opened):
+            try:
+                close()
+            except Exception:
+                log.exception("error while closing a dependency after a failed start")
         raise
 
 
-def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
+def _open_deps(config: ServerConfig, lock: DataDirLock, opened: list[Callable[[], None]]) -> Deps:
     # Enough idle readers for the concurrent RPCs of a busy server: opening one costs far more
     # than keeping it (each open parses the schema).
     store = SqliteStore(config.data_dir / "metadata.db", max_idle_readers=64)
-    blobs = _open_blobs(config)
+    opened.append(store.close)
+    blobs, blob_store_identity, close_blobs = _open_blobs(config)
+    opened.append(close_blobs)
     hub = EventHub()
     url_limits = UrlLimits(
         file_dirs=config.file_url_dirs,
@@ -172,6 +190,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
     projects = ProjectService(store, _meta_tables, pfs, pipelines)
     metadata = MetadataService(store, _meta_tables, pfs, pipelines, projects)
     cluster = ClusterService(store, _meta_tables)
+    cluster.check_blob_store(blob_store_identity)  # a data dir never switches stores unnoticed
     transactions = TransactionService(store, _meta_tables)
     trigger = JobTrigger(jobs)
     pfs.add_observer(trigger, commit_kinds=JobTrigger.COMMIT_KINDS)  # an output branch's commit gets its job
@@ -225,6 +244,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
         data_dir_lock=lock,
     )
     deps._on_close.append(lock.release)  # closed last: after everything that writes the dir
+    deps._on_close.append(close_blobs)
     deps._on_close.append(store.close)
     # Closed after the store in reverse order: waiters wake first (ServerShuttingDown).
     deps._on_close.append(hub.shutdown)

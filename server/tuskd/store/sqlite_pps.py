@@ -315,16 +315,27 @@ class SqlitePpsTx:
         return JobKey(*r)
 
     def upsert_datums(self, job_row: int, changes: Iterable[DatumChange], now_us: int) -> None:
+        changes = list(changes)
+        rows = [
+            (job_row, c.record.id, c.record.hash, int(c.record.state), c.record.attempts, c.record.reason,
+             c.inputs_json, c.record.stats.process_time, c.record.stats.download_bytes, c.record.stats.upload_bytes,
+             None if c.record.counted is None else int(c.record.counted), now_us, int(c.before))
+            for c in changes
+        ]  # fmt: skip
+        if not rows:
+            return
         connection = self._tx.connection
-        for c in changes:
-            r = c.record
-            cur = connection.execute(
-                _DATUM_UPSERT,
-                (job_row, r.id, r.hash, int(r.state), r.attempts, r.reason, c.inputs_json, r.stats.process_time,
-                 r.stats.download_bytes, r.stats.upload_bytes, None if r.counted is None else int(r.counted),
-                 now_us, int(c.before)),  # no stored row is UNKNOWN: a change from UNKNOWN updates none
-            )  # fmt: skip
-            if cur.rowcount != 1:
+        # One statement for the batch; each row changes exactly one row unless its change is
+        # refused (no stored row is UNKNOWN: a change from UNKNOWN updates none).
+        connection.execute("SAVEPOINT upsert_datums")
+        if connection.executemany(_DATUM_UPSERT, rows).rowcount == len(rows):
+            connection.execute("RELEASE upsert_datums")
+            return
+        connection.execute("ROLLBACK TO upsert_datums")
+        connection.execute("RELEASE upsert_datums")
+        for c, row in zip(changes, rows, strict=True):  # one by one, to name the refused change
+            if connection.execute(_DATUM_UPSERT, row).rowcount != 1:
+                r = c.record
                 found = self._x(
                     "SELECT state FROM datums WHERE job_row = ? AND datum_id = ?", (job_row, r.id)
                 ).fetchone()
