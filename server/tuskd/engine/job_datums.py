@@ -229,7 +229,10 @@ class JobDatums:
                 if item is None:
                     break
                 if isinstance(item, BaseException):
+                    # The batch ends here (the runner may retry the job): its running datums
+                    # are killed, never left to finish unseen beside the retry.
                     error = item
+                    batch.cancel_all()
                     continue
                 pending.append(item)
                 if time.monotonic() - last_flush >= FLUSH_SECONDS or len(pending) >= FLUSH_DATUMS:
