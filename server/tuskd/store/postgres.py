@@ -1,0 +1,122 @@
+"""The metadata store on a PostgreSQL server (``tusk serve --store postgresql://...``).
+
+The same tables, orderings and transaction semantics as the SQLite store, on psycopg 3 with a
+connection pool; the transaction plumbing is in postgres_tx.py, the tables in postgres_pfs.py,
+postgres_pps.py and postgres_meta.py, the schema in postgres_migrations.py. Only the wiring
+imports this module, and only for a ``postgresql://`` store, so the default install needs no
+PostgreSQL driver.
+
+Opening checks the database before anything else touches it: it must use C collation and UTF8
+encoding (paths and datum ids sort byte-wise, exactly as in SQLite), then pending migrations
+are applied.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
+
+import psycopg
+import psycopg_pool
+
+from tuskd.domain.errors import FailedPrecondition
+
+from .migrations import Migration
+from .postgres_migrations import PG_MIGRATIONS, apply_pg_migrations
+from .postgres_pfs import PostgresTx
+from .postgres_tx import PgTransactions, TxClosed, unavailable
+
+__all__ = ["PostgresStore", "PostgresTx", "TxClosed", "create_database_hint"]
+
+log = logging.getLogger(__name__)
+
+
+def create_database_hint(dbname: str) -> str:
+    return f"CREATE DATABASE {dbname} TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'"
+
+
+def _describe(conninfo: str) -> str:
+    """host:port/dbname of a connection string, without any credential."""
+    params = psycopg.conninfo.conninfo_to_dict(conninfo)
+    host = params.get("host") or "localhost"
+    port = params.get("port") or "5432"
+    return f"{host}:{port}/{params.get('dbname') or '?'}"
+
+
+def _check_database(conn: psycopg.Connection, where: str) -> None:
+    row = conn.execute(
+        "SELECT datcollate, datctype, pg_encoding_to_char(encoding), current_database()"
+        " FROM pg_database WHERE datname = current_database()"
+    ).fetchone()
+    assert row is not None
+    collate, ctype, encoding, name = row
+    if collate not in ("C", "POSIX") or ctype not in ("C", "POSIX") or encoding != "UTF8":
+        raise FailedPrecondition(
+            f"the metadata database {where} uses collation {collate!r}, ctype {ctype!r} and encoding {encoding!r};"
+            " tusk needs C collation and UTF8 so paths sort exactly as on SQLite. Create an empty one with"
+            f" `{create_database_hint(name)}` and start tusk on it",
+            reason="STORE_COLLATION",
+        )
+
+
+class PostgresStore:
+    """A :class:`~tuskd.store.base.Store` on PostgreSQL. Opening connects, checks the database
+    and applies pending migrations; ``close`` closes every connection."""
+
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        migrations: Sequence[Migration] = PG_MIGRATIONS,
+        min_connections: int = 1,
+        max_connections: int = 32,
+        connect_timeout: float = 10.0,
+        checkout_timeout: float = 30.0,
+    ) -> None:
+        self.where = _describe(conninfo)
+        kwargs = {"autocommit": True, "connect_timeout": max(1, round(connect_timeout)), "application_name": "tusk"}
+        try:
+            with psycopg.connect(conninfo, **kwargs) as conn:  # type: ignore[arg-type]
+                _check_database(conn, self.where)
+                apply_pg_migrations(conn, migrations)
+        except psycopg.OperationalError as exc:
+            raise unavailable(exc, self.where) or exc from exc
+        self._pool = psycopg_pool.ConnectionPool(
+            conninfo,
+            min_size=min_connections,
+            max_size=max_connections,
+            kwargs=kwargs,
+            timeout=checkout_timeout,
+            check=psycopg_pool.ConnectionPool.check_connection,
+            name="tusk-store",
+            open=False,
+        )
+        self._pool.open()
+        self._tx = PgTransactions(self._pool, self._make, self.where)
+        self._closed = False
+
+    def _make(self, conn: psycopg.Connection, writable: bool) -> PostgresTx:
+        return PostgresTx(conn, writable, self.where)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("the metadata store is closed")
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[PostgresTx]:
+        self._check_open()
+        with self._tx.write() as tx:
+            yield tx
+
+    @contextlib.contextmanager
+    def read(self, snapshot: bool = True) -> Iterator[PostgresTx]:
+        self._check_open()
+        with self._tx.read(snapshot) as tx:
+            yield tx
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._pool.close()

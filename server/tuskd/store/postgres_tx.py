@@ -1,0 +1,231 @@
+"""Transaction plumbing of the PostgreSQL store: one class opens, nests and ends transactions.
+
+The semantics are those of the SQLite store (store/sqlite.py), so the services cannot tell:
+
+* ``write()`` is one atomic write, serialised with every other write on the database (from
+  this process or any other): it takes a transaction-level advisory lock right after ``BEGIN``,
+  as SQLite's ``BEGIN IMMEDIATE`` takes the write lock. Writers never run concurrently, so
+  READ COMMITTED inside the lock sees every earlier commit and cannot hit a serialization
+  failure or a deadlock with another writer.
+* ``read()`` is a REPEATABLE READ, READ ONLY snapshot; ``read(snapshot=False)`` runs its one
+  statement in autocommit.
+* A ``write()`` or ``read()`` opened on a thread already inside a write joins it (a SAVEPOINT
+  for a nested write); ``after_commit`` callbacks run once the outermost write has committed.
+
+Lost connections, a database that is down or restarting, a full pool and (should one ever
+happen) a serialization failure become :class:`~tuskd.domain.errors.Unavailable`: the client
+retries, it never sees INTERNAL. A connection found broken when checked out is replaced by the
+pool before the transaction begins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Final, Generic, TypeVar
+
+import psycopg
+import psycopg_pool
+from psycopg import pq
+
+from tuskd.domain.errors import Unavailable
+
+__all__ = ["PgTransactions", "PgTx", "TxClosed", "unavailable"]
+
+log = logging.getLogger(__name__)
+
+# Advisory lock every write transaction holds ("tuskwr" in ASCII).
+WRITE_LOCK: Final = 0x7475736B7772
+
+
+class TxClosed(RuntimeError):
+    """A transaction object was used after its ``with`` block ended."""
+
+
+def unavailable(exc: BaseException, where: str) -> Unavailable | None:
+    """The error a client sees for a database failure it can retry, or None for other errors."""
+    if isinstance(exc, psycopg_pool.PoolTimeout):
+        return Unavailable(
+            f"no free connection to the metadata database {where}: {exc}; retry later", reason="STORE_BUSY"
+        )
+    if isinstance(exc, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected):
+        return Unavailable(
+            f"a concurrent change to the metadata database {where} conflicted with this one: nothing was written;"
+            " retry",
+            reason="STORE_CONFLICT",
+        )
+    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+        return Unavailable(
+            f"the metadata database {where} is unreachable ({exc}); retry once it is back", reason="STORE_UNAVAILABLE"
+        )
+    return None
+
+
+class PgTx:
+    """One transaction on one connection (the table modules add typed methods). Not
+    thread-safe: use it on the thread that opened it."""
+
+    def __init__(self, conn: psycopg.Connection, writable: bool, where: str) -> None:
+        self._conn = conn
+        self._writable = writable
+        self._where = where
+        self._after: list[Callable[[], None]] = []
+        self._open = True
+
+    @property
+    def writable(self) -> bool:
+        return self._writable
+
+    @property
+    def connection(self) -> psycopg.Connection:
+        """The raw connection, for table modules on the same transaction."""
+        self._check()
+        return self._conn
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._check()
+        self._after.append(callback)
+
+    def _check(self) -> None:
+        if not self._open:
+            raise TxClosed("transaction used after it ended")
+
+    def _x(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        self._check()
+        try:
+            return self._conn.execute(sql, params)  # type: ignore[arg-type]  # our own literal SQL
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            raise unavailable(exc, self._where) or exc from exc
+
+    def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        """Run ``sql`` once per row (pipelined); returns the rows it changed."""
+        self._check()
+        try:
+            with self._conn.cursor() as cur:
+                cur.executemany(sql, rows)  # type: ignore[arg-type]  # our own literal SQL
+                return max(cur.rowcount, 0)
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            raise unavailable(exc, self._where) or exc from exc
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self._x(sql, params).fetchone()
+        return None if row is None else row[0]
+
+
+T = TypeVar("T", bound=PgTx)
+
+
+def _end(conn: psycopg.Connection) -> None:
+    """Roll back whatever is open on ``conn``; a broken connection is left for the pool to drop."""
+    if conn.info.transaction_status in (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR):
+        with contextlib.suppress(psycopg.Error):
+            conn.execute("ROLLBACK")
+
+
+class PgTransactions(Generic[T]):
+    """Opens, nests and ends transactions on connections from ``pool``; ``make`` wraps each
+    connection in the transaction type the store hands out."""
+
+    def __init__(self, pool: psycopg_pool.ConnectionPool, make: Callable[[psycopg.Connection, bool], T], where: str):
+        self._pool = pool
+        self._make = make
+        self._where = where
+        self._local = threading.local()
+
+    def _checkout(self) -> psycopg.Connection:
+        try:
+            return self._pool.getconn()
+        except (psycopg_pool.PoolTimeout, psycopg.OperationalError) as exc:
+            raise unavailable(exc, self._where) or exc from exc
+
+    def _begin(self, sql: str) -> psycopg.Connection:
+        """A connection with ``sql`` (a BEGIN) run on it; one retry on a connection that broke
+        since the pool checked it (a database restart), before any of the caller's work ran."""
+        for attempt in (1, 2):
+            conn = self._checkout()
+            try:
+                conn.execute(sql)  # type: ignore[arg-type]  # our own literal SQL
+                return conn
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                self._pool.putconn(conn)
+                if attempt == 2:
+                    raise unavailable(exc, self._where) or exc from exc
+        raise AssertionError("unreachable")
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[T]:
+        current: T | None = getattr(self._local, "tx", None)
+        if current is not None:
+            with self._savepoint(current):
+                yield current
+            return
+        conn = self._begin(f"BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+        tx = self._make(conn, True)
+        self._local.tx = tx
+        try:
+            try:
+                yield tx
+            except BaseException:
+                _end(conn)
+                raise
+            try:
+                conn.execute("COMMIT")
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                _end(conn)
+                raise Unavailable(
+                    f"the metadata database {self._where} went away while committing ({exc}): the change may or"
+                    " may not have been written; check before retrying",
+                    reason="STORE_UNAVAILABLE",
+                ) from exc
+            except BaseException:
+                _end(conn)
+                raise
+        finally:
+            self._local.tx = None
+            tx._open = False
+            self._pool.putconn(conn)
+        for callback in tx._after:
+            try:
+                callback()
+            except Exception:
+                log.exception("after-commit callback failed")
+
+    @contextlib.contextmanager
+    def _savepoint(self, tx: T) -> Iterator[None]:
+        depth = getattr(self._local, "depth", 0) + 1
+        self._local.depth = depth
+        name = f"nested_{depth}"
+        pending = len(tx._after)
+        tx._x(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(psycopg.Error, Unavailable):
+                tx._x(f"ROLLBACK TO SAVEPOINT {name}")
+                tx._x(f"RELEASE SAVEPOINT {name}")
+            del tx._after[pending:]
+            raise
+        else:
+            tx._x(f"RELEASE SAVEPOINT {name}")
+        finally:
+            self._local.depth = depth - 1
+
+    @contextlib.contextmanager
+    def read(self, snapshot: bool = True) -> Iterator[T]:
+        current: T | None = getattr(self._local, "tx", None)
+        if current is not None:
+            yield current
+            return
+        if snapshot:
+            conn = self._begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        else:
+            conn = self._checkout()
+        tx = self._make(conn, False)
+        try:
+            yield tx
+        finally:
+            tx._open = False
+            _end(conn)
+            self._pool.putconn(conn)
