@@ -22,6 +22,8 @@ from tuskd.app import build_server, set_serving, shutdown
 from tuskd.config import ServerConfig
 from tuskd.wiring import Deps, open_deps
 
+from .pg import pg_server, pg_url  # noqa: F401 - fixtures: a real PostgreSQL for the tests that ask for one
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 PG_BIN_DIRS = ("/usr/lib/postgresql/15/bin",)
 TEMPLATE = "tusk_template"
 
@@ -152,3 +154,29 @@ def stop_postgres(server: PgServer) -> None:
         _as_postgres(_binary("pg_ctl") or "pg_ctl", "-D", str(server.root / "data"), "-m", "immediate", "stop")
     finally:
         shutil.rmtree(server.root, ignore_errors=True)
+
+
+# -- fixtures (registered in tests/conftest.py) ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """The session's PostgreSQL server (skips the test, with the reason, where none can run)."""
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    server = start_postgres()
+    try:
+        yield server
+    finally:
+        stop_postgres(server)
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> Iterator[str]:
+    """A URL of a fresh, migrated database of its own for this test; dropped afterwards."""
+    name = pg_server.create_database()
+    try:
+        yield pg_server.url(name)
+    finally:
+        pg_server.drop_database(name)

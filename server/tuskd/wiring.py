@@ -18,9 +18,9 @@ from grpc_health.v1 import health
 
 from tuskd.blobs.base import BlobStore
 from tuskd.blobs.local import LocalBlobStore
-from tuskd.config import ServerConfig
+from tuskd.config import ServerConfig, store_location
 from tuskd.datadir import DataDirLock
-from tuskd.domain.errors import NotFound
+from tuskd.domain.errors import FailedPrecondition, NotFound
 from tuskd.domain.jobs import Job, JobKey
 from tuskd.domain.pfs import USER_REPO_TYPE, CommitKey
 from tuskd.domain.pipelines import PipelineKey, PipelineSpec
@@ -103,12 +103,38 @@ class Deps:
                 log.exception("error while closing a dependency")
 
 
-def _pps_tables(tx: Tx) -> PpsTx:
+def _sqlite_pps(tx: Tx) -> PpsTx:
     return SqlitePpsTx(cast(SqliteTx, tx))
 
 
-def _meta_tables(tx: Tx) -> MetaTx:
+def _sqlite_meta(tx: Tx) -> MetaTx:
     return SqliteMetaTx(cast(SqliteTx, tx))
+
+
+def _open_store(config: ServerConfig) -> tuple[Store, Callable[[Tx], PpsTx], Callable[[Tx], MetaTx]]:
+    """The metadata store ``config.store`` names, with its PPS and metadata tables."""
+    location = store_location(config.store, config.data_dir)
+    if location.conninfo is None:
+        assert location.path is not None
+        # Enough idle readers for the concurrent RPCs of a busy server: opening one costs far
+        # more than keeping it (each open parses the schema).
+        return SqliteStore(location.path, max_idle_readers=64), _sqlite_pps, _sqlite_meta
+    try:  # only here: the default install has no PostgreSQL driver
+        from tuskd.store.postgres import PostgresStore, PostgresTx
+        from tuskd.store.postgres_meta import PostgresMetaTx
+        from tuskd.store.postgres_pps import PostgresPpsTx
+    except ImportError as exc:
+        raise FailedPrecondition(
+            f"a PostgreSQL store needs the driver: pip install 'tusk[postgres]' ({exc})", reason="STORE_DRIVER"
+        ) from exc
+
+    def pps(tx: Tx) -> PpsTx:
+        return PostgresPpsTx(cast(PostgresTx, tx))
+
+    def meta(tx: Tx) -> MetaTx:
+        return PostgresMetaTx(cast(PostgresTx, tx))
+
+    return PostgresStore(location.conninfo), pps, meta
 
 
 def _output_job_stopper(engine: JobEngine) -> Callable[[Sequence[CommitKey]], None]:
@@ -137,9 +163,7 @@ def open_deps(config: ServerConfig) -> Deps:
 
 
 def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.ServerCredentials | None) -> Deps:
-    # Enough idle readers for the concurrent RPCs of a busy server: opening one costs far more
-    # than keeping it (each open parses the schema).
-    store = SqliteStore(config.data_dir / "metadata.db", max_idle_readers=64)
+    store, _pps_tables, _meta_tables = _open_store(config)
     blobs = LocalBlobStore(config.data_dir / "blobs", exclusive=True)
     hub = EventHub()
     url_limits = UrlLimits(
