@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import psycopg
 import psycopg_pool
@@ -75,9 +76,14 @@ class PostgresStore:
         checkout_timeout: float = 30.0,
     ) -> None:
         self.where = _describe(conninfo)
-        kwargs = {"autocommit": True, "connect_timeout": max(1, round(connect_timeout)), "application_name": "tusk"}
+        kwargs: dict[str, Any] = {
+            "autocommit": True,
+            "connect_timeout": max(1, round(connect_timeout)),
+            "application_name": "tusk",
+            "client_encoding": "UTF8",
+        }
         try:
-            with psycopg.connect(conninfo, **kwargs) as conn:  # type: ignore[arg-type]
+            with psycopg.connect(conninfo, **kwargs) as conn:
                 _check_database(conn, self.where)
                 apply_pg_migrations(conn, migrations)
         except psycopg.OperationalError as exc:
@@ -88,12 +94,13 @@ class PostgresStore:
             max_size=max_connections,
             kwargs=kwargs,
             timeout=checkout_timeout,
-            check=psycopg_pool.ConnectionPool.check_connection,
             name="tusk-store",
             open=False,
         )
         self._pool.open()
-        self._tx = PgTransactions(self._pool, self._make, self.where)
+        self._tx = PgTransactions(
+            self._pool, self._make, self.where, lambda: psycopg.connect(conninfo, **kwargs).close()
+        )
         self._closed = False
 
     def _make(self, conn: psycopg.Connection, writable: bool) -> PostgresTx:

@@ -85,7 +85,8 @@ class PostgresMetaTx:
 
     def set_setting(self, name: str, value: str) -> None:
         self._x(
-            "INSERT INTO settings (name, value) VALUES (%s, %s) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+            "INSERT INTO settings (name, value) VALUES (%s, %s)"
+            " ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
             (name, value),
         )
 

@@ -40,8 +40,7 @@ class PostgresTx(PgTx):
 
     def insert_repo(self, key: RepoKey, description: str, created_us: int) -> RepoRow:
         new_id = self._one(
-            "INSERT INTO repos (project, name, type, description, created_us) VALUES (%s, %s, %s, %s, %s)"
-            " RETURNING id",
+            "INSERT INTO repos (project, name, type, description, created_us) VALUES (%s, %s, %s, %s, %s) RETURNING id",
             (key.project, key.name, key.type, description, created_us),
         )
         return RepoRow(new_id, key, description, created_us)
@@ -221,9 +220,7 @@ class PostgresTx(PgTx):
             )
 
     def set_commit_finished(self, commit_id: int, at_us: int, size_bytes: int) -> None:
-        self._x(
-            "UPDATE commits SET finished_us = %s, size_bytes = %s WHERE id = %s", (at_us, size_bytes, commit_id)
-        )
+        self._x("UPDATE commits SET finished_us = %s, size_bytes = %s WHERE id = %s", (at_us, size_bytes, commit_id))
 
     def set_commit_parent(self, commit_id: int, parent_id: int | None) -> None:
         self._x("UPDATE commits SET parent_id = %s WHERE id = %s", (parent_id, commit_id))

@@ -126,9 +126,16 @@ class PostgresPpsTx:
                 " upload_time, download_bytes, upload_bytes, created_us, started_us, finished_us, seq)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0)"
                 " RETURNING id",
-                (k.project, k.pipeline, k.id, job.pipeline_version, job.output_repo, job.output_branch,
-                 *_job_values(job)),
-            )  # fmt: skip
+                (
+                    k.project,
+                    k.pipeline,
+                    k.id,
+                    job.pipeline_version,
+                    job.output_repo,
+                    job.output_branch,
+                    *_job_values(job),
+                ),
+            )
         )
         job_seq, _ = self._append_event(row, k.id, snapshot, now_us)
         return JobRow(row, job, job_seq)

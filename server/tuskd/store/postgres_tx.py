@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 # Advisory lock every write transaction holds ("tuskwr" in ASCII).
 WRITE_LOCK: Final = 0x7475736B7772
+# Seconds to wait for a pooled connection before checking whether the database is there at all.
+_QUICK_CHECKOUT: Final = 0.5
 
 
 class TxClosed(RuntimeError):
@@ -95,7 +97,7 @@ class PgTx:
     def _x(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         self._check()
         try:
-            return self._conn.execute(sql, params)  # type: ignore[arg-type]  # our own literal SQL
+            return self._conn.execute(sql, params)
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             raise unavailable(exc, self._where) or exc from exc
 
@@ -104,7 +106,7 @@ class PgTx:
         self._check()
         try:
             with self._conn.cursor() as cur:
-                cur.executemany(sql, rows)  # type: ignore[arg-type]  # our own literal SQL
+                cur.executemany(sql, rows)
                 return max(cur.rowcount, 0)
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             raise unavailable(exc, self._where) or exc from exc
@@ -128,31 +130,45 @@ class PgTransactions(Generic[T]):
     """Opens, nests and ends transactions on connections from ``pool``; ``make`` wraps each
     connection in the transaction type the store hands out."""
 
-    def __init__(self, pool: psycopg_pool.ConnectionPool, make: Callable[[psycopg.Connection, bool], T], where: str):
+    def __init__(
+        self,
+        pool: psycopg_pool.ConnectionPool,
+        make: Callable[[psycopg.Connection, bool], T],
+        where: str,
+        probe: Callable[[], None],
+    ) -> None:
         self._pool = pool
         self._make = make
         self._where = where
+        self._probe = probe  # opens (and closes) a new connection: raises when the database refuses
         self._local = threading.local()
 
     def _checkout(self) -> psycopg.Connection:
+        """A connection from the pool. When none comes at once, a direct connection attempt tells
+        a database that is down (UNAVAILABLE now, with its error) from a busy pool (wait)."""
         try:
+            return self._pool.getconn(timeout=_QUICK_CHECKOUT)
+        except psycopg_pool.PoolTimeout:
+            pass
+        try:
+            self._probe()
             return self._pool.getconn()
         except (psycopg_pool.PoolTimeout, psycopg.OperationalError) as exc:
             raise unavailable(exc, self._where) or exc from exc
 
     def _begin(self, sql: str) -> psycopg.Connection:
-        """A connection with ``sql`` (a BEGIN) run on it; one retry on a connection that broke
-        since the pool checked it (a database restart), before any of the caller's work ran."""
-        for attempt in (1, 2):
+        """A connection with ``sql`` (a BEGIN) run on it. Idle connections that broke since they
+        were last used (a database restart) fail here, before any of the caller's work ran: each
+        is dropped and the next one tried."""
+        for _ in range(self._pool.max_size + 1):
             conn = self._checkout()
             try:
-                conn.execute(sql)  # type: ignore[arg-type]  # our own literal SQL
+                conn.execute(sql)
                 return conn
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-                self._pool.putconn(conn)
-                if attempt == 2:
-                    raise unavailable(exc, self._where) or exc from exc
-        raise AssertionError("unreachable")
+                self._pool.putconn(conn)  # the pool discards a broken connection
+                failure = exc
+        raise unavailable(failure, self._where) or failure from failure
 
     @contextlib.contextmanager
     def write(self) -> Iterator[T]:
@@ -218,10 +234,8 @@ class PgTransactions(Generic[T]):
         if current is not None:
             yield current
             return
-        if snapshot:
-            conn = self._begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        else:
-            conn = self._checkout()
+        # Without a snapshot the one statement runs in autocommit.
+        conn = self._begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") if snapshot else self._checkout()
         tx = self._make(conn, False)
         try:
             yield tx
