@@ -52,9 +52,20 @@ def stop_server(running: RunningServer) -> None:
     shutdown(running.server, running.deps, grace=2)
 
 
+# TUSK_TEST_STORE=postgresql runs every in-process server of the suite with its metadata in a
+# fresh database of the session's PostgreSQL (tests/pg.py), instead of SQLite.
+ON_POSTGRES = os.environ.get("TUSK_TEST_STORE", "sqlite") == "postgresql"
+
+
+def _test_store(request: pytest.FixtureRequest) -> str | None:
+    return str(request.getfixturevalue("pg_url")) if ON_POSTGRES else None
+
+
 @pytest.fixture
-def server_config(tmp_path: Path) -> ServerConfig:
-    return ServerConfig(address="127.0.0.1:0", data_dir=tmp_path / "data", rpc_workers=64, datum_workers=2)
+def server_config(tmp_path: Path, request: pytest.FixtureRequest) -> ServerConfig:
+    return ServerConfig(
+        address="127.0.0.1:0", data_dir=tmp_path / "data", rpc_workers=64, datum_workers=2, store=_test_store(request)
+    )
 
 
 @pytest.fixture
@@ -73,12 +84,15 @@ def client(server: RunningServer) -> Iterator[tusk.Client]:
 
 
 @pytest.fixture
-def make_server(tmp_path: Path) -> Iterator[object]:
+def make_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[object]:
     """Factory for servers with custom config; all are stopped at the end of the test."""
     started: list[RunningServer] = []
+    store = _test_store(request)
 
     def factory(**overrides: object) -> RunningServer:
-        base = ServerConfig(address="127.0.0.1:0", data_dir=tmp_path / "data", rpc_workers=64, datum_workers=2)
+        base = ServerConfig(
+            address="127.0.0.1:0", data_dir=tmp_path / "data", rpc_workers=64, datum_workers=2, store=store
+        )
         running = start_server(replace(base, **overrides))  # type: ignore[arg-type]
         started.append(running)
         return running

@@ -134,7 +134,7 @@ def _open_store(config: ServerConfig) -> tuple[Store, Callable[[Tx], PpsTx], Cal
     def meta(tx: Tx) -> MetaTx:
         return PostgresMetaTx(cast(PostgresTx, tx))
 
-    return PostgresStore(location.conninfo), pps, meta
+    return PostgresStore(location.conninfo, exclusive=True), pps, meta
 
 
 def _output_job_stopper(engine: JobEngine) -> Callable[[Sequence[CommitKey]], None]:

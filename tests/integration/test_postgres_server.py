@@ -14,7 +14,7 @@ import grpc
 import psycopg
 import pytest
 
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, start_server, stop_server
 from tests.integration.test_engine_grpc import create_repo, head_id, put_files
 from tests.pg import PgServer
 from tusk.proto.pps_v2 import pps_pb2
@@ -173,3 +173,15 @@ def test_the_default_install_never_imports_the_postgresql_driver(tmp_path: Path)
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_second_server_on_the_same_database_is_refused_naming_the_first(pg_url: str, tmp_path: Path) -> None:
+    first = start_server(ServerConfig(address="127.0.0.1:0", data_dir=tmp_path / "first", store=pg_url))
+    config = ServerConfig(address="127.0.0.1:0", data_dir=tmp_path / "second", store=pg_url)
+    try:
+        with pytest.raises(FailedPrecondition, match=r"in use by tusk server pid \d+ on .*: run one tusk server per"):
+            open_deps(config)
+    finally:
+        stop_server(first)
+    deps = open_deps(config)  # the first one's lock went with it
+    deps.close()

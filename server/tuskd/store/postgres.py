@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import socket
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Final
 
 import psycopg
 import psycopg_pool
@@ -61,9 +63,45 @@ def _check_database(conn: psycopg.Connection, where: str) -> None:
         )
 
 
+# Session advisory lock an exclusive store holds for its lifetime ("tusksrv" in ASCII).
+SERVER_LOCK: Final = 0x7475736B737276
+
+
+def _hold_server_lock(conninfo: str, kwargs: dict[str, Any], where: str) -> psycopg.Connection:
+    """A connection holding the database's server lock, or FailedPrecondition naming the holder."""
+    me = f"tusk server pid {os.getpid()} on {socket.gethostname()}"
+    conn = psycopg.connect(conninfo, **{**kwargs, "application_name": me[:63]})
+    try:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (SERVER_LOCK,)).fetchone()
+        if row is not None and row[0]:
+            return conn
+        holder = conn.execute(
+            "SELECT a.application_name, COALESCE(host(a.client_addr), 'a local socket'), a.backend_start"
+            " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database"
+            " WHERE datname = current_database()) AND l.classid = %s AND l.objid = %s AND l.objsubid = 1",
+            (SERVER_LOCK >> 32, SERVER_LOCK & 0xFFFFFFFF),
+        ).fetchone()
+        who = "another tusk server" if holder is None else f"{holder[0]} (from {holder[1]}, since {holder[2]:%c})"
+        raise FailedPrecondition(
+            f"the metadata database {where} is in use by {who}: run one tusk server per database"
+            " (a standby taking over from a leader is not built yet)",
+            reason="STORE_IN_USE",
+        )
+    except BaseException:
+        conn.close()
+        raise
+
+
 class PostgresStore:
     """A :class:`~tuskd.store.base.Store` on PostgreSQL. Opening connects, checks the database
-    and applies pending migrations; ``close`` closes every connection."""
+    and applies pending migrations; ``close`` closes every connection.
+
+    ``exclusive`` (what a server asks for): hold the database's server lock, a session advisory
+    lock on a connection of its own, until ``close``, so a second server on the same database is
+    refused at start (the PostgreSQL counterpart of the data directory's ``flock``). PostgreSQL
+    releases it when that connection ends, whatever ends it.
+    """
 
     def __init__(
         self,
@@ -74,6 +112,7 @@ class PostgresStore:
         max_connections: int = 32,
         connect_timeout: float = 10.0,
         checkout_timeout: float = 30.0,
+        exclusive: bool = False,
     ) -> None:
         self.where = _describe(conninfo)
         kwargs: dict[str, Any] = {
@@ -82,12 +121,19 @@ class PostgresStore:
             "application_name": "tusk",
             "client_encoding": "UTF8",
         }
+        self._holder: psycopg.Connection | None = None
         try:
             with psycopg.connect(conninfo, **kwargs) as conn:
                 _check_database(conn, self.where)
+                if exclusive:
+                    self._holder = _hold_server_lock(conninfo, kwargs, self.where)
                 apply_pg_migrations(conn, migrations)
         except psycopg.OperationalError as exc:
+            self._release()
             raise unavailable(exc, self.where) or exc from exc
+        except BaseException:
+            self._release()
+            raise
         self._pool = psycopg_pool.ConnectionPool(
             conninfo,
             min_size=min_connections,
@@ -127,3 +173,10 @@ class PostgresStore:
             return
         self._closed = True
         self._pool.close()
+        self._release()
+
+    def _release(self) -> None:
+        if self._holder is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._holder.close()
+            self._holder = None
