@@ -114,41 +114,41 @@ class PostgresPpsTx:
 
     # -- jobs -------------------------------------------------------------------------------
 
+    # A job change is one statement (the job row, both counters and the history row), not one
+    # round trip each: job writes are the engine's hot path.
+    _EVENT = (
+        ", s AS (UPDATE job_sets SET seq = seq + 1 WHERE set_id = %s RETURNING seq)"
+        " INSERT INTO job_events (job_row, set_id, job_seq, set_seq, at_us, snapshot)"
+        " SELECT j.id, %s, j.seq, s.seq, %s, %s FROM j, s RETURNING job_row, job_seq, set_seq"
+    )
+
     def insert_job(self, job: Job, snapshot: str, now_us: int) -> JobRow:
         k = job.key
         self._x(
             "INSERT INTO job_sets (set_id, seq, created_us) VALUES (%s, 0, %s) ON CONFLICT DO NOTHING", (k.id, now_us)
         )
-        row = int(
-            self._tx._one(
-                "INSERT INTO jobs (project, pipeline, job_id, pipeline_version, output_repo, output_branch, state,"
-                " reason, restart, processed, skipped, failed, recovered, total, download_time, process_time,"
-                " upload_time, download_bytes, upload_bytes, created_us, started_us, finished_us, seq)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0)"
-                " RETURNING id",
-                (
-                    k.project,
-                    k.pipeline,
-                    k.id,
-                    job.pipeline_version,
-                    job.output_repo,
-                    job.output_branch,
-                    *_job_values(job),
-                ),
-            )
-        )
-        job_seq, _ = self._append_event(row, k.id, snapshot, now_us)
-        return JobRow(row, job, job_seq)
+        row, job_seq, _ = self._x(
+            "WITH j AS (INSERT INTO jobs (project, pipeline, job_id, pipeline_version, output_repo, output_branch,"
+            " state, reason, restart, processed, skipped, failed, recovered, total, download_time, process_time,"
+            " upload_time, download_bytes, upload_bytes, created_us, started_us, finished_us, seq)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 1)"
+            " RETURNING id, seq)" + self._EVENT,
+            (k.project, k.pipeline, k.id, job.pipeline_version, job.output_repo, job.output_branch,
+             *_job_values(job), k.id, k.id, now_us, snapshot),
+        ).fetchone()  # fmt: skip
+        return JobRow(int(row), job, int(job_seq))
 
-    def _append_event(self, row: int, set_id: str, snapshot: str, now_us: int) -> tuple[int, int]:
-        job_seq = int(self._tx._one("UPDATE jobs SET seq = seq + 1 WHERE id = %s RETURNING seq", (row,)))
-        set_seq = int(self._tx._one("UPDATE job_sets SET seq = seq + 1 WHERE set_id = %s RETURNING seq", (set_id,)))
-        self._x(
-            "INSERT INTO job_events (job_row, set_id, job_seq, set_seq, at_us, snapshot)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
-            (row, set_id, job_seq, set_seq, now_us, snapshot),
-        )
-        return job_seq, set_seq
+    def save_job(self, row: int, job: Job, snapshot: str, now_us: int) -> tuple[int, int]:
+        found = self._x(
+            "WITH j AS (UPDATE jobs SET state = %s, reason = %s, restart = %s, processed = %s, skipped = %s,"
+            " failed = %s, recovered = %s, total = %s, download_time = %s, process_time = %s, upload_time = %s,"
+            " download_bytes = %s, upload_bytes = %s, created_us = %s, started_us = %s, finished_us = %s,"
+            " seq = seq + 1 WHERE id = %s RETURNING id, seq)" + self._EVENT,
+            (*_job_values(job), row, job.key.id, job.key.id, now_us, snapshot),
+        ).fetchone()
+        if found is None:
+            raise KeyError(f"job row {row}")
+        return int(found[1]), int(found[2])
 
     def get_job(self, key: JobKey) -> JobRow | None:
         r = self._x(
@@ -187,16 +187,6 @@ class PostgresPpsTx:
 
     def count_jobs(self) -> int:
         return int(self._tx._one("SELECT COUNT(*) FROM jobs"))
-
-    def save_job(self, row: int, job: Job, snapshot: str, now_us: int) -> tuple[int, int]:
-        self._x(
-            "UPDATE jobs SET state = %s, reason = %s, restart = %s, processed = %s, skipped = %s, failed = %s,"
-            " recovered = %s, total = %s, download_time = %s, process_time = %s, upload_time = %s,"
-            " download_bytes = %s, upload_bytes = %s, created_us = %s, started_us = %s, finished_us = %s"
-            " WHERE id = %s",
-            (*_job_values(job), row),
-        )
-        return self._append_event(row, job.key.id, snapshot, now_us)
 
     def job_events(self, row: int, after_seq: int) -> list[JobEvent]:
         rows = self._x(
