@@ -16,7 +16,6 @@ import itertools
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -57,12 +56,6 @@ def unavailable_reason() -> str | None:
     except ImportError:
         return "psycopg is not installed (pip install 'tusk[postgres]')"
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -109,6 +102,8 @@ def _as_postgres(*args: str, log: Path | None = None) -> None:
 
 def start_postgres() -> PgServer:
     """initdb + pg_ctl start in a fresh directory; raises if the server does not come up."""
+    from tests.conftest import free_port  # conftest imports this module
+
     started = time.monotonic()
     root = Path(tempfile.mkdtemp(prefix="tusk-pg-", dir="/tmp"))
     os.chmod(root, 0o700)
@@ -121,7 +116,7 @@ def start_postgres() -> PgServer:
     )  # fmt: skip
     last_error = ""
     for _ in range(3):  # a port picked free can be taken before the server binds it
-        port = _free_port()
+        port = free_port()
         options = (
             f"-c port={port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={root}"
             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from .meta import MetaKind, ProjectRow, TransactionRow
-from .postgres_pfs import PostgresTx
+from .postgres_tx import PgTables
 from .sqlite_meta import _PROJECT_COLUMNS, _TXN_COLUMNS, _dump, _project
 
 __all__ = ["PostgresMetaTx"]
@@ -17,21 +17,8 @@ def _txn(row: Any) -> TransactionRow:
     return TransactionRow(row[0], row[1], row[2], bytes(row[3]), bytes(row[4]))
 
 
-class PostgresMetaTx:
+class PostgresMetaTx(PgTables):
     """Projects and metadata maps, inside the transaction of ``tx``."""
-
-    def __init__(self, tx: PostgresTx) -> None:
-        self._tx = tx
-
-    @property
-    def writable(self) -> bool:
-        return self._tx.writable
-
-    def after_commit(self, callback: Callable[[], None]) -> None:
-        self._tx.after_commit(callback)
-
-    def _x(self, sql: str, params: Any = ()) -> Any:
-        return self._tx._x(sql, params)
 
     # -- projects ---------------------------------------------------------------------------
 

@@ -7,13 +7,13 @@ CONFLICT``, ``= ANY(array)``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from tuskd.domain.jobs import Job, JobKey
 from tuskd.domain.states import TERMINAL_JOB_STATES, DatumState, JobState
 
-from .postgres_pfs import PostgresTx
+from .postgres_tx import PgTables
 from .pps import DatumRow, JobEvent, JobQuery, JobRow, OutputEntry, PipelineRow, PipelineVersionRow
 from .sqlite_pps import _DATUM_COLUMNS, _JOB_COLUMNS, _PIPELINE_COLUMNS, _datum_row, _job_row, _us
 
@@ -31,21 +31,8 @@ def _job_values(job: Job) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-class PostgresPpsTx:
+class PostgresPpsTx(PgTables):
     """PPS tables inside one PostgresTx."""
-
-    def __init__(self, tx: PostgresTx) -> None:
-        self._tx = tx
-
-    @property
-    def writable(self) -> bool:
-        return self._tx.writable
-
-    def after_commit(self, callback: Callable[[], None]) -> None:
-        self._tx.after_commit(callback)
-
-    def _x(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._tx._x(sql, params)
 
     # -- pipelines --------------------------------------------------------------------------
 
@@ -127,7 +114,7 @@ class PostgresPpsTx:
         self._x(
             "INSERT INTO job_sets (set_id, seq, created_us) VALUES (%s, 0, %s) ON CONFLICT DO NOTHING", (k.id, now_us)
         )
-        row, job_seq, _ = self._x(
+        found = self._x(
             "WITH j AS (INSERT INTO jobs (project, pipeline, job_id, pipeline_version, output_repo, output_branch,"
             " state, reason, restart, processed, skipped, failed, recovered, total, download_time, process_time,"
             " upload_time, download_bytes, upload_bytes, created_us, started_us, finished_us, seq)"
@@ -136,7 +123,8 @@ class PostgresPpsTx:
             (k.project, k.pipeline, k.id, job.pipeline_version, job.output_repo, job.output_branch,
              *_job_values(job), k.id, k.id, now_us, snapshot),
         ).fetchone()  # fmt: skip
-        return JobRow(int(row), job, int(job_seq))
+        assert found is not None  # the INSERT made exactly one row
+        return JobRow(int(found[0]), job, int(found[1]))
 
     def save_job(self, row: int, job: Job, snapshot: str, now_us: int) -> tuple[int, int]:
         found = self._x(

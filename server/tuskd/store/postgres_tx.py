@@ -32,7 +32,7 @@ from psycopg import pq
 
 from tuskd.domain.errors import Unavailable
 
-__all__ = ["PgTransactions", "PgTx", "TxClosed", "unavailable"]
+__all__ = ["PgTables", "PgTransactions", "PgTx", "TxClosed", "unavailable"]
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,23 @@ class PgTx:
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self._x(sql, params).fetchone()
         return None if row is None else row[0]
+
+
+class PgTables:
+    """Base of the table modules that work inside a :class:`PgTx` (PPS, metadata)."""
+
+    def __init__(self, tx: PgTx) -> None:
+        self._tx = tx
+
+    @property
+    def writable(self) -> bool:
+        return self._tx.writable
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._tx.after_commit(callback)
+
+    def _x(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        return self._tx._x(sql, params)
 
 
 T = TypeVar("T", bound=PgTx)
