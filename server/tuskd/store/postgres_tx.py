@@ -104,6 +104,9 @@ class PgTx:
     def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
         """Run ``sql`` once per row (pipelined); returns the rows it changed."""
         self._check()
+        rows = list(rows)
+        if not rows:  # no round trip for nothing
+            return 0
         try:
             with self._conn.cursor() as cur:
                 cur.executemany(sql, rows)
