@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import RunningServer, start_server, stop_server
 from tests.integration.test_engine_grpc import create_repo, head_id, put_files
 from tests.pg import PgServer
+from tusk.proto.pfs_v2 import pfs_pb2, pfs_pb2_grpc
 from tusk.proto.pps_v2 import pps_pb2
 from tuskd.config import ServerConfig, store_location
 from tuskd.domain.errors import FailedPrecondition, InvalidArgument, Unavailable
@@ -185,3 +186,20 @@ def test_a_second_server_on_the_same_database_is_refused_naming_the_first(pg_url
         stop_server(first)
     deps = open_deps(config)  # the first one's lock went with it
     deps.close()
+
+
+def test_text_with_a_nul_character_is_invalid_argument_not_internal(make_server: object, pg_url: str) -> None:
+    server: RunningServer = make_server(store=pg_url)  # type: ignore[operator]
+    with server.client() as client:
+        create_repo(client, "images")
+        stub = pfs_pb2_grpc.APIStub(client.channel)
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.CreateRepo(
+                pfs_pb2.CreateRepoRequest(
+                    repo=pfs_pb2.Repo(name="images", type="user"), description="a\x00b", update=True
+                )
+            )
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "NUL character" in caught.value.details()
+        info = stub.InspectRepo(pfs_pb2.InspectRepoRequest(repo=pfs_pb2.Repo(name="images", type="user")))
+        assert info.description == ""  # nothing was written

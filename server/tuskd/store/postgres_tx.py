@@ -30,7 +30,7 @@ import psycopg
 import psycopg_pool
 from psycopg import pq
 
-from tuskd.domain.errors import Unavailable
+from tuskd.domain.errors import InvalidArgument, TuskError, Unavailable
 
 __all__ = ["PgTables", "PgTransactions", "PgTx", "TxClosed", "unavailable"]
 
@@ -44,6 +44,18 @@ _QUICK_CHECKOUT: Final = 0.5
 
 class TxClosed(RuntimeError):
     """A transaction object was used after its ``with`` block ended."""
+
+
+def _refused(exc: psycopg.Error, where: str) -> TuskError | None:
+    """The client's error for a statement PostgreSQL refused, or None (a bug: INTERNAL)."""
+    if isinstance(exc, psycopg.DataError) and "NUL" in str(exc):
+        # PostgreSQL text cannot hold U+0000 (SQLite's can): a name, description, reason or
+        # metadata value carrying one is refused as the client's mistake, nothing written.
+        return InvalidArgument(
+            f"text containing a NUL character (U+0000) cannot be stored in the metadata database {where}: {exc}",
+            reason="NUL_IN_TEXT",
+        )
+    return unavailable(exc, where)
 
 
 def unavailable(exc: BaseException, where: str) -> Unavailable | None:
@@ -98,8 +110,8 @@ class PgTx:
         self._check()
         try:
             return self._conn.execute(sql, params)
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            raise unavailable(exc, self._where) or exc from exc
+        except (psycopg.OperationalError, psycopg.InterfaceError, psycopg.DataError) as exc:
+            raise _refused(exc, self._where) or exc from exc
 
     def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
         """Run ``sql`` once per row (pipelined); returns the rows it changed."""
@@ -111,8 +123,8 @@ class PgTx:
             with self._conn.cursor() as cur:
                 cur.executemany(sql, rows)
                 return max(cur.rowcount, 0)
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            raise unavailable(exc, self._where) or exc from exc
+        except (psycopg.OperationalError, psycopg.InterfaceError, psycopg.DataError) as exc:
+            raise _refused(exc, self._where) or exc from exc
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self._x(sql, params).fetchone()
