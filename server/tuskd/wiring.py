@@ -2,9 +2,8 @@
 
 This is the only module that names the concrete stores (SQLite; PostgreSQL, imported only for a
 ``postgresql://`` store), local blob store and thread-pool executor; everything else sees their
-Protocols. Constructors start no threads (but the PostgreSQL store's connection pool does);
-``Deps.start`` does, after the server is built, and ``Deps.close`` stops them after the server
-has drained.
+Protocols. Constructors start no threads; ``Deps.start`` does, after the server is built, and
+``Deps.close`` stops them after the server has drained.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import socket
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
@@ -143,7 +144,8 @@ class PostgresStore:
             name="tusk-store",
             open=False,
         )
-        self._pool.open()
+        self._pool_lock = threading.Lock()
+        self._pool_open = False  # opened on first use: the constructor starts no threads
         self._tx = PgTransactions(
             self._pool, self._make, self.where, lambda: psycopg.connect(conninfo, **kwargs).close()
         )
@@ -155,6 +157,11 @@ class PostgresStore:
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("the metadata store is closed")
+        if not self._pool_open:
+            with self._pool_lock:
+                if not self._pool_open and not self._closed:
+                    self._pool.open()
+                    self._pool_open = True
 
     @contextlib.contextmanager
     def write(self) -> Iterator[PostgresTx]:
@@ -171,8 +178,10 @@ class PostgresStore:
     def close(self) -> None:
         if self._closed:
             return
-        self._closed = True
-        self._pool.close()
+        with self._pool_lock:
+            self._closed = True
+            if self._pool_open:
+                self._pool.close()
         self._release()
 
     def _release(self) -> None:
