@@ -87,11 +87,25 @@ def client(server: RunningServer) -> Iterator[tusk.Client]:
 def make_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[object]:
     """Factory for servers with custom config; all are stopped at the end of the test."""
     started: list[RunningServer] = []
-    store = _test_store(request)
+    # On PostgreSQL each data directory gets a database of its own, as it has its own SQLite file.
+    stores: dict[object, str | None] = {tmp_path / "data": _test_store(request)}
+    extra: list[str] = []
+
+    def store_for(data_dir: object) -> str | None:
+        if data_dir not in stores:
+            pg = request.getfixturevalue("pg_server")
+            extra.append(pg.create_database())
+            stores[data_dir] = pg.url(extra[-1])
+        return stores[data_dir]
 
     def factory(**overrides: object) -> RunningServer:
+        data_dir = overrides.get("data_dir", tmp_path / "data")
         base = ServerConfig(
-            address="127.0.0.1:0", data_dir=tmp_path / "data", rpc_workers=64, datum_workers=2, store=store
+            address="127.0.0.1:0",
+            data_dir=tmp_path / "data",
+            rpc_workers=64,
+            datum_workers=2,
+            store=store_for(data_dir) if ON_POSTGRES else None,
         )
         running = start_server(replace(base, **overrides))  # type: ignore[arg-type]
         started.append(running)
@@ -100,6 +114,8 @@ def make_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[obje
     yield factory
     for running in started:
         stop_server(running)
+    for name in extra:
+        request.getfixturevalue("pg_server").drop_database(name)
 
 
 def free_port() -> int:
