@@ -203,3 +203,19 @@ def test_text_with_a_nul_character_is_invalid_argument_not_internal(make_server:
         assert "NUL character" in caught.value.details()
         info = stub.InspectRepo(pfs_pb2.InspectRepoRequest(repo=pfs_pb2.Repo(name="images", type="user")))
         assert info.description == ""  # nothing was written
+
+
+def test_a_write_waiting_too_long_for_another_is_unavailable_busy(pg_url: str) -> None:
+    from tuskd.store.postgres_tx import WRITE_LOCK
+
+    store = PostgresStore(pg_url, lock_timeout=0.2)
+    try:
+        with psycopg.connect(pg_url) as other:  # another writer, stuck mid-transaction
+            other.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            with pytest.raises(Unavailable, match="is busy: another write held it") as caught, store.write() as tx:
+                tx.insert_repo(RepoKey.of("images"), "", 1)
+            assert caught.value.reason == "STORE_BUSY"
+        with store.write() as tx:  # the other one ended: writes go through again
+            tx.insert_repo(RepoKey.of("images"), "", 1)
+    finally:
+        store.close()

@@ -113,6 +113,7 @@ class PostgresStore:
         max_connections: int = 32,
         connect_timeout: float = 10.0,
         checkout_timeout: float = 30.0,
+        lock_timeout: float = 30.0,
         exclusive: bool = False,
     ) -> None:
         self.where = _describe(conninfo)
@@ -121,6 +122,9 @@ class PostgresStore:
             "connect_timeout": max(1, round(connect_timeout)),
             "application_name": "tusk",
             "client_encoding": "UTF8",
+            # A write waits this long for the one before it (another server's included), as
+            # SQLite's busy_timeout: then UNAVAILABLE, rather than waiting forever.
+            "options": f"-c lock_timeout={max(1, round(lock_timeout * 1000))}",
         }
         self._holder: psycopg.Connection | None = None
         try:

@@ -64,6 +64,12 @@ def unavailable(exc: BaseException, where: str) -> Unavailable | None:
         return Unavailable(
             f"no free connection to the metadata database {where}: {exc}; retry later", reason="STORE_BUSY"
         )
+    if isinstance(exc, psycopg.errors.LockNotAvailable):
+        return Unavailable(
+            f"the metadata database {where} is busy: another write held it past the lock timeout; nothing was"
+            " written; retry",
+            reason="STORE_BUSY",
+        )
     if isinstance(exc, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected):
         return Unavailable(
             f"a concurrent change to the metadata database {where} conflicted with this one: nothing was written;"
@@ -198,8 +204,13 @@ class PgTransactions(Generic[T]):
                 conn.execute(sql)
                 return conn
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                alive = not (conn.closed or conn.broken)
+                if alive:  # the database answered (e.g. the write lock timed out): no retry
+                    _end(conn)
                 self._pool.putconn(conn)  # the pool discards a broken connection
                 failure = exc
+                if alive:
+                    break
         raise unavailable(failure, self._where) or failure from failure
 
     @contextlib.contextmanager
