@@ -43,9 +43,11 @@ test: install protos $(NODE_DEPS)
 interop: install protos
 	scripts/interop.sh
 
+# lint-imports: the layer contracts of pyproject.toml ([tool.importlinter]; docs/architecture.md).
 lint: install
 	$(VENV)/bin/ruff check server client tests bench scripts
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 bench: install protos
 	$(PY) bench/run.py

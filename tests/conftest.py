@@ -26,6 +26,9 @@ from .pg import pg_server, pg_url  # noqa: F401 - fixtures: a real PostgreSQL fo
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# S3 test servers (SeaweedFS, and moto for injected faults) as session fixtures.
+pytest_plugins = ("tests.s3servers",)
+
 
 @dataclass
 class RunningServer:

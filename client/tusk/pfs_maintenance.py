@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-import tusk.pfs as names
+import tusk.pfs_names as names
 from tusk.errors import translated, translated_stream
 from tusk.proto.pfs_v2 import pfs_pb2, pfs_pb2_grpc
 

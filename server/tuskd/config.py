@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from tuskd.domain.errors import InvalidArgument
-from tuskd.engine.outputs import DEFAULT_OUTPUT_LIMIT
 
 DEFAULT_ADDRESS = "localhost:30650"
 DEFAULT_URL_MAX_BYTES = 8 * 1024**3
 DEFAULT_URL_TIMEOUT = 600.0
 # Pachyderm clients send file chunks of up to 19 MiB; leave generous headroom.
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+DEFAULT_OUTPUT_LIMIT = 64 << 30
+"""Bytes of output one datum may produce (``ServerConfig.datum_output_limit``)."""
+
+DEFAULT_BLOB_CACHE_BYTES = 10 * 1024**3
 
 
 def default_data_dir() -> Path:
@@ -59,6 +63,67 @@ def store_location(store: str | None, data_dir: Path) -> StoreLocation:
 
 
 @dataclass(frozen=True)
+class S3Location:
+    """Where an S3 blob store keeps its objects (``--blobs s3://bucket/prefix?...``)."""
+
+    bucket: str
+    prefix: str = ""
+    endpoint: str | None = None  # None: AWS itself (the region's endpoint)
+    region: str | None = None  # None: the standard AWS chain (AWS_REGION, ~/.aws/config)
+    max_attempts: int = 5  # per request, botocore's "standard" retries (5xx, throttling, resets)
+    timeout: float = 30.0  # seconds to connect, and to wait for each read
+
+    def describe(self) -> str:
+        where = f"s3://{self.bucket}/{self.prefix}".rstrip("/")
+        return f"{where} at {self.endpoint}" if self.endpoint else where
+
+
+_S3_QUERY_KEYS = ("endpoint", "region", "max_attempts", "timeout")
+
+
+def parse_blobs_url(url: str) -> S3Location | None:
+    """``--blobs``/``$TUSK_BLOBS``: None (or "local", "") for the data directory's blob store,
+    an :class:`S3Location` for ``s3://bucket[/prefix][?endpoint=URL&region=R&max_attempts=N&timeout=S]``.
+    InvalidArgument, naming the mistake, for anything else."""
+    if url in ("", "local"):
+        return None
+    usage = "expected s3://BUCKET[/PREFIX][?endpoint=http://HOST:PORT&region=REGION] or 'local'"
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "s3":
+        raise InvalidArgument(f"--blobs {url!r}: unknown scheme {parts.scheme or '(none)'!r}; {usage}")
+    if not parts.netloc or "@" in parts.netloc or ":" in parts.netloc:
+        raise InvalidArgument(
+            f"--blobs {url!r}: the bucket name is missing or malformed (credentials never go in the "
+            f"URL: they come from the AWS environment); {usage}"
+        )
+    query: dict[str, str] = {}
+    for key, value in parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False):
+        if key not in _S3_QUERY_KEYS:
+            raise InvalidArgument(f"--blobs {url!r}: unknown option {key!r} (known: {', '.join(_S3_QUERY_KEYS)})")
+        query[key] = value
+    endpoint = query.get("endpoint") or None
+    if endpoint is not None:
+        ep = urlsplit(endpoint)
+        if ep.scheme not in ("http", "https") or not ep.hostname:
+            raise InvalidArgument(f"--blobs {url!r}: endpoint {endpoint!r} is not an http(s)://HOST[:PORT] URL")
+    try:
+        attempts = int(query.get("max_attempts", "5"))
+        timeout = float(query.get("timeout", "30"))
+    except ValueError:
+        raise InvalidArgument(f"--blobs {url!r}: max_attempts must be an integer and timeout a number") from None
+    if attempts < 1 or not (math.isfinite(timeout) and timeout > 0):
+        raise InvalidArgument(f"--blobs {url!r}: max_attempts must be >= 1 and timeout > 0")
+    return S3Location(
+        bucket=parts.netloc,
+        prefix=parts.path.strip("/"),
+        endpoint=endpoint,
+        region=query.get("region") or None,
+        max_attempts=attempts,
+        timeout=timeout,
+    )
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     address: str = DEFAULT_ADDRESS
     data_dir: Path = field(default_factory=default_data_dir)
@@ -70,7 +135,7 @@ class ServerConfig:
     rpc_workers: int = 256
     # Long waits and streams (WaitJob, SubscribeJob, SubscribeCommit, GetLogs with follow,
     # Inspect* with wait) open at once, per kind; each holds a thread of its own, on top of
-    # rpc_workers, and one past the limit gets RESOURCE_EXHAUSTED (tuskd.transport.stream_limits).
+    # rpc_workers, and one past the limit gets RESOURCE_EXHAUSTED (tuskd.services.stream_limits).
     max_streams_per_kind: int = 256
     # Server-wide cap on concurrently running datums across all pipelines.
     datum_workers: int = max(2, os.cpu_count() or 2)
@@ -95,6 +160,11 @@ class ServerConfig:
     # its full length); a datum over it fails before any of it is read. `tusk serve
     # --datum-output-limit` or $TUSK_DATUM_OUTPUT_LIMIT (docs/operations.md).
     datum_output_limit: int = DEFAULT_OUTPUT_LIMIT
+    # Blobs on S3 instead of <data_dir>/blobs (`tusk serve --blobs`, docs/operations.md), read
+    # through a local cache of at most blob_cache_bytes (default <data_dir>/blob-cache).
+    blobs_s3: S3Location | None = None
+    blob_cache_dir: Path | None = None
+    blob_cache_bytes: int = DEFAULT_BLOB_CACHE_BYTES
     auth_token_file: Path | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None

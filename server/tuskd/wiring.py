@@ -1,9 +1,10 @@
 """Constructs the default dependencies (store, blobs, executor, services) in one place.
 
 This is the only module that names the concrete stores (SQLite; PostgreSQL, imported only for a
-``postgresql://`` store), local blob store and thread-pool executor; everything else sees their
-Protocols. Constructors start no threads; ``Deps.start`` does, after the server is built, and
-``Deps.close`` stops them after the server has drained.
+``postgresql://`` store), blob stores and thread-pool executor; everything else sees their
+Protocols. It imports nothing of grpc: the gRPC server, its health service, interceptors and
+credentials are built by ``tuskd.app``. Constructors start no threads; ``Deps.start`` does, after
+the server is built, and ``Deps.close`` stops them after the server has drained.
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import cast
-
-import grpc
-from grpc_health.v1 import health
 
 from tuskd.blobs.base import BlobStore
 from tuskd.blobs.local import LocalBlobStore
@@ -30,8 +28,13 @@ from tuskd.engine.egress import LocalFileEgress
 from tuskd.engine.executor import ThreadPoolExecutor
 from tuskd.engine.scheduler import Engine, JobEngine
 from tuskd.services.cluster import ClusterService
+from tuskd.services.datum_queries import DatumQueries
 from tuskd.services.events import ActiveCount, CancelToken, EventHub
 from tuskd.services.fsck import FsckService
+from tuskd.services.job_commands import JobCommands
+from tuskd.services.job_logs import JobLogs
+from tuskd.services.job_queries import JobQueries
+from tuskd.services.job_terminate import JobTerminator
 from tuskd.services.jobs import JobService
 from tuskd.services.jq_filter import JqLimits, JqPool
 from tuskd.services.metadata import MetadataService
@@ -40,6 +43,7 @@ from tuskd.services.pfs_egress import EgressService
 from tuskd.services.pfs_history import PfsHistory
 from tuskd.services.pipelines import PipelineService
 from tuskd.services.projects import ProjectService
+from tuskd.services.stream_limits import StreamLimits
 from tuskd.services.summaries import SummaryService
 from tuskd.services.transactions import TransactionService
 from tuskd.services.triggers import JobTrigger
@@ -50,8 +54,6 @@ from tuskd.store.pps import PpsTx
 from tuskd.store.sqlite import SqliteStore, SqliteTx
 from tuskd.store.sqlite_meta import SqliteMetaTx
 from tuskd.store.sqlite_pps import SqlitePpsTx
-from tuskd.transport.security import credentials_for, interceptors_for
-from tuskd.transport.stream_limits import StreamLimits
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,6 @@ log = logging.getLogger(__name__)
 @dataclass
 class Deps:
     config: ServerConfig
-    health: health.HealthServicer
     store: Store
     blobs: BlobStore
     hub: EventHub
@@ -77,7 +78,10 @@ class Deps:
     egress: EgressService
     summaries: SummaryService
     cron: CronTicker
-    interceptors: list[grpc.ServerInterceptor] = field(default_factory=list)
+    job_queries: JobQueries
+    job_commands: JobCommands
+    datum_queries: DatumQueries
+    job_logs: JobLogs
     # Flipped when the server starts shutting down: open waits and streams end at once with
     # UNAVAILABLE (clients resume elsewhere) instead of holding the drain for the grace period.
     draining: CancelToken = field(default_factory=CancelToken)
@@ -85,7 +89,8 @@ class Deps:
     open_waits: ActiveCount = field(default_factory=ActiveCount)
     # Per-kind caps on those long calls (ServerConfig.max_streams_per_kind).
     streams: StreamLimits = field(default_factory=lambda: StreamLimits(256))
-    server_credentials: grpc.ServerCredentials | None = None
+    # Told whether the server is serving (tuskd.app sets the health service's status from it).
+    on_serving: list[Callable[[bool], None]] = field(default_factory=list)
     # This server's hold on its data directory (announce() records the address it listens on).
     data_dir_lock: DataDirLock | None = None
     _on_start: list[Callable[[], None]] = field(default_factory=list)
@@ -151,21 +156,33 @@ def _output_job_stopper(engine: JobEngine) -> Callable[[Sequence[CommitKey]], No
     return stop
 
 
+def _open_blobs(config: ServerConfig) -> BlobStore:
+    """The local blob directory, or S3 read through a local cache (``--blobs s3://...``)."""
+    if config.blobs_s3 is None:
+        return LocalBlobStore(config.data_dir / "blobs", exclusive=True)
+    from tuskd.blobs.cache import BlobCache
+    from tuskd.blobs.s3 import S3BlobStore  # boto3 is imported only on this path
+
+    cache = BlobCache(config.blob_cache_dir or config.data_dir / "blob-cache", config.blob_cache_bytes)
+    s3 = S3BlobStore(config.blobs_s3, cache)
+    s3.probe()  # a missing bucket or unreachable endpoint stops start-up with a clear message
+    return s3
+
+
 def open_deps(config: ServerConfig) -> Deps:
     """Create the data directory and every default dependency for ``config``."""
-    credentials = credentials_for(config)  # a TLS mistake is named before anything is opened
     config.data_dir.mkdir(parents=True, exist_ok=True)
     lock = DataDirLock(config.data_dir)  # one server per data directory, held until close
     try:
-        return _open_deps(config, lock, credentials)
+        return _open_deps(config, lock)
     except BaseException:
         lock.release()
         raise
 
 
-def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.ServerCredentials | None) -> Deps:
+def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
     store, _pps_tables, _meta_tables = _open_store(config)
-    blobs = LocalBlobStore(config.data_dir / "blobs", exclusive=True)
+    blobs = _open_blobs(config)
     hub = EventHub()
     url_limits = UrlLimits(
         file_dirs=config.file_url_dirs,
@@ -181,7 +198,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.Server
     cluster = ClusterService(store, _meta_tables)
     transactions = TransactionService(store, _meta_tables)
     trigger = JobTrigger(jobs)
-    pfs.add_observer(trigger)  # a commit on a pipeline's output branch gets its job
+    pfs.add_observer(trigger, commit_kinds=JobTrigger.COMMIT_KINDS)  # an output branch's commit gets its job
     executor = ThreadPoolExecutor(config.datum_workers)
 
     def load_spec(job: Job) -> PipelineSpec:
@@ -196,16 +213,17 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.Server
         executor=executor,
         data_dir=config.data_dir,
         load_spec=load_spec,
+        terminator=JobTerminator(jobs, pfs),
         datum_output_limit=config.datum_output_limit,
     )
-    pipelines.add_hook(engine.pipeline_hook)  # stop the processes of jobs a pipeline change killed
+    pipelines.add_listener(engine.pipeline_changed)  # after commit: stop the jobs a pipeline change killed
     jq = JqPool(JqLimits(workers=config.jq_workers, memory_bytes=config.jq_memory_bytes, seconds=config.jq_seconds))
     cron = CronTicker(pipelines, pfs)
-    pipelines.add_hook(cron.pipeline_hook)  # a cron pipeline created, changed or gone
-    trigger.add_kill_hook(engine.kill_hook)  # ... and of jobs whose output commit was dropped
+    pipelines.add_listener(cron.pipeline_changed)  # a cron pipeline created, changed or gone
+    trigger.add_kill_hook(engine.job_killed)  # ... and of jobs whose output commit was dropped (after commit)
+    job_queries = JobQueries(store, jobs, pfs, hub)
     deps = Deps(
         config=config,
-        health=health.HealthServicer(experimental_non_blocking=True),
         store=store,
         blobs=blobs,
         hub=hub,
@@ -223,8 +241,10 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, credentials: grpc.Server
         egress=EgressService(pfs, blobs, config.data_dir, LocalFileEgress()),
         summaries=SummaryService(pfs, pipelines, projects),
         cron=cron,
-        interceptors=interceptors_for(config),
-        server_credentials=credentials,
+        job_queries=job_queries,
+        job_commands=JobCommands(store, jobs, job_queries, hub, engine, engine.logs, pfs=pfs),
+        datum_queries=DatumQueries(store, jobs, pfs, hub, engine),  # the engine restarts datums
+        job_logs=JobLogs(store, jobs, hub, engine.logs),
         streams=StreamLimits(config.max_streams_per_kind),
         data_dir_lock=lock,
     )

@@ -9,7 +9,8 @@ from tuskd.domain.jobs import Counts, DatumRecord, Job, JobKey, Stats
 from tuskd.domain.pfs import RepoKey
 from tuskd.domain.states import DatumState, JobState
 from tuskd.store.meta import MetaKind
-from tuskd.store.pps import DatumRow, JobQuery, OutputEntry
+from tuskd.domain.datum_ledger import DatumChange
+from tuskd.store.pps import JobQuery, OutputEntry
 
 from .conftest import Backend
 
@@ -20,8 +21,11 @@ def job(
     return Job(JobKey(project, pipeline, set_id), 1, pipeline, "master", state, **kw)  # type: ignore[arg-type]
 
 
-def datum(key: JobKey, datum_id: str, state: DatumState, hash: str = "h") -> DatumRow:
-    return DatumRow(DatumRecord(key, datum_id, hash, state, 1, "", Stats(process_time=0.5, download_bytes=3)), "[]")
+def datum(
+    key: JobKey, datum_id: str, state: DatumState, hash: str = "h", before: DatumState = DatumState.UNKNOWN
+) -> DatumChange:
+    record = DatumRecord(key, datum_id, hash, state, 1, "", Stats(process_time=0.5, download_bytes=3))
+    return DatumChange(before, record, "[]")
 
 
 # -- pipelines ----------------------------------------------------------------------------------
@@ -117,7 +121,15 @@ def test_datums_upsert_list_and_hashes(backend: Backend) -> None:
         key = JobKey("default", "edges", "s1")
         ids = ["b", "a", "B", "a-1", "a/1", "\u00e9"]
         pps.upsert_datums(row, [datum(key, d, DatumState.STARTING) for d in ids], 5)
-        pps.upsert_datums(row, [datum(key, "a", DatumState.SUCCESS, "ha"), datum(key, "b", DatumState.FAILED)], 6)
+        started = DatumState.STARTING
+        pps.upsert_datums(
+            row,
+            [
+                datum(key, "a", DatumState.SUCCESS, "ha", before=started),
+                datum(key, "b", DatumState.FAILED, before=started),
+            ],
+            6,
+        )
     order = sorted(ids, key=lambda d: d.encode())
     with backend.store.read() as tx:
         pps = backend.pps(tx)

@@ -46,7 +46,7 @@ pytestmark = [
 
 def kill_helper_running(mark: str) -> None:
     """In the background: SIGKILL the sandbox helper (of this process's server) whose tree runs
-    a process with ``mark`` in its command line, once there is one. (User code cannot kill its
+    ``sleep <mark>``, once there is one. (User code cannot kill its
     helper: as root, the helper's PID 1 ignores signals from inside its namespace.)"""
 
     def watch() -> None:
@@ -56,7 +56,9 @@ def kill_helper_running(mark: str) -> None:
                 with contextlib.suppress(psutil.Error):
                     if not any(part.endswith("zygote.py") for part in helper.cmdline()):
                         continue
-                    if any(mark in " ".join(p.cmdline()) for p in helper.children(recursive=True)):
+                    # The `sleep` itself, not the shell whose script names the mark: killing the
+                    # helper before the script's first step would let the retry take that step.
+                    if any(p.cmdline()[-1:] == [mark] for p in helper.children(recursive=True)):
                         os.kill(helper.pid, signal.SIGKILL)
                         return
             time.sleep(0.01)

@@ -308,9 +308,9 @@ def test_update_kills_the_old_versions_unfinished_jobs(server: RunningServer, cl
     killed = job(server, old)
     assert killed.state is JobState.JOB_KILLED
     assert killed.reason == "pipeline updated to version 2"
-    # Its output commit is finished with the reason as error, so nothing downstream hangs on it.
+    # Its output commit is finished with pachd's error, so nothing downstream hangs on it.
     out = server.deps.pfs.inspect_commit(CommitRef(RepoKey.of("edges"), id=set_id))
-    assert out.finished is not None and out.error == "pipeline updated to version 2"
+    assert out.finished is not None and out.error == f"job edges@{set_id} was killed: pipeline updated to version 2"
     assert jobs_of(server, "edges")[-1].pipeline_version == 2
 
 

@@ -1,101 +1,81 @@
-"""The house rules of docs/architecture.md, checked on the source: imports point inward."""
+"""The layers of docs/architecture.md are import-linter contracts (pyproject.toml), and they hold.
+
+`make lint` runs the same check (``lint-imports``); these tests keep it in the test suite too,
+prove the contracts can fail, and keep the document's layer lists equal to the contracts'.
+"""
 
 from __future__ import annotations
 
-import ast
+import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
-import pytest
+from importlinter.api import read_configuration
 
-SERVER = Path(__file__).resolve().parents[2] / "server" / "tuskd"
-CLIENT = Path(__file__).resolve().parents[2] / "client" / "tusk"
-
-
-def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(), filename=str(path))
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
+ROOT = Path(__file__).resolve().parents[2]
+PYPROJECT = ROOT / "pyproject.toml"
+ARCHITECTURE_DOC = ROOT / "docs" / "architecture.md"
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 
-def _modules(package: Path) -> list[Path]:
-    return sorted(p for p in package.rglob("*.py") if "proto" not in p.parts)
+def _contracts() -> list[dict[str, object]]:
+    return list(read_configuration(str(PYPROJECT))["contracts_options"])
 
 
-FORBIDDEN = {
-    # layer: prefixes it must never import
-    "domain": (
-        "grpc",
-        "google.protobuf",
-        "sqlite3",
-        "tusk",
-        "tuskd.store",
-        "tuskd.services",
-        "tuskd.engine",
-        "tuskd.transport",
-        "tuskd.blobs",
-        "tuskd.wiring",
-    ),
-    "services": ("grpc", "google.protobuf", "sqlite3", "tusk.", "tuskd.transport", "tuskd.wiring"),
-    "engine": ("grpc", "google.protobuf", "sqlite3", "tusk.", "tuskd.transport", "tuskd.wiring"),
-    "store": ("grpc", "google.protobuf", "tusk.", "tuskd.services", "tuskd.engine", "tuskd.transport", "tuskd.wiring"),
-    "blobs": (
-        "grpc",
-        "google.protobuf",
-        "sqlite3",
-        "tusk.",
-        "tuskd.services",
-        "tuskd.engine",
-        "tuskd.transport",
-        "tuskd.store",
-        "tuskd.wiring",
-    ),
-}
+def _lint(*args: str, pythonpath: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = pythonpath
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", "--no-logo", *args, str(PYPROJECT)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
-def _violations(layer: str, root: Path = SERVER) -> list[str]:
-    found = []
-    for path in _modules(root / layer):
-        for name in _imports(path):
-            if any(
-                name == bad.rstrip(".") or name.startswith(bad if bad.endswith(".") else bad + ".") or name == bad
-                for bad in FORBIDDEN[layer]
-            ):
-                found.append(f"{path.relative_to(root.parent)} imports {name}")
-    return found
+def test_every_contract_holds() -> None:
+    result = _lint()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Contracts: {len(_contracts())} kept, 0 broken." in result.stdout
 
 
-@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
-def test_layer_imports_point_inward(layer: str) -> None:
-    assert _violations(layer) == []
+def test_the_contracts_cover_every_package_of_the_server_and_the_client() -> None:
+    layers = {c["id"]: c for c in _contracts() if c["type"] == "layers"}
+    assert {c["containers"][0] for c in layers.values()} == {"tuskd", "tusk"}
+    # exhaustive: a module or package added to either without a place in its layers breaks them.
+    assert all(c["exhaustive"] == "True" for c in layers.values())
 
 
-def test_only_wiring_names_the_concrete_store_and_blob_store() -> None:
-    concrete = ("tuskd.store.sqlite", "tuskd.store.sqlite_pps", "tuskd.blobs.local")
-    users = {
-        str(path.relative_to(SERVER.parent))
-        for path in _modules(SERVER)
-        if path.parent.name not in ("store", "blobs") and any(n in concrete for n in _imports(path))
-    }
-    assert users == {"tuskd/wiring.py"}
+def test_a_broken_layer_is_reported(tmp_path: Path) -> None:
+    # A copy of the server with two violations: the domain imports grpc, the engine a service.
+    copy = tmp_path / "server" / "tuskd"
+    shutil.copytree(ROOT / "server" / "tuskd", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "domain" / "ids.py").write_text((copy / "domain" / "ids.py").read_text() + "\nimport grpc\n")
+    ports = copy / "engine" / "ports.py"
+    ports.write_text(ports.read_text() + "\nfrom tuskd.services import events\n")
+    result = _lint(pythonpath=os.pathsep.join([str(copy.parent), str(ROOT / "client")]))
+    assert result.returncode != 0
+    assert re.search(r"tuskd\.domain\.ids -> grpc", result.stdout), result.stdout
+    assert re.search(r"tuskd\.engine\.ports -> tuskd\.services\.events", result.stdout), result.stdout
 
 
-def test_the_client_package_does_not_import_the_server_except_to_serve() -> None:
-    offenders = [
-        str(path.relative_to(CLIENT.parent))
-        for path in _modules(CLIENT)
-        if any(n == "tuskd" or n.startswith("tuskd.") for n in _imports(path)) and path.name != "serve.py"
-    ]
-    assert offenders == []
+def _documented_layers() -> dict[str, list[str]]:
+    """``id -> layers`` from the doc's fenced blocks tagged ```` ```layers <contract id> ````."""
+    blocks = re.findall(r"^```layers (\S+)\n(.*?)^```", ARCHITECTURE_DOC.read_text(), flags=re.M | re.S)
+    return {cid: [line.strip() for line in body.splitlines() if line.strip()] for cid, body in blocks}
 
 
-def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
-    # Guard against a checker that can never fail: forbidden imports in a sample tree are reported.
-    (tmp_path / "tuskd" / "domain").mkdir(parents=True)
-    (tmp_path / "tuskd" / "domain" / "bad.py").write_text("import grpc\nfrom tuskd.store.sqlite import X\n")
-    found = _violations("domain", tmp_path / "tuskd")
-    assert sorted(found) == ["tuskd/domain/bad.py imports grpc", "tuskd/domain/bad.py imports tuskd.store.sqlite"]
+def test_the_architecture_doc_draws_exactly_the_contracted_layers() -> None:
+    contracted = {str(c["id"]): list(c["layers"]) for c in _contracts() if c["type"] == "layers"}
+    assert _documented_layers() == contracted
+
+
+def test_the_architecture_doc_names_every_contract() -> None:
+    text = ARCHITECTURE_DOC.read_text()
+    named = set(re.findall(r"^\| `([a-z-]+)` \|", text, flags=re.M))
+    assert named == {str(c["id"]) for c in _contracts()}

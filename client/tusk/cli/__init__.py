@@ -14,10 +14,14 @@ import click
 
 from tusk import errors
 from tusk.cli import (  # noqa: F401 - importing registers the commands
+    datums,
     jobs,
+    logs,
     metadata,
     misc,
-    pfs,
+    pfs_commits,
+    pfs_files,
+    pfs_repos,
     pipelines,
     projects,
     serve,

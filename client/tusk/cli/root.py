@@ -1,6 +1,6 @@
 """The ``tusk`` command tree: global options and the pachctl-shaped verb groups.
 
-Area modules (``tusk.cli.serve``, ``tusk.cli.pfs``, ``tusk.cli.pps`` ...) add their nouns to the
+Area modules (``tusk.cli.serve``, ``tusk.cli.pfs_repos``, ``tusk.cli.jobs`` ...) add their nouns to the
 verb groups defined here, so ``tusk list job`` and ``tusk list repo`` read like pachctl.
 """
 

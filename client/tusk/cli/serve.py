@@ -43,6 +43,30 @@ from tusk.cli.root import cli
     help="Bytes of output one datum may leave in /pfs/out (sparse files count at their full size); "
     "a datum over it fails. Default: 64 GiB.",
 )
+@click.option(
+    "--blobs",
+    "blobs_url",
+    default="",
+    envvar="TUSK_BLOBS",
+    help="Where file content lives: 'local' (the data directory, the default) or "
+    "s3://BUCKET/PREFIX?endpoint=http://HOST:PORT&region=REGION ($TUSK_BLOBS); S3 credentials come "
+    "from the standard AWS chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, ...). Needs pip install 'tusk[s3]'.",
+)
+@click.option(
+    "--blob-cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    envvar="TUSK_BLOB_CACHE_DIR",
+    help="With --blobs s3://...: the local read-through cache (datum inputs are hard links into it). "
+    "Default: DATA_DIR/blob-cache.",
+)
+@click.option(
+    "--blob-cache-bytes",
+    type=click.IntRange(1),
+    default=None,
+    envvar="TUSK_BLOB_CACHE_BYTES",
+    help="With --blobs s3://...: most bytes the cache keeps (least recently used go first). Default: 10 GiB.",
+)
 @click.option("--no-reflection", is_flag=True, help="Turn off gRPC server reflection.")
 @click.option(
     "--file-url-dir",
@@ -88,6 +112,9 @@ def serve_cmd(
     datum_workers: int | None,
     max_streams: int | None,
     datum_output_limit: int | None,
+    blobs_url: str,
+    blob_cache_dir: Path | None,
+    blob_cache_bytes: int | None,
     no_reflection: bool,
     file_url_dirs: tuple[Path, ...],
     no_file_urls: bool,
@@ -101,7 +128,7 @@ def serve_cmd(
     """Serve the tusk gRPC API until SIGTERM or Ctrl-C."""
     from tuskd import logs
     from tuskd.app import serve
-    from tuskd.config import ServerConfig, default_data_dir
+    from tuskd.config import ServerConfig, default_data_dir, parse_blobs_url
     from tuskd.domain.errors import TuskError
 
     logs.configure(log_level)
@@ -125,7 +152,10 @@ def serve_cmd(
         config = replace(config, url_timeout=url_timeout)
     if datum_output_limit:
         config = replace(config, datum_output_limit=datum_output_limit)
+    if blob_cache_bytes:
+        config = replace(config, blob_cache_bytes=blob_cache_bytes)
     try:
+        config = replace(config, blobs_s3=parse_blobs_url(blobs_url), blob_cache_dir=blob_cache_dir)
         serve(config)
     except TuskError as exc:  # a bad flag or file: one clear line, no traceback
         raise click.ClickException(exc.message) from None

@@ -7,14 +7,17 @@ complete and durable, and must hold a stream of any length in bounded memory.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import re
+import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Final, Protocol, runtime_checkable
 
-__all__ = ["EMPTY_BLOB", "READ_CHUNK", "BlobRef", "BlobStore", "is_blob_hash"]
+__all__ = ["EMPTY_BLOB", "READ_CHUNK", "BlobRef", "BlobStore", "is_blob_hash", "place_file"]
 
 READ_CHUNK: Final = 1 << 20
 _HASH = re.compile(r"^[0-9a-f]{64}$")
@@ -22,6 +25,24 @@ _HASH = re.compile(r"^[0-9a-f]{64}$")
 
 def is_blob_hash(value: str) -> bool:
     return bool(_HASH.match(value))
+
+
+def place_file(source: Path, dest: Path, *, link: bool) -> bool:
+    """Make ``dest`` a hard link to ``source`` when ``link`` and the filesystem allow it, else
+    a copy; False when ``dest`` already exists (left alone). FileNotFoundError when ``source``
+    is gone. The shared last step of every store's :meth:`BlobStore.materialize`."""
+    try:
+        if link:
+            os.link(source, dest)
+        else:
+            shutil.copyfile(source, dest)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if not link or exc.errno not in (errno.EXDEV, errno.EMLINK, errno.EPERM):
+            raise
+        shutil.copyfile(source, dest)
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,16 +75,13 @@ class BlobStore(Protocol):
         ...
 
     def open(self, blob: str) -> BinaryIO:
-        """A binary reader of the blob; NotFound if it is not stored."""
+        """A binary reader of the blob; NotFound if it is not stored. A store that reads
+        through a local copy checks that copy first (DataLoss when it does not match)."""
         ...
 
     def read_chunks(self, blob: str, offset: int = 0, chunk_size: int = READ_CHUNK) -> Iterator[bytes]:
         """The blob's content from ``offset`` in chunks of at most ``chunk_size`` bytes; raises
         DataLoss (possibly after some chunks) when the content no longer matches the name."""
-        ...
-
-    def path(self, blob: str) -> Path:
-        """Where the blob lives on the local filesystem (read-only; hardlink it, never write)."""
         ...
 
     def materialize(self, blob: str, dest: Path, *, link: bool = True) -> bool:

@@ -31,7 +31,6 @@ import errno
 import hashlib
 import logging
 import os
-import shutil
 import tempfile
 import threading
 import time
@@ -42,7 +41,7 @@ from typing import BinaryIO
 
 from tuskd.domain.errors import DataLoss, InvalidArgument, NotFound, ResourceExhausted
 
-from .base import READ_CHUNK, BlobRef, is_blob_hash
+from .base import READ_CHUNK, BlobRef, is_blob_hash, place_file
 
 __all__ = ["LocalBlobStore"]
 
@@ -124,6 +123,7 @@ class LocalBlobStore:
         return self._objects / blob[:2] / blob[2:4] / blob
 
     def path(self, blob: str) -> Path:
+        """Where the blob lives on this machine (local store only; tests corrupt blobs there)."""
         return self._object_path(blob)
 
     def exists(self, blob: str) -> bool:
@@ -133,21 +133,11 @@ class LocalBlobStore:
         self.check(blob)  # DataLoss for damaged content (cheap once verified)
         source = self._object_path(blob)
         try:
-            if link:
-                os.link(source, dest)
-            else:
-                shutil.copyfile(source, dest)
-        except FileExistsError:
-            return False
+            return place_file(source, dest, link=link)
         except FileNotFoundError:
             if not source.exists():
                 raise NotFound(f"blob {blob} not found") from None
             raise
-        except OSError as exc:
-            if not link or exc.errno not in (errno.EXDEV, errno.EMLINK, errno.EPERM):
-                raise
-            shutil.copyfile(source, dest)
-        return True
 
     def size(self, blob: str) -> int:
         try:

@@ -135,6 +135,9 @@ class DatumRecord:
     attempts: int = 0
     reason: str = ""
     stats: Stats = Stats()
+    # A restarted datum waiting in STARTING: the outcome it had, which the job's counters
+    # already count (domain/datum_ledger.py). None otherwise.
+    counted: DatumState | None = None
 
 
 def job_to_dict(job: Job) -> dict[str, object]:
@@ -188,3 +191,16 @@ def job_from_dict(data: dict[str, object]) -> Job:
 def job_not_found(key: JobKey) -> NotFound:
     """pachd's NOT_FOUND for a job: ``jobs default/edges@<id> not found``."""
     return NotFound(f"jobs {key.project}/{key.pipeline}@{key.id} not found", reason="JOB_NOT_FOUND", job=str(key))
+
+
+_TERMINAL_WORDS = {
+    JobState.JOB_FAILURE: "failed",
+    JobState.JOB_KILLED: "was killed",
+    JobState.JOB_UNRUNNABLE: "is unrunnable",
+}
+
+
+def output_commit_error(key: JobKey, state: JobState, reason: str) -> str:
+    """The error a failed, killed or unrunnable job leaves on its output commit (pachd's text:
+    ``job <pipeline>@<id> was killed: <reason>``)."""
+    return f"job {key} {_TERMINAL_WORDS.get(state, state.name)}: {reason}"

@@ -27,9 +27,7 @@ from tuskd.domain.errors import FailedPrecondition, NotFound, TuskError
 from tuskd.domain.inputs import CronInput, cron_inputs
 from tuskd.domain.pfs import CommitRef, RepoKey
 from tuskd.domain.pipelines import PipelineKey
-from tuskd.services.pfs import PfsService
-from tuskd.services.pipelines import PipelineChange, PipelineService
-from tuskd.store.base import Tx
+from tuskd.engine.ports import CommitPort, PipelineChangeView, PipelineSpecs
 
 __all__ = ["CronTicker", "cron_tick"]
 
@@ -39,7 +37,7 @@ _RETRY_SECONDS = 5.0  # after a tick failed (its repo deleted by hand, the store
 _CLOSE_JOIN_SECONDS = 10.0
 
 
-def cron_tick(pfs: PfsService, cron: CronInput, when: datetime) -> str:
+def cron_tick(pfs: CommitPort, cron: CronInput, when: datetime) -> str:
     """Commit the tick file for ``when`` to the cron repo's master; returns the file's path."""
     path = "/" + tick_name(when)
     with pfs.begin_modify(CommitRef(RepoKey.of(cron.repo, cron.project), branch="master")) as session:
@@ -60,7 +58,7 @@ class _Entry:
 class CronTicker:
     """Makes the scheduled ticks of running cron pipelines; :meth:`run_now` is RunCron."""
 
-    def __init__(self, pipelines: PipelineService, pfs: PfsService, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, pipelines: PipelineSpecs, pfs: CommitPort, *, clock: Callable[[], float] = time.time) -> None:
         self._pipelines = pipelines
         self._pfs = pfs
         self._clock = clock
@@ -86,9 +84,9 @@ class CronTicker:
         """Read the cron pipelines again (they changed)."""
         self._wake.set()
 
-    def pipeline_hook(self, tx: Tx, change: PipelineChange) -> None:
-        """``PipelineService`` hook: once the change commits, look at the cron inputs again."""
-        tx.after_commit(self.wake)
+    def pipeline_changed(self, change: PipelineChangeView) -> None:
+        """``PipelineService`` listener (after the change committed): look at the cron inputs again."""
+        self.wake()
 
     def scheduled(self) -> dict[tuple[str, str], datetime | None]:
         """``("project/pipeline", cron input name) -> next tick`` (None: never) of what it follows."""

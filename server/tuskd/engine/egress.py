@@ -1,6 +1,7 @@
 """Egress: copy a job's output files to the pipeline's ``egress.URL`` (``file://`` only).
 
-Each output file ``/a/b.txt`` is copied to ``<directory>/a/b.txt`` (parents created) through a
+Each output file ``/a/b.txt`` (a host file, or a stream of chunks such as a blob store's
+``read_chunks``, so the blobs may live anywhere) is copied to ``<directory>/a/b.txt`` (parents created) through a
 temporary file renamed into place, so a reader of the directory never sees half a file.
 Files already in the directory that the output does not name are left alone; files it names
 are replaced. The copy is a real copy, never a hard link: the directory belongs to the user,
@@ -19,12 +20,17 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import BinaryIO, TypeAlias
 from urllib.parse import unquote, urlparse
 
 from tuskd import hostpaths
 from tuskd.domain.errors import FailedPrecondition, InvalidArgument
 
-__all__ = ["EgressError", "LocalFileEgress", "egress_directory", "egress_files"]
+__all__ = ["EgressError", "LocalFileEgress", "Source", "egress_directory", "egress_files"]
+
+
+# What one output file is copied from: a host file, or its content as chunks (read lazily).
+Source: TypeAlias = Path | Iterable[bytes]
 
 
 class EgressError(RuntimeError):
@@ -44,8 +50,17 @@ def egress_directory(url: str) -> Path:
     return Path(path)
 
 
-def egress_files(url: str, files: Iterable[tuple[str, Path]], data_dir: Path | None = None) -> int:
-    """Copy ``(output path, host file)`` pairs under the URL's directory; returns bytes copied.
+def _write(out: BinaryIO, source: Source) -> None:
+    if isinstance(source, Path):
+        with open(source, "rb") as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+        return
+    for chunk in source:
+        out.write(chunk)
+
+
+def egress_files(url: str, files: Iterable[tuple[str, Source]], data_dir: Path | None = None) -> int:
+    """Copy ``(output path, source)`` pairs under the URL's directory; returns bytes copied.
 
     Nothing is written where a path resolves (symlinks followed) into ``data_dir``: the
     directory, and each file's parent once created, are checked before anything is written there.
@@ -75,8 +90,8 @@ def egress_files(url: str, files: Iterable[tuple[str, Path]], data_dir: Path | N
             target = parent / target.name
             fd, tmp = tempfile.mkstemp(prefix=".tusk-egress-", dir=parent)
             try:
-                with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-                    shutil.copyfileobj(src, out, 1 << 20)
+                with os.fdopen(fd, "wb") as out:
+                    _write(out, source)
                 os.chmod(tmp, 0o644)
                 os.replace(tmp, target)
             except BaseException:
@@ -103,7 +118,7 @@ class LocalFileEgress:
         except EgressError as exc:
             raise InvalidArgument(str(exc), reason="INVALID_EGRESS_URL", field="object_storage.url") from None
 
-    def copy(self, url: str, files: Sequence[tuple[str, Path]]) -> int:
+    def copy(self, url: str, files: Sequence[tuple[str, Source]]) -> int:
         try:
             return egress_files(url, files)
         except EgressError as exc:

@@ -14,9 +14,8 @@ from tuskd.domain.pfs import CommitKey
 from tuskd.domain.pipelines import PipelineSpec
 from tuskd.engine.executor import Executor
 from tuskd.engine.logs import DatumLogs
+from tuskd.engine.ports import CommitPort, JobLedger, Terminator
 from tuskd.engine.workspace import Workspace
-from tuskd.services.jobs import JobService
-from tuskd.services.pfs import PfsService
 from tuskd.store.base import Store
 
 __all__ = ["EngineContext", "JobInputs", "SpecLoader"]
@@ -30,14 +29,15 @@ class EngineContext:
     """What every runner of one engine shares."""
 
     store: Store
-    jobs: JobService
-    pfs: PfsService
+    jobs: JobLedger
+    pfs: CommitPort
     blobs: BlobStore
     executor: Executor
     workspace: Workspace
     logs: DatumLogs
     load_spec: SpecLoader
     engine_id: str
+    terminator: Terminator
     data_dir: Path | None = None  # egress never writes here
     clock: Callable[[], float] = time.time
 

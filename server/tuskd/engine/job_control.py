@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from tuskd.cancel import CancelToken
 from tuskd.domain.datums import Datum
 from tuskd.domain.jobs import JobKey
 from tuskd.domain.states import DatumState
-from tuskd.services.events import CancelToken
 from tuskd.store.pps import DatumRow
 
 __all__ = ["JobControl", "JobGone", "JobStopped", "KillSwitch", "RunningDatum", "ServerStopping"]

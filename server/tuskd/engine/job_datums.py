@@ -12,10 +12,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from tuskd.domain import datum_ledger as ledger
+from tuskd.domain.datum_ledger import DatumChange
 from tuskd.domain.datums import Datum, FileEntry, datum_hash, plan_datums
 from tuskd.domain.errors import NotFound
 from tuskd.domain.inputs import PfsInput
-from tuskd.domain.jobs import Counts, DatumRecord, Job, JobKey, Stats, transition
+from tuskd.domain.jobs import DatumRecord, Job, JobKey, Stats, transition
 from tuskd.domain.pfs import CommitRef, FileType, RepoKey
 from tuskd.domain.pipelines import REPROCESS_EVERY_JOB, PipelineSpec
 from tuskd.domain.states import DatumState, JobState, is_datum_done
@@ -32,10 +34,8 @@ __all__ = [
     "FLUSH_DATUMS",
     "FLUSH_SECONDS",
     "RECORD_RETRY_DELAYS",
-    "RESTARTED_PREFIX",
     "JobDatums",
     "RecordFailed",
-    "restarted_row",
 ]
 
 log = logging.getLogger("tuskd.engine.job_runner")  # a job's whole run logs under one name
@@ -49,24 +49,6 @@ ENGINE_ID_ENV = "TUSK_ENGINE_ID"
 RECORD_RETRY_DELAYS = (0.1, 0.2, 0.4, 0.8, 1.6)
 """Pauses between tries of recording a batch of finished datums (the batch is kept meanwhile);
 when the last try fails too, the job fails with the reason."""
-
-
-RESTARTED_PREFIX = "restarted; was "
-"""The reason of a done datum restarted by RestartDatum until it has run again
-(``restarted; was FAILED``): a resumed job reads back from it what was already counted."""
-
-
-def _counted_before(reason: str) -> DatumState | None:
-    if not reason.startswith(RESTARTED_PREFIX):
-        return None
-    name = reason.removeprefix(RESTARTED_PREFIX).split(":", 1)[0].strip()
-    return DatumState.__members__.get(name)
-
-
-def restarted_row(row: DatumRow, counted: DatumState) -> DatumRow:
-    """``row`` back in STARTING, waiting to run again (its earlier outcome was ``counted``)."""
-    record = replace(row.record, state=DatumState.STARTING, reason=f"{RESTARTED_PREFIX}{counted.name}")
-    return DatumRow(record, row.inputs_json)
 
 
 class RecordFailed(Exception):
@@ -96,9 +78,9 @@ class JobDatums:
             done = {d.record.id for d in recorded if is_datum_done(d.record.state)}
             # Datums restarted before a server restart: run them again, counted as before.
             counted = {
-                d.record.id: c
+                d.record.id: d.record.counted
                 for d in recorded
-                if d.record.state == DatumState.STARTING and (c := _counted_before(d.record.reason)) is not None
+                if d.record.state == DatumState.STARTING and d.record.counted is not None
             }
             previous: dict[str, str] = {}
             prev_row = None
@@ -112,12 +94,16 @@ class JobDatums:
         todo = [d for d in datums if d.id not in done and d.id not in skipped_ids]
         now = ctx.clock()
 
+        changes = [
+            ledger.skip(row.record, row.inputs_json)
+            for row in (self._datum_row(d, hashes[d.id], DatumState.UNKNOWN, inputs) for d in skipped)
+        ]
+
         def start_running(job: Job) -> Job:
             if job.state != JobState.JOB_RUNNING:
                 job = transition(job, JobState.JOB_RUNNING, now)
-            return replace(job, total=len(datums), counts=job.counts + Counts(skipped=len(skipped)))
+            return replace(job, total=len(datums), counts=job.counts + ledger.adds(changes))
 
-        rows = [self._datum_row(d, hashes[d.id], DatumState.SKIPPED, inputs) for d in skipped]
         with self.control.lock:
             self.control.check()
             self.control.plan = {d.id: d for d in datums}
@@ -126,7 +112,7 @@ class JobDatums:
             with ctx.store.write() as tx:
                 if prev_row is not None and skipped:
                     ctx.jobs.tables(tx).copy_datum_outputs(prev_row, row.row, [d.id for d in skipped])
-                job = ctx.jobs.change(key, start_running, datums=rows, tx=tx)
+                job = ctx.jobs.change(key, start_running, datums=changes, tx=tx)
         log.info(
             "job %s: %d datums (%d skipped, %d done before a restart, %d to run)",
             key, len(datums), len(skipped), len(done), len(todo),
@@ -284,19 +270,14 @@ class JobDatums:
         if not finished:
             return
         # A datum restarted after a FAILED or RECOVERED run adds only an outcome not yet counted
-        # for it: counters never go backwards, so each counts the datums that reached it.
-        new = [f for f in finished if f.state != f.previous]
-        counts = Counts(
-            processed=sum(1 for f in new if f.state == DatumState.SUCCESS),
-            failed=sum(1 for f in new if f.state == DatumState.FAILED),
-            recovered=sum(1 for f in new if f.state == DatumState.RECOVERED),
-        )
+        # for it (the ledger decides): counters never go backwards.
         stats = Stats()
-        rows: list[DatumRow] = []
+        changes: list[DatumChange] = []
         outputs: list[OutputEntry] = []
         for f in finished:
             stats = stats + f.stats
-            rows.append(self._datum_row(f.datum, f.hash, f.state, inputs, f.result.attempts, f.result.reason, f.stats))
+            row = self._datum_row(f.datum, f.hash, f.state, inputs, f.result.attempts, f.result.reason, f.stats)
+            changes.append(ledger.finish(row.record, f.previous, row.inputs_json))
             outputs.extend(OutputEntry(f.datum.id, file.path, file.blob, file.size) for file in f.files)
         control = self.control
         for attempt, delay in enumerate((*RECORD_RETRY_DELAYS, None)):
@@ -311,10 +292,11 @@ class JobDatums:
                             # success stays (SUCCESS is final).
                             if f.state in (DatumState.FAILED, DatumState.RECOVERED):
                                 control.reruns[f.datum.id] = f.state
-                                rows[i] = restarted_row(rows[i], f.state)
+                                changes[i] = ledger.restart(changes[i])
                             else:
                                 del control.reruns[f.datum.id]
-                    self.ctx.jobs.record_progress(self.key, counts, stats, datums=rows, outputs=outputs)
+                    counts = ledger.adds(changes)
+                    self.ctx.jobs.record_progress(self.key, counts, stats, datums=changes, outputs=outputs)
                 return
             except NotFound:
                 raise JobGone() from None

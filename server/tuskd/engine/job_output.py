@@ -1,27 +1,26 @@
 """The end of a successful job's walk (steps 5 and 6 of engine/job_runner.py): its datums'
-outputs merged, checked, egressed, and written to its output commit; and the error a job that
-does not succeed leaves on that commit."""
+outputs merged, checked, egressed, and written to its output commit. A job that does not
+succeed ends through services/job_terminate.py, which also finishes this commit with an error."""
 
 from __future__ import annotations
 
 import logging
 
 from tuskd.blobs.base import BlobRef
-from tuskd.domain.errors import NotFound
-from tuskd.domain.jobs import JobKey
+from tuskd.domain.errors import DataLoss, NotFound
+from tuskd.domain.jobs import JobKey, output_commit_error
 from tuskd.domain.pfs import CommitRef, FileType
 from tuskd.domain.states import DatumState, JobState
-from tuskd.engine.egress import egress_files
+from tuskd.engine.egress import EgressError, egress_files
 from tuskd.engine.job_checks import output_problem
 from tuskd.engine.job_context import EngineContext
 from tuskd.engine.job_control import JobControl, JobGone, JobStopped
-from tuskd.services.pfs import PfsService
+from tuskd.engine.ports import CommitPort
 from tuskd.store.pps import OutputEntry
 
 __all__ = [
     "JobOutput",
     "OutputCheckFailed",
-    "finish_output_with_error",
     "output_commit_error",
     "output_gone",
 ]
@@ -29,19 +28,7 @@ __all__ = [
 log = logging.getLogger("tuskd.engine.job_runner")  # a job's whole run logs under one name
 
 
-_TERMINAL_WORDS = {
-    JobState.JOB_FAILURE: "failed",
-    JobState.JOB_KILLED: "was killed",
-    JobState.JOB_UNRUNNABLE: "is unrunnable",
-}
-
-
-def output_commit_error(key: JobKey, state: JobState, reason: str) -> str:
-    """The error a failed, killed or unrunnable job leaves on its output commit."""
-    return f"job {key} {_TERMINAL_WORDS.get(state, state.name)}: {reason}"
-
-
-def output_gone(pfs: PfsService, out_ref: CommitRef) -> bool | None:
+def output_gone(pfs: CommitPort, out_ref: CommitRef) -> bool | None:
     """Whether a job's output commit is gone from its (existing) output repo: its commit set was
     dropped or squashed (by a server that died before it could end the job). None when the
     output repo does not exist at all (a job recorded by a tool or a test)."""
@@ -102,8 +89,13 @@ class JobOutput:
 
     def egress(self, url: str, outputs: dict[str, tuple[str, int]]) -> None:
         self.control.check()
-        files = [(path, self.ctx.blobs.path(blob)) for path, (blob, _) in outputs.items()]
-        copied = egress_files(url, files, self.ctx.data_dir)
+        blobs = self.ctx.blobs
+        # Each blob is read (and checked against its name) while it is copied.
+        files = [(path, blobs.read_chunks(blob)) for path, (blob, _) in outputs.items()]
+        try:
+            copied = egress_files(url, files, self.ctx.data_dir)
+        except DataLoss as exc:  # never copy content that no longer matches its hash
+            raise EgressError(f"egress to {url} failed: {exc}") from exc
         log.info("job %s: egressed %d files (%d bytes) to %s", self.key, len(files), copied, url)
 
     def write_output(self, out_ref: CommitRef, outputs: dict[str, tuple[str, int]]) -> None:
@@ -124,24 +116,15 @@ class JobOutput:
         for path, (blob, size) in outputs.items():
             if current.get(path) != blob:
                 session.put_blob(path, BlobRef(blob, size))  # already stored: recorded, not copied
+        self.ctx.blobs.flush()  # outputs become durable before the write that names them
         with self.control.commit_point(), self.ctx.store.write() as tx:
             if session.pending:
-                session.commit()
+                session.commit(tx=tx)  # one unit of work: the files, the finished commit, SUCCESS
             else:
                 session.abort()
-            pfs.finish_commit(out_ref, force=True)
+            pfs.finish_commit(out_ref, force=True, tx=tx)
             try:
                 self.ctx.jobs.transition(self.key, JobState.JOB_SUCCESS, tx=tx)
             except NotFound:
                 raise JobGone() from None
         log.info("job %s: SUCCESS (%d output files)", self.key, len(outputs))
-
-
-def finish_output_with_error(pfs: PfsService, out_ref: CommitRef, error: str) -> None:
-    """Finish a job's output commit with ``error`` unless it is gone or already finished."""
-    try:
-        info = pfs.inspect_commit(out_ref)
-    except NotFound:
-        return
-    if info.finishing is None:
-        pfs.finish_commit(out_ref, error=error, force=True)

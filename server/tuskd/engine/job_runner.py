@@ -49,6 +49,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from tuskd.cancel import ServerShuttingDown, WaitCancelled
 from tuskd.domain.errors import NotFound
 from tuskd.domain.jobs import Job, JobKey, transition
 from tuskd.domain.pfs import CommitInfo, CommitKey, CommitRef, CommitState, RepoKey
@@ -56,15 +57,8 @@ from tuskd.domain.states import DatumState, JobState, is_terminal
 from tuskd.engine.egress import EgressError
 from tuskd.engine.job_context import EngineContext, JobInputs, SpecLoader
 from tuskd.engine.job_control import JobControl, JobGone, JobStopped, ServerStopping
-from tuskd.engine.job_datums import ENGINE_ID_ENV, FLUSH_DATUMS, FLUSH_SECONDS, JobDatums, RecordFailed, restarted_row
-from tuskd.engine.job_output import (
-    JobOutput,
-    OutputCheckFailed,
-    finish_output_with_error,
-    output_commit_error,
-    output_gone,
-)
-from tuskd.services.events import ServerShuttingDown, WaitCancelled
+from tuskd.engine.job_datums import ENGINE_ID_ENV, FLUSH_DATUMS, FLUSH_SECONDS, JobDatums, RecordFailed
+from tuskd.engine.job_output import JobOutput, OutputCheckFailed, output_commit_error, output_gone
 from tuskd.store.pps import DatumRow
 
 __all__ = [
@@ -74,10 +68,8 @@ __all__ = [
     "EngineContext",
     "JobRunner",
     "SpecLoader",
-    "finish_output_with_error",
     "output_commit_error",
     "output_gone",
-    "restarted_row",
 ]
 
 log = logging.getLogger(__name__)
@@ -96,6 +88,7 @@ class JobRunner:
         self._space = ctx.workspace.open_job(f"{key.project}.{key.pipeline}.{key.id}")
         self._datums = JobDatums(ctx, key, control, self._space)
         self._output = JobOutput(ctx, key, control)
+        self._terminator = ctx.terminator
 
     # -- entry ------------------------------------------------------------------------------
 
@@ -167,7 +160,7 @@ class JobRunner:
         if job.state == JobState.JOB_RUNNING:
             failed = self._first_failed()
             if failed is not None:
-                self._finish(JobState.JOB_FAILURE, f"datum {failed.record.id} failed: {failed.record.reason}", out_ref)
+                self._finish(JobState.JOB_FAILURE, f"datum {failed.record.id} failed: {failed.record.reason}")
                 return
             job = self._advance(JobState.JOB_EGRESSING if spec.egress_url else JobState.JOB_FINISHING)
         outputs: dict[str, tuple[str, int]] | None = None
@@ -176,7 +169,7 @@ class JobRunner:
             try:
                 self._output.egress(spec.egress_url, outputs)
             except EgressError as exc:
-                self._finish(JobState.JOB_FAILURE, str(exc), out_ref)
+                self._finish(JobState.JOB_FAILURE, str(exc))
                 return
             job = self._advance(JobState.JOB_FINISHING)
         if job.state == JobState.JOB_FINISHING:
@@ -205,35 +198,24 @@ class JobRunner:
             except NotFound:
                 raise JobGone() from None
 
-    def _finish(self, state: JobState, reason: str, out_ref: CommitRef) -> None:
-        """FAILURE or UNRUNNABLE, with the output commit finished with an error, atomically."""
+    def _finish(self, state: JobState, reason: str) -> None:
+        """FAILURE or UNRUNNABLE through the one terminate path (services/job_terminate.py):
+        the job's change and its output commit's error commit together."""
         with self.control.commit_point(), self.ctx.store.write() as tx:
             try:
-                job = self.ctx.jobs.transition(self.key, state, reason, tx=tx)
+                job = self._terminator.terminate(tx, self.key, state, reason)
             except NotFound:
                 raise JobGone() from None
-            self._finish_output_with_error(out_ref, job)
-        log.info("job %s: %s: %s", self.key, state.name, reason)
-
-    def _finish_output_with_error(self, out_ref: CommitRef, job: Job) -> None:
-        """Inside the caller's write transaction (PFS joins it): the commit and the job change
-        commit together."""
-        error = output_commit_error(self.key, job.state, job.reason)
-        finish_output_with_error(self.ctx.pfs, out_ref, error)
+        log.info("job %s: %s: %s", self.key, job.state.name, job.reason)
 
     def _record_killed(self, reason: str) -> None:
-        out_ref: CommitRef | None = None
+        """KILLED (a stop request, a job timeout, an output commit gone) through the one
+        terminate path; a job that ended meanwhile stays as it ended."""
         with self.ctx.store.write() as tx:
             try:
-                row = self.ctx.jobs.get(self.key)
+                self._terminator.terminate(tx, self.key, JobState.JOB_KILLED, reason)
             except NotFound:
                 return
-            job = row.job
-            out_ref = CommitRef(RepoKey(self.key.project, job.output_repo), id=self.key.id)
-            if not is_terminal(job.state):
-                job = self.ctx.jobs.transition(self.key, JobState.JOB_KILLED, reason, tx=tx)
-            if job.state == JobState.JOB_KILLED:
-                self._finish_output_with_error(out_ref, job)
         log.info("job %s: killed: %s", self.key, reason)
 
     def _restart_after_error(self) -> None:
@@ -254,12 +236,11 @@ class JobRunner:
         """The job cannot go on (an internal error, results that cannot be recorded, a failed
         output check): FAILURE with ``reason``, or KILLED before it started."""
         job = self._job()
-        out_ref = CommitRef(RepoKey(self.key.project, job.output_repo), id=self.key.id)
         if job.state in (JobState.JOB_CREATED, JobState.JOB_STARTING):
             self._record_killed(reason)
             return
         if not is_terminal(job.state):
-            self._finish(JobState.JOB_FAILURE, reason, out_ref)
+            self._finish(JobState.JOB_FAILURE, reason)
 
     # -- inputs -----------------------------------------------------------------------------
 
@@ -293,7 +274,7 @@ class JobRunner:
             if info.error:
                 failed.append(f"input commit {prov.repo}@{prov.id} failed: {info.error}")
         if failed:
-            self._finish(JobState.JOB_UNRUNNABLE, "; ".join(failed), out_ref)
+            self._finish(JobState.JOB_UNRUNNABLE, "; ".join(failed))
             return None
         return JobInputs(commits)
 

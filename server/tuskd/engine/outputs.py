@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tuskd.blobs.base import READ_CHUNK, BlobStore
+from tuskd.config import DEFAULT_OUTPUT_LIMIT  # the server's default; re-exported here
 
 __all__ = [
     "DEFAULT_OUTPUT_LIMIT",
@@ -46,9 +47,6 @@ __all__ = [
     "collect_outputs",
     "format_bytes",
 ]
-
-DEFAULT_OUTPUT_LIMIT = 64 << 30
-"""Bytes of output one datum may produce (``ServerConfig.datum_output_limit``)."""
 
 _NOT_REGULAR = "outputs must be regular files or directories"
 _KINDS = (

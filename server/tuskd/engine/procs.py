@@ -13,7 +13,7 @@ import signal
 import time
 from collections.abc import Sequence
 
-from tuskd.engine.zygote import stat_fields
+from tuskd.engine.zygote_procs import stat_fields
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from tuskd.engine.procs import kill_namespace, pid_in_namespace
 from tuskd.engine.sandbox_attempt import _describe_exit
 from tuskd.engine.sandbox_layout import _DEFAULT_PATH
 from tuskd.engine.sandbox_output import _readable
+from tuskd.engine.zygote_procs import children
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class _Helper:
             st = os.fstat(self.ns_fd)
             self.ns = (st.st_dev, st.st_ino)
             # With a PID namespace the requests are served by the helper's child, its PID 1.
-            self.init_pid = zygote.children(self.pid)[0] if ready.get("pid_namespace") else None
+            self.init_pid = children(self.pid)[0] if ready.get("pid_namespace") else None
         except BaseException:
             self.close(sweep=False)
             raise
@@ -86,7 +87,7 @@ class _Helper:
         PID namespace when it has one); None when it is gone."""
         if self.init_pid is None:
             return pid
-        for child in zygote.children(self.init_pid, single_threaded=True):
+        for child in children(self.init_pid, single_threaded=True):
             nspid = pid_in_namespace(child)
             if nspid == pid:
                 return child

@@ -9,10 +9,7 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
-from tuskd.engine import zygote
-
-PFS_ROOT = zygote.PFS_ROOT
-OUT_NAME = zygote.OUT_NAME
+from tuskd.engine.zygote_layout import OUT_NAME, PFS_ROOT
 
 _DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME")

@@ -4,10 +4,13 @@
 the PPS services call ``stop_job``, ``stop_job_set`` and ``on_pipeline_changed``; GetLogs reads
 ``logs``). ``Engine`` is the embedded implementation. Constructing it starts nothing.
 
-Dispatching: one dispatcher thread wakes on every job change (and at least once a second) and
-starts, for every pipeline, its oldest unfinished job unless one of that pipeline's jobs is
-already running or the pipeline is stopped. Jobs of one pipeline therefore run one after the
-other, in creation order, as in Pachyderm (a job's skipping compares it with the job before).
+Dispatching: one dispatcher thread wakes when a job is created or reaches a terminal state
+(``JOB_LIFECYCLE_TOPIC``, not on progress records), when a runner ends or a pipeline changes,
+and at least once a second; it reads the unfinished jobs through their partial index (not a
+scan of the job history) and starts, for every pipeline, its oldest unfinished job unless one
+of that pipeline's jobs is already running or the pipeline is stopped. Jobs of one pipeline
+therefore run one after the other, in creation order, as in Pachyderm (a job's skipping
+compares it with the job before).
 Each running job has a :class:`~tuskd.engine.job_runner.JobRunner` on its own thread; its
 datums run on the shared executor, which bounds the number of user processes server-wide.
 
@@ -44,6 +47,8 @@ from pathlib import Path
 from typing import Protocol
 
 from tuskd.blobs.base import BlobStore
+from tuskd.domain import datum_ledger as ledger
+from tuskd.domain.datum_ledger import DatumChange
 from tuskd.domain.errors import FailedPrecondition, NotFound
 from tuskd.domain.jobs import Job, JobKey, job_not_found, transition
 from tuskd.domain.pfs import CommitRef, RepoKey
@@ -55,22 +60,23 @@ from tuskd.engine.job_runner import (
     EngineContext,
     JobRunner,
     SpecLoader,
-    finish_output_with_error,
-    output_commit_error,
     output_gone,
-    restarted_row,
 )
 from tuskd.engine.logs import DatumLogs
 from tuskd.engine.outputs import DEFAULT_OUTPUT_LIMIT
+from tuskd.engine.ports import (
+    JOB_LIFECYCLE_TOPIC,
+    CommitPort,
+    JobLedger,
+    Notifier,
+    PipelineChangeView,
+    Terminator,
+)
 from tuskd.engine.procs import kill_namespace, namespace_id
 from tuskd.engine.sandbox import Isolation, SandboxPool, detect_isolation
 from tuskd.engine.workspace import Workspace, default_scratch_root
 from tuskd.engine.zygote import READONLY_ENV
-from tuskd.services.events import EventHub
-from tuskd.services.jobs import ANY_JOB_TOPIC, JobService
-from tuskd.services.pfs import PfsService
-from tuskd.services.pipelines import PipelineChange
-from tuskd.store.base import Store, Tx
+from tuskd.store.base import Store
 from tuskd.store.pps import DatumRow, JobQuery, JobRow
 
 __all__ = ["Engine", "JobEngine", "engine_id_for", "kill_leftover_processes"]
@@ -173,13 +179,14 @@ class Engine(JobEngine):
         self,
         *,
         store: Store,
-        jobs: JobService,
-        pfs: PfsService,
+        jobs: JobLedger,
+        pfs: CommitPort,
         blobs: BlobStore,
-        hub: EventHub,
+        hub: Notifier,
         executor: Executor,
         data_dir: Path,
         load_spec: SpecLoader,
+        terminator: Terminator,
         clock: Callable[[], float] = time.time,
         isolation: Isolation | None = None,
         datum_output_limit: int = DEFAULT_OUTPUT_LIMIT,
@@ -205,9 +212,11 @@ class Engine(JobEngine):
             logs=self.logs,
             load_spec=load_spec,
             engine_id=self.engine_id,
+            terminator=terminator,
             data_dir=data_dir,
             clock=clock,
         )
+        self._terminator = terminator
         self._lock = threading.Lock()
         self._active: dict[JobKey, JobControl] = {}
         self._threads: dict[JobKey, threading.Thread] = {}
@@ -300,7 +309,7 @@ class Engine(JobEngine):
     # -- dispatching ------------------------------------------------------------------------
 
     def _dispatch_loop(self) -> None:
-        with self._hub.subscribe(ANY_JOB_TOPIC, _WAKE_TOPIC) as sub:
+        with self._hub.subscribe(JOB_LIFECYCLE_TOPIC, _WAKE_TOPIC) as sub:
             while not self._closing:
                 try:
                     self._dispatch()
@@ -401,19 +410,14 @@ class Engine(JobEngine):
             self._stop_many(victims, reason, 0.0, missing_ok=True)
         self._hub.publish(_WAKE_TOPIC)
 
-    def pipeline_hook(self, tx: Tx, change: PipelineChange) -> None:
-        """``PipelineService`` hook: once the change commits, stop what it killed and dispatch."""
-        key = change.pipeline
-        killed = change.killed
-        tx.after_commit(lambda: self.on_pipeline_changed(key.project, key.name, killed))
+    def pipeline_changed(self, change: PipelineChangeView) -> None:
+        """``PipelineService`` listener (after the change committed): stop what it killed, dispatch."""
+        self.on_pipeline_changed(change.pipeline.project, change.pipeline.name, change.killed)
 
-    def kill_hook(self, tx: Tx, key: JobKey, reason: str) -> None:
-        """``JobTrigger`` hook: the job was KILLED because its output commit went (a dropped or
-        squashed commit set); once that commits, stop what still runs of it."""
-        def stop() -> None:
-            self._stop_many([key], reason, 0.0, missing_ok=True)
-
-        tx.after_commit(stop)
+    def job_killed(self, key: JobKey, reason: str) -> None:
+        """``JobTrigger`` kill listener: the job was KILLED because its output commit went (a
+        dropped or squashed commit set); once that committed, stop what still runs of it."""
+        self._stop_many([key], reason, 0.0, missing_ok=True)
 
     def _stop_many(self, keys: Iterable[JobKey], reason: str, grace: float, *, missing_ok: bool = False) -> list[Job]:
         waiting: list[JobControl] = []
@@ -474,17 +478,11 @@ class Engine(JobEngine):
                 self._killing.discard(key)
 
     def _kill_directly(self, key: JobKey, reason: str) -> Job:
-        """KILLED for a job no runner holds (nothing of it runs), with its commit, atomically."""
+        """KILLED for a job no runner holds (nothing of it runs), through the one terminate
+        path: the job and its output commit change in one transaction."""
         with self._store.write() as tx:
-            row = self._jobs.tables(tx).get_job(key)
-            if row is None:
-                raise job_not_found(key)
-            if is_terminal(row.job.state):
-                return row.job
-            job = self._jobs.transition(key, JobState.JOB_KILLED, reason, tx=tx)
-            out_ref = CommitRef(RepoKey(key.project, job.output_repo), id=key.id)
-            finish_output_with_error(self._pfs, out_ref, output_commit_error(key, job.state, reason))
-        log.info("job %s: killed: %s", key, reason)
+            job = self._terminator.terminate(tx, key, JobState.JOB_KILLED, reason)
+        log.info("job %s: %s: %s", key, job.state.name, job.reason)
         return job
 
     # -- restarting datums -------------------------------------------------------------------
@@ -568,7 +566,7 @@ class Engine(JobEngine):
                         reason="DATUM_NOT_FOUND",
                         datum=unknown[0],
                     )
-                reset: list[DatumRow] = []
+                reset: list[DatumChange] = []
                 for i in ids:
                     row = rows[i]
                     state = row.record.state if row is not None else None
@@ -579,7 +577,7 @@ class Engine(JobEngine):
                     elif row is not None and state in (DatumState.FAILED, DatumState.RECOVERED):
                         assert state is not None
                         control.reruns[i] = state
-                        reset.append(restarted_row(row, state))
+                        reset.append(ledger.restart(ledger.stored(row.record, row.inputs_json)))
                         restarted.append(i)
                     elif i in control.reruns:  # restarted already, waiting to run again
                         restarted.append(i)

@@ -11,8 +11,10 @@ from the store after every wake-up. The pattern that never misses an update:
             sub.wait(timeout)                          # 3. sleep until a publish (or cancel)
 
 A publish that lands between (1) and (3) leaves the subscription flagged, so (3) returns at
-once. Writers publish after their transaction commits (``tx.after_commit``), so a woken reader
-always sees the change. Waiting blocks on a per-subscription condition: no polling, and a
+once. Writers do not publish themselves: they emit a :class:`TopicsChanged` (or a richer event
+whose sink ends in :meth:`EventHub.deliver`) on their unit of work, which the store delivers
+after COMMIT in commit order (store/outbox.py), so a woken reader always sees the change and
+wake-ups follow the order of the commits. Waiting blocks on a per-subscription condition: no polling, and a
 publish only touches the subscriptions of its topics, so hundreds of idle waiters cost nothing.
 
 Cancellation: a :class:`CancelToken` (set from gRPC's ``context.add_callback``, or by server
@@ -24,63 +26,28 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 
-from tuskd.domain.errors import Aborted, Unavailable
+from tuskd.cancel import CancelToken, ServerShuttingDown, WaitCancelled  # re-exported: they moved to tuskd.cancel
 
-__all__ = ["ActiveCount", "CancelToken", "EventHub", "ServerShuttingDown", "Subscription", "WaitCancelled"]
-
-
-class WaitCancelled(Aborted):
-    """A blocking wait ended because its caller went away (or asked to stop)."""
-
-    reason = "WAIT_CANCELLED"
-
-
-class ServerShuttingDown(Unavailable):
-    """A blocking wait ended because the server is stopping."""
-
-    reason = "SHUTTING_DOWN"
+__all__ = [
+    "ActiveCount",
+    "CancelToken",
+    "EventHub",
+    "ServerShuttingDown",
+    "Subscription",
+    "TopicsChanged",
+    "WaitCancelled",
+]
 
 
-class CancelToken:
-    """A one-way switch that runs callbacks when flipped; thread-safe and idempotent."""
+@dataclass(frozen=True, slots=True)
+class TopicsChanged:
+    """An outbox event: something under these wait topics changed (waiters re-read)."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._cancelled = False
-        self._callbacks: dict[int, Callable[[], None]] = {}
-        self._next = 0
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled
-
-    def cancel(self) -> None:
-        with self._lock:
-            if self._cancelled:
-                return
-            self._cancelled = True
-            callbacks = list(self._callbacks.values())
-            self._callbacks.clear()
-        for callback in callbacks:
-            callback()
-
-    def add_callback(self, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call ``callback`` on cancel (now, if already cancelled); returns a remover."""
-        with self._lock:
-            if not self._cancelled:
-                key = self._next
-                self._next += 1
-                self._callbacks[key] = callback
-                return lambda: self._remove(key)
-        callback()
-        return lambda: None
-
-    def _remove(self, key: int) -> None:
-        with self._lock:
-            self._callbacks.pop(key, None)
+    topics: tuple[str, ...]
 
 
 class Subscription:
@@ -192,6 +159,10 @@ class EventHub:
                 return
             for topic in new:
                 self._topics.setdefault(topic, set()).add(sub)
+
+    def deliver(self, events: Sequence[TopicsChanged]) -> None:
+        """The outbox sink for :class:`TopicsChanged`: one wake-up per topic for a unit of work."""
+        self.publish(*dict.fromkeys(t for event in events for t in event.topics))
 
     def publish(self, *topics: str) -> None:
         with self._lock:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from tuskd.blobs.base import READ_CHUNK, BlobStore
-from tuskd.domain.errors import InvalidArgument, NotFound
+from tuskd.domain.errors import DataLoss, InvalidArgument, NotFound
 from tuskd.store.base import LayerEntry, Store
 
 from .pfs_history import pachd_repo
@@ -74,18 +74,27 @@ class FsckService:
             return f"consistency error: blob {blob} {where} is missing from the blob store"
         if size != use.size:
             return f"consistency error: blob {blob} {where} holds {size} bytes, the file records {use.size}"
-        digest = hashlib.sha256()
         try:
-            # The raw bytes (read_chunks would refuse corrupt content with DATA_LOSS, which is
-            # what this check exists to report).
+            # verify reads the store's own copy (for S3 the bucket, not the local cache).
+            if self._blobs.verify(blob):
+                return None
+        except OSError as exc:
+            return f"consistency error: blob {blob} {where} cannot be read: {exc.strerror or exc}"
+        found: str | None = None
+        try:
+            # The raw bytes, to name what the content hashes to now (read_chunks would refuse
+            # corrupt content with DATA_LOSS, which is what this check exists to report).
+            digest = hashlib.sha256()
             with self._blobs.open(blob) as raw:
                 while chunk := raw.read(READ_CHUNK):
                     digest.update(chunk)
-        except OSError as exc:
-            return f"consistency error: blob {blob} {where} cannot be read: {exc.strerror or exc}"
-        if digest.hexdigest() != blob:
-            return f"consistency error: blob {blob} {where} is corrupt: its content hashes to {digest.hexdigest()}"
-        return None
+            found = digest.hexdigest()
+        except (OSError, DataLoss):
+            pass
+        if found is None or found == blob:
+            # A store with a checked local copy (S3's cache) cannot say what its own copy holds.
+            return f"consistency error: blob {blob} {where} is corrupt: its content no longer matches its hash"
+        return f"consistency error: blob {blob} {where} is corrupt: its content hashes to {found}"
 
     def check(self, fix: bool = False, still_wanted: Callable[[], bool] | None = None) -> Iterator[str]:
         """One message per problem found, in blob name order; nothing when all is well.

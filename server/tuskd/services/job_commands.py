@@ -1,6 +1,7 @@
 """The job commands of the job API: StopJob, StopJobSet and DeleteJob. A stop goes to the
 engine (which returns once the jobs are KILLED and their processes gone); with no engine wired
-no process can exist, so the kill is only recorded."""
+no process can exist, so the kill is only recorded, through the one terminate path
+(services/job_terminate.py: the job KILLED and its output commit finished with pachd's error)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from typing import TYPE_CHECKING, Protocol
 
 from tuskd.domain.errors import Aborted
 from tuskd.domain.ids import check_global_id
-from tuskd.domain.jobs import MAX_GRACE_SECONDS, Job, JobKey, check_seconds, job_not_found, transition
+from tuskd.domain.jobs import MAX_GRACE_SECONDS, Job, JobKey, check_seconds, job_not_found
 from tuskd.domain.states import JobState, is_terminal
 from tuskd.services.events import EventHub
+from tuskd.services.job_terminate import JobTerminator
 from tuskd.services.jobs import ANY_JOB_TOPIC, JobService, job_topic, pipeline_topic, set_topic
+from tuskd.services.pfs import PfsService
 from tuskd.store.base import Store
 
 if TYPE_CHECKING:  # job_queries re-exports this module's names
@@ -49,7 +52,9 @@ class JobCommands:
         stopper: JobStopper | None = None,
         logs: JobLogs | None = None,
         clock: Callable[[], float] = time.time,
+        pfs: PfsService | None = None,
     ) -> None:
+        """``pfs``: where the output commits of jobs killed without an engine are finished."""
         self._store = store
         self._jobs = jobs
         self._queries = queries
@@ -57,6 +62,7 @@ class JobCommands:
         self._stopper = stopper  # None: no engine, so no processes; a kill is only recorded
         self._logs = logs
         self._clock = clock
+        self._terminator = JobTerminator(jobs, pfs)
 
     def delete(self, key: JobKey) -> None:
         """Remove a job's record; a job that still runs is stopped first ("job deleted"), as pachd."""
@@ -90,12 +96,8 @@ class JobCommands:
         return self._kill_record(key, reason)
 
     def _kill_record(self, key: JobKey, reason: str) -> Job:
-        def kill(job: Job) -> Job:
-            if is_terminal(job.state):
-                return job
-            return transition(job, JobState.JOB_KILLED, self._clock(), reason)
-
-        return self._jobs.change(key, kill)
+        with self._store.write() as tx:
+            return self._terminator.terminate(tx, key, JobState.JOB_KILLED, reason)
 
     def stop_set(self, set_id: str, reason: str = "", grace: float = 0.0) -> list[Job]:
         """KILL every unfinished job of a job set, upstream first."""

@@ -1,9 +1,11 @@
 """Jobs as a service: create, change, read, list and watch jobs, with a durable change history.
 
 Every change of a job is one write transaction that stores the job and appends a snapshot to
-its change history, numbered per job and per job set (``seq``). Watchers are woken after the
-commit through the event hub, then read what changed from the store, so a change is never
-seen before it is durable and never missed (subscribe first, then read).
+its change history, numbered per job and per job set (``seq``), and emits a :class:`JobChanged`
+on that unit of work. After COMMIT the store delivers those events in commit order: the change
+is remembered in memory (:class:`RecentChanges`), then watchers are woken through the event hub
+and read what changed, so a change is never seen before it is durable, never missed (subscribe
+first, then read) and never seen after a later one.
 
 The engine (engine/) drives jobs through this service; the transport reads through it. The
 state rules live in domain.jobs / domain.states, not here.
@@ -18,7 +20,9 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
+from tuskd.domain.datum_ledger import DatumChange
 from tuskd.domain.errors import NotFound
 from tuskd.domain.jobs import (
     Counts,
@@ -32,8 +36,9 @@ from tuskd.domain.jobs import (
     transition,
 )
 from tuskd.domain.states import JobState, is_terminal
+from tuskd.engine.ports import ANY_JOB_TOPIC, JOB_LIFECYCLE_TOPIC  # topics the engine listens on
 from tuskd.store.base import Store, Tx
-from tuskd.store.pps import DatumRow, JobQuery, JobRow, OutputEntry, PpsTx
+from tuskd.store.pps import JobQuery, JobRow, OutputEntry, PpsTx
 
 from .events import CancelToken, EventHub
 
@@ -52,15 +57,27 @@ def pipeline_topic(project: str, pipeline: str) -> str:
     return f"pipeline-jobs/{project}/{pipeline}"
 
 
-ANY_JOB_TOPIC = "jobs"
-
-
 def snapshot(job: Job) -> str:
     return json.dumps(job_to_dict(job), separators=(",", ":"))
 
 
 def from_snapshot(text: str) -> Job:
     return job_from_dict(json.loads(text))
+
+
+@dataclass(frozen=True, slots=True)
+class JobChanged:
+    """An outbox event: ``job`` was recorded as change ``seq`` of its job and ``set_seq`` of its
+    job set; ``created`` for the first, ``terminal`` for one that reached a terminal state."""
+
+    job: Job
+    seq: int
+    set_seq: int
+    created: bool = False
+
+    @property
+    def terminal(self) -> bool:
+        return is_terminal(self.job.state)
 
 
 @dataclass(frozen=True)
@@ -136,31 +153,33 @@ class JobService:
     def _now_us(self) -> int:
         return int(self._clock() * 1_000_000)
 
-    def _publish_after(self, tx: Tx, job: Job, job_seq: int, set_seq: int) -> None:
-        topics = (
-            job_topic(job.key),
-            set_topic(job.key.id),
-            pipeline_topic(job.key.project, job.key.pipeline),
-            ANY_JOB_TOPIC,
-        )
+    def _publish_after(self, tx: Tx, job: Job, job_seq: int, set_seq: int, *, created: bool = False) -> None:
+        tx.emit(self._deliver, JobChanged(job, job_seq, set_seq, created))
 
-        def committed() -> None:
-            try:  # remembered before the wake-up, so a woken watcher finds the change here
-                self._recent.add(job.key, job_seq, job)
-                self._recent.add(job.key.id, set_seq, job)
-            finally:
-                self._hub.publish(*topics)
-
-        tx.after_commit(committed)
+    def _deliver(self, events: Sequence[Any]) -> None:
+        """The outbox sink of job changes (in commit order): remember, then wake."""
+        topics: dict[str, None] = {}
+        try:  # remembered before the wake-up, so a woken watcher finds the change here
+            for event in events:
+                job = event.job
+                self._recent.add(job.key, event.seq, job)
+                self._recent.add(job.key.id, event.set_seq, job)
+        finally:
+            for event in events:
+                key = event.job.key
+                topics.update(dict.fromkeys((
+                    job_topic(key), set_topic(key.id), pipeline_topic(key.project, key.pipeline), ANY_JOB_TOPIC,
+                )))  # fmt: skip
+                if event.created or event.terminal:
+                    topics[JOB_LIFECYCLE_TOPIC] = None
+            self._hub.publish(*topics)
 
     def tables(self, tx: Tx) -> PpsTx:
         return self._tables(tx)
 
     # -- creation ---------------------------------------------------------------------------
 
-    def create_job(
-        self, tx: Tx, key: JobKey, pipeline_version: int, output_repo: str, output_branch: str
-    ) -> JobRow:
+    def create_job(self, tx: Tx, key: JobKey, pipeline_version: int, output_repo: str, output_branch: str) -> JobRow:
         """Record a new CREATED job inside the caller's write transaction."""
         now = self._clock()
         job = Job(
@@ -173,7 +192,7 @@ class JobService:
         )
         t = self._tables(tx)
         row = t.insert_job(job, snapshot(job), self._now_us())
-        self._publish_after(tx, job, row.seq, t.set_seq(key.id))
+        self._publish_after(tx, job, row.seq, t.set_seq(key.id), created=True)
         return row
 
     # -- changes ----------------------------------------------------------------------------
@@ -183,7 +202,7 @@ class JobService:
         key: JobKey,
         fn: Callable[[Job], Job],
         *,
-        datums: Iterable[DatumRow] = (),
+        datums: Iterable[DatumChange] = (),
         outputs: Iterable[OutputEntry] = (),
         tx: Tx | None = None,
     ) -> Job:
@@ -202,7 +221,7 @@ class JobService:
         tx: Tx,
         key: JobKey,
         fn: Callable[[Job], Job],
-        datums: Iterable[DatumRow],
+        datums: Iterable[DatumChange],
         outputs: Iterable[OutputEntry],
     ) -> Job:
         t = self._tables(tx)
@@ -229,7 +248,7 @@ class JobService:
         key: JobKey,
         counts: Counts,
         stats: Stats,
-        datums: Iterable[DatumRow] = (),
+        datums: Iterable[DatumChange] = (),
         outputs: Iterable[OutputEntry] = (),
     ) -> Job:
         """Add finished datums' counts and stats (never backwards) and store their rows."""
@@ -240,9 +259,13 @@ class JobService:
 
     # -- reads ------------------------------------------------------------------------------
 
-    def get(self, key: JobKey) -> JobRow:
-        with self._store.read(snapshot=False) as tx:  # one SELECT: atomic on its own
+    def get(self, key: JobKey, *, tx: Tx | None = None) -> JobRow:
+        """The job's row (``tx``: read through the caller's transaction)."""
+        if tx is not None:
             row = self._tables(tx).get_job(key)
+        else:
+            with self._store.read(snapshot=False) as own:  # one SELECT: atomic on its own
+                row = self._tables(own).get_job(key)
         if row is None:
             raise job_not_found(key)
         return row

@@ -5,8 +5,9 @@ See :mod:`tuskd.services.pfs` for the semantics; :class:`PfsBase` holds no use c
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 
 from tuskd.blobs.base import BlobStore
 from tuskd.domain.errors import NotFound
@@ -14,6 +15,8 @@ from tuskd.domain.pfs import (
     DEFAULT_BRANCH,
     BranchInfo,
     BranchKey,
+    CommitEvent,
+    CommitEventKind,
     CommitInfo,
     CommitKey,
     CommitRef,
@@ -27,7 +30,7 @@ from tuskd.services.url_sources import UrlLimits
 from tuskd.store.base import BranchRow, CommitRow, PfsTx, RepoRow, Store, Tx
 from tuskd.store.meta import MetaKind, MetaTx
 
-from .events import EventHub
+from .events import EventHub, TopicsChanged
 from .pfs_shared import Observer, _closure, _Names, _opt_ts, _ts
 
 
@@ -50,25 +53,58 @@ class PfsBase:
         self.events = events
         self.url_limits = url_limits or UrlLimits()
         self._clock = clock or (lambda: time.time_ns() // 1000)
-        self._observers: list[Observer] = []
+        self._observers: list[tuple[Observer, frozenset[CommitEventKind] | None]] = []
 
     # -- observers and notifications --------------------------------------------------------
 
-    def add_observer(self, observer: Observer) -> Callable[[], None]:
+    def add_observer(
+        self, observer: Observer, *, commit_kinds: Collection[CommitEventKind] | None = None
+    ) -> Callable[[], None]:
         """Call ``observer(tx, event)`` inside the write transaction of every PFS event.
 
         An observer may write through ``tx`` (same transaction) or raise to veto the whole
-        operation. Returns a function that removes the observer.
+        operation. ``commit_kinds`` limits the commit events it is given (None: all): a commit
+        event no observer takes is not built (its CommitInfo costs several queries). Returns a
+        function that removes the observer.
         """
-        self._observers.append(observer)
-        return lambda: self._observers.remove(observer)
+        entry = (observer, None if commit_kinds is None else frozenset(commit_kinds))
+        self._observers.append(entry)
+        return lambda: self._observers.remove(entry)
 
     def _emit(self, tx: PfsTx, event: PfsEvent) -> None:
-        for observer in list(self._observers):
-            observer(tx, event)
+        for observer, kinds in list(self._observers):
+            if kinds is None or not isinstance(event, CommitEvent) or event.kind in kinds:
+                observer(tx, event)
+
+    def _emit_commit(
+        self, tx: PfsTx, kind: CommitEventKind, row: CommitRow, names: _Names | None = None, force: bool = False
+    ) -> None:
+        """A commit event, built only if some observer takes this kind."""
+        if any(kinds is None or kind in kinds for _, kinds in self._observers):
+            self._emit(tx, CommitEvent(kind, self._commit_info(tx, row, names), force))
+
+    @contextlib.contextmanager
+    def _writing(self, tx: PfsTx | None) -> Iterator[PfsTx]:
+        """The caller's unit of work when it passes one (no transaction of our own), else a new
+        write transaction."""
+        if tx is not None:
+            yield tx
+            return
+        with self.store.write() as own:
+            yield own
+
+    @contextlib.contextmanager
+    def _reading(self, tx: PfsTx | None) -> Iterator[PfsTx]:
+        """The caller's transaction when it passes one, else a new read snapshot."""
+        if tx is not None:
+            yield tx
+            return
+        with self.store.read() as own:
+            yield own
 
     def _publish_after(self, tx: PfsTx, *topics: str) -> None:
-        tx.after_commit(lambda: self.events.publish(*topics))
+        """Wake the waiters of ``topics`` once ``tx`` commits (in commit order: the outbox)."""
+        tx.emit(self.events.deliver, TopicsChanged(topics))
 
     def _now(self) -> int:
         return self._clock()

@@ -10,7 +10,6 @@ from tuskd.domain.errors import DeadlineExceeded, FailedPrecondition, InvalidArg
 from tuskd.domain.ids import new_global_id
 from tuskd.domain.pfs import (
     BranchKey,
-    CommitEvent,
     CommitEventKind,
     CommitInfo,
     CommitKey,
@@ -61,7 +60,7 @@ class CommitOps(PfsBase):
         )
         for prov_id in dict.fromkeys(provenance):
             tx.add_commit_provenance(row.id, prov_id)
-        self._emit(tx, CommitEvent(CommitEventKind.STARTED, self._commit_info(tx, row, names)))
+        self._emit_commit(tx, CommitEventKind.STARTED, row, names)
         self._publish_after(tx, repo_topic(repo.key), commit_set_topic(set_id))
         return row
 
@@ -171,13 +170,16 @@ class CommitOps(PfsBase):
         description: str = "",
         error: str = "",
         force: bool = False,
+        *,
+        tx: PfsTx | None = None,
     ) -> CommitInfo:
         """Finish a commit; a non-empty ``error`` marks it failed (visible in CommitInfo.error).
 
         An empty ``description`` keeps the current one. ``force`` is passed to observers (the
-        job engine refuses to let users finish pipeline output commits without it).
+        job engine refuses to let users finish pipeline output commits without it). ``tx``: do
+        it in the caller's unit of work (else in a write of its own).
         """
-        with self.store.write() as tx:
+        with self._writing(tx) as tx:
             names = _Names(tx)
             row = self._resolve(tx, commit)
             if row.finishing_us is not None:
@@ -201,7 +203,7 @@ class CommitOps(PfsBase):
         tx.set_commit_finishing(row.id, self._now(), error, description)
         current = tx.get_commit(row.id)
         assert current is not None
-        self._emit(tx, CommitEvent(CommitEventKind.FINISHING, self._commit_info(tx, current, names), force))
+        self._emit_commit(tx, CommitEventKind.FINISHING, current, names, force)
         self._complete(tx, current, names)
 
     def _complete(self, tx: PfsTx, row: CommitRow, names: _Names) -> None:
@@ -215,7 +217,7 @@ class CommitOps(PfsBase):
             self._materialise(tx, commit, parent)
             done = tx.get_commit(commit.id)
             assert done is not None
-            self._emit(tx, CommitEvent(CommitEventKind.FINISHED, self._commit_info(tx, done, names)))
+            self._emit_commit(tx, CommitEventKind.FINISHED, done, names)
             self._publish_after(tx, repo_topic(names.repo(done.repo_id)), commit_set_topic(done.set_id))
             for child in tx.commit_children(commit.id):
                 if child.finishing_us is not None and child.finished_us is None:
@@ -245,10 +247,14 @@ class CommitOps(PfsBase):
         *,
         timeout: float | None = None,
         cancel: CancelToken | None = None,
+        tx: PfsTx | None = None,
     ) -> CommitInfo:
         """A commit's info; with ``wait``, block until it reaches that state (READY: every direct
-        provenance commit is finished). A branch reference is resolved once, before waiting."""
-        with self.store.read() as tx:
+        provenance commit is finished). A branch reference is resolved once, before waiting.
+        ``tx``: read through the caller's transaction (only without ``wait``)."""
+        if tx is not None and wait > CommitState.STARTED:
+            raise ValueError("a wait cannot run inside a transaction")
+        with self._reading(tx) as tx:
             row = self._resolve(tx, commit)
             names = _Names(tx)
             key = names.commit(row)

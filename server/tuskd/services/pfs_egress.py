@@ -16,7 +16,7 @@ It never writes into the server's data directory.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Final, NoReturn, Protocol
 from urllib.parse import urlparse
@@ -38,8 +38,8 @@ class FileEgress(Protocol):
         """The local directory a ``file://`` URL names; InvalidArgument for any other URL."""
         ...
 
-    def copy(self, url: str, files: Sequence[tuple[str, Path]]) -> int:
-        """Copy ``(path, host file)`` pairs under the URL's directory; bytes written.
+    def copy(self, url: str, files: Sequence[tuple[str, Iterable[bytes]]]) -> int:
+        """Copy ``(path, content chunks)`` pairs under the URL's directory; bytes written.
         FailedPrecondition when the directory cannot be written."""
         ...
 
@@ -95,7 +95,8 @@ class EgressService:
         infos = [info for info in self._pfs.walk_files(commit, "/") if info.file_type == FileType.FILE]
         for info in infos:
             self._blobs.check(info.hash)  # DATA_LOSS: content that no longer matches its hash is never copied
-        files = [(info.path, self._blobs.path(info.hash)) for info in infos]
+        # Read lazily, one file at a time, while it is copied.
+        files = [(info.path, self._blobs.read_chunks(info.hash)) for info in infos]
         self._check_target(url, [path for path, _ in files])
         return self._files.copy(url, files)
 

@@ -2,6 +2,8 @@
 
 Content streams to the blob store while staging; :meth:`ModifyOps._apply_session` applies the
 staged operations as an overlay, refuses file/directory collisions and writes the commit's diff layer.
+No blob I/O happens inside that write: blobs are flushed before it, and an append whose file
+changed since staging is concatenated outside it, then the write runs again.
 """
 
 from __future__ import annotations
@@ -45,6 +47,17 @@ class _Copy:
 
 
 _Op = _Put | _Delete | _Copy
+
+_CONCAT_ROUNDS = 8
+"""Writes a session tries when concurrent appends keep changing the files it appends to."""
+
+
+class _NeedConcat(Exception):
+    """Raised inside a session's write: these (base, suffix) blobs must be concatenated first."""
+
+    def __init__(self, pairs: list[tuple[str | None, BlobRef]]) -> None:
+        super().__init__(f"{len(pairs)} blob concatenation(s) needed")
+        self.pairs = pairs
 
 
 class ModifySession:
@@ -147,16 +160,21 @@ class ModifySession:
 
     # -- ending -----------------------------------------------------------------------------
 
-    def commit(self, still_wanted: Callable[[], bool] | None = None) -> CommitInfo:
+    def commit(self, still_wanted: Callable[[], bool] | None = None, *, tx: PfsTx | None = None) -> CommitInfo:
         """Apply every staged change in one transaction; returns the commit written.
 
         ``still_wanted`` is asked last, inside the transaction: if it returns False (the client
         went away) everything is rolled back and Aborted is raised.
+
+        ``tx``: apply the changes in the caller's unit of work instead. The caller must have
+        flushed the blob store before opening it; an error leaves that transaction for the
+        caller to roll back. Appends whose file changed since staging are then concatenated
+        inside it (blob I/O under the lock: the engine, the one caller, never appends).
         """
         self._check_open()
         self._state = "committing"
         try:
-            self.result = self._svc._apply_session(self._target, self._ops, still_wanted)
+            self.result = self._svc._apply_session(self._target, self._ops, still_wanted, tx)
         except BaseException:
             self._state = "aborted"
             raise
@@ -251,11 +269,54 @@ class ModifyOps(CommitOps):
         return self.blobs.put_stream(chunks(), durable=False)
 
     def _apply_session(
-        self, target: CommitRef, ops: Sequence[_Op], still_wanted: Callable[[], bool] | None = None
+        self,
+        target: CommitRef,
+        ops: Sequence[_Op],
+        still_wanted: Callable[[], bool] | None = None,
+        tx: PfsTx | None = None,
     ) -> CommitInfo:
-        # Uploaded blobs become durable before any metadata naming them can commit.
-        self.blobs.flush()
-        with self.store.write() as tx:
+        """Apply ``ops`` in one write. An append whose base changed since it was staged needs a
+        new concatenated blob: the write rolls back, the blobs are concatenated with no lock
+        held, and the write runs again (no blob I/O between BEGIN and COMMIT). In the caller's
+        ``tx`` they are concatenated in place (see :meth:`ModifySession.commit`)."""
+        if tx is not None:
+            return self._apply_once(target, ops, still_wanted, lambda pair: self._concat(*pair), tx)
+        joined: dict[tuple[str | None, str], BlobRef] = {}
+        for _ in range(_CONCAT_ROUNDS):
+            # Uploaded (and concatenated) blobs become durable before metadata naming them commits.
+            self.blobs.flush()
+            try:
+                return self._apply_once(target, ops, still_wanted, lambda pair: joined.get((pair[0], pair[1].hash)))
+            except _NeedConcat as need:
+                for base, suffix in need.pairs:
+                    joined[(base, suffix.hash)] = self._concat(base, suffix)
+        raise Aborted(
+            f"the files of this modify-file session on {target} kept changing under concurrent appends "
+            f"({_CONCAT_ROUNDS} tries); nothing was applied: retry",
+            reason="CONCURRENT_APPENDS",
+        )
+
+    def _apply_once(
+        self,
+        target: CommitRef,
+        ops: Sequence[_Op],
+        still_wanted: Callable[[], bool] | None,
+        joined: Callable[[tuple[str, BlobRef]], BlobRef | None],
+        caller_tx: PfsTx | None = None,
+    ) -> CommitInfo:
+        missing: list[tuple[str | None, BlobRef]] = []
+
+        def append(base: str | None, suffix: BlobRef) -> BlobRef:
+            """``base`` + ``suffix`` if already concatenated (else noted; a placeholder for now)."""
+            if base is None:
+                return suffix
+            ready = joined((base, suffix))
+            if ready is None:
+                missing.append((base, suffix))
+                return suffix
+            return ready
+
+        with self._writing(caller_tx) as tx:
             names = _Names(tx)
             row, one_off = self._writable(tx, target, create=True)
             assert row is not None
@@ -280,7 +341,7 @@ class ModifyOps(CommitOps):
                         current = view(op.path)
                         current_blob = None if current is None else current.blob
                         if current_blob != op.base:
-                            blob = self._concat(current_blob, op.suffix)
+                            blob = append(current_blob, op.suffix)
                     overlay[op.path] = FileEntry(op.path, blob.hash, blob.size)
                 elif isinstance(op, _Delete):
                     if op.path != paths.ROOT and view(op.path) is not None:
@@ -289,13 +350,14 @@ class ModifyOps(CommitOps):
                         for path in files_under(op.path):
                             overlay[path] = None
                 else:
-                    self._apply_copy(tx, op, overlay, view)
+                    self._apply_copy(tx, op, overlay, view, append)
+            if missing:
+                raise _NeedConcat(missing)  # rolls back; concatenated outside, then again
             self._check_collisions(tx, stack, overlay)
             self._write_overlay(tx, row, overlay)
             self._publish_after(tx, repo_topic(names.repo(row.repo_id)), commit_set_topic(row.set_id))
             if one_off:
                 self._finish_tx(tx, row, "", None, False, names)
-            self.blobs.flush()  # blobs concatenated inside the transaction (rare appends)
             if still_wanted is not None and not still_wanted():
                 raise Aborted("the modify-file session was cancelled; nothing was applied")
             done = tx.get_commit(row.id)
@@ -308,6 +370,7 @@ class ModifyOps(CommitOps):
         op: _Copy,
         overlay: dict[str, FileEntry | None],
         view: Callable[[str], FileEntry | None],
+        append: Callable[[str | None, BlobRef], BlobRef],
     ) -> None:
         src = self._resolve(tx, op.src)
         src_stack = self._stack(tx, src)
@@ -327,7 +390,7 @@ class ModifyOps(CommitOps):
         for dst, entry in pairs:
             if op.append:
                 current = view(dst)
-                blob = self._concat(None if current is None else current.blob, BlobRef(entry.blob, entry.size))
+                blob = append(None if current is None else current.blob, BlobRef(entry.blob, entry.size))
                 overlay[dst] = FileEntry(dst, blob.hash, blob.size)
             else:
                 overlay[dst] = FileEntry(dst, entry.blob, entry.size)

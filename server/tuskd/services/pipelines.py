@@ -18,13 +18,15 @@ input commits all get their job the same way.
 Stopping, updating, deleting (and rerunning with ``reprocess``) kill unfinished jobs: this
 service records them KILLED with a reason and finishes their open output commits with that reason
 as the commit error, in its transaction, then calls every registered hook (``add_hook``) in that
-same transaction with a :class:`PipelineChange` naming the killed jobs, so the job engine can
-stop their processes (from ``tx.after_commit``) and forget them.
+same transaction with a :class:`PipelineChange` naming the killed jobs; listeners
+(``add_listener``: the job engine, which stops their processes) get the change after it commits,
+so no code of theirs runs inside this service's transaction.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import logging
 import time
@@ -53,10 +55,11 @@ from tuskd.domain.pipelines import (
     validate_pipeline_spec,
 )
 from tuskd.domain.states import JobState, is_terminal
-from tuskd.store.base import Store, Tx
+from tuskd.store.base import PfsTx, Store, Tx
 from tuskd.store.meta import MetaKind, MetaTx
 from tuskd.store.pps import JobQuery, PipelineRow, PipelineVersionRow, PpsTx
 
+from .job_terminate import JobTerminator
 from .jobs import JobService
 from .pfs import PfsService
 from .triggers import open_job
@@ -155,10 +158,12 @@ class PipelineService:
         self._data_dir = data_dir
         self._pfs = pfs
         self._jobs = jobs
+        self._terminator = JobTerminator(jobs, pfs)
         self._meta = meta_tables
         self._clock = clock
         self._new_salt = new_salt
         self._hooks: list[PipelineHook] = []
+        self._listeners: list[Callable[[PipelineChange], None]] = []
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -183,9 +188,17 @@ class PipelineService:
         self._hooks.append(hook)
         return lambda: self._hooks.remove(hook)
 
+    def add_listener(self, listener: Callable[[PipelineChange], None]) -> Callable[[], None]:
+        """Call ``listener(change)`` after every pipeline change commits (on the writer's thread,
+        outside the transaction; never for a change rolled back). Returns a remover."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
     def _notify(self, tx: Tx, change: PipelineChange) -> None:
         for hook in list(self._hooks):
             hook(tx, change)
+        for listener in list(self._listeners):
+            tx.after_commit(functools.partial(listener, change))
 
     def _now_us(self) -> int:
         return int(self._clock() * 1_000_000)
@@ -239,10 +252,10 @@ class PipelineService:
     # -- killing ----------------------------------------------------------------------------
 
     def _kill_unfinished(
-        self, tx: Tx, key: PipelineKey, reason: str, below_version: int | None = None
+        self, tx: PfsTx, key: PipelineKey, reason: str, below_version: int | None = None
     ) -> tuple[JobKey, ...]:
-        """Record every unfinished job of the pipeline (older than ``below_version``) as KILLED and
-        finish its open output commit with ``reason`` as the error."""
+        """End every unfinished job of the pipeline (older than ``below_version``) as KILLED with
+        ``reason``, through the one terminate path (its output commit gets pachd's error)."""
         rows = self._tables(tx).list_jobs(
             JobQuery(project=key.project, pipeline=key.name, states=UNFINISHED_JOB_STATES, newest_first=False)
         )
@@ -250,19 +263,9 @@ class PipelineService:
         for r in rows:
             if below_version is not None and r.job.pipeline_version >= below_version:
                 continue
-            self._jobs.transition(r.job.key, JobState.JOB_KILLED, reason, tx=tx)
-            self._finish_output(RepoKey.of(r.job.output_repo, key.project), r.job.key.id, reason)
+            self._terminator.terminate(tx, r.job.key, JobState.JOB_KILLED, reason)
             killed.append(r.job.key)
         return tuple(killed)
-
-    def _finish_output(self, repo: RepoKey, commit_id: str, reason: str) -> None:
-        ref = CommitRef(repo, id=commit_id)
-        try:
-            info = self._pfs.inspect_commit(ref)
-        except NotFound:
-            return
-        if info.finishing is None:
-            self._pfs.finish_commit(ref, error=reason, force=True)
 
     # -- create and update ------------------------------------------------------------------
 
@@ -306,7 +309,7 @@ class PipelineService:
                 return self._create_tx(tx, spec, user_spec_json)
             return self._update_tx(tx, row, spec, user_spec_json, reprocess)
 
-    def _create_tx(self, tx: Tx, spec: PipelineSpec, user_spec_json: str) -> int:
+    def _create_tx(self, tx: PfsTx, spec: PipelineSpec, user_spec_json: str) -> int:
         t = self._tables(tx)
         key = spec.key
         now_us = self._now_us()
@@ -328,7 +331,7 @@ class PipelineService:
         return 1
 
     def _new_version(
-        self, tx: Tx, row: PipelineRow, spec: PipelineSpec, user_spec_json: str
+        self, tx: PfsTx, row: PipelineRow, spec: PipelineSpec, user_spec_json: str
     ) -> tuple[int, tuple[JobKey, ...]]:
         """Store ``spec`` as the next version and kill the older versions' unfinished jobs."""
         t = self._tables(tx)
@@ -341,7 +344,7 @@ class PipelineService:
         )
         return version, killed
 
-    def _update_tx(self, tx: Tx, row: PipelineRow, spec: PipelineSpec, user_spec_json: str, reprocess: bool) -> int:
+    def _update_tx(self, tx: PfsTx, row: PipelineRow, spec: PipelineSpec, user_spec_json: str, reprocess: bool) -> int:
         t = self._tables(tx)
         key = spec.key
         old = self._spec(t, row)
@@ -474,7 +477,7 @@ class PipelineService:
             self._delete_tx(tx, row, force=force, keep_repo=keep_repo)
             return True
 
-    def _delete_tx(self, tx: Tx, row: PipelineRow, *, force: bool, keep_repo: bool) -> None:
+    def _delete_tx(self, tx: PfsTx, row: PipelineRow, *, force: bool, keep_repo: bool) -> None:
         t = self._tables(tx)
         key = PipelineKey(row.project, row.name)
         spec = self._spec(t, row)

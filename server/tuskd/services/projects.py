@@ -46,7 +46,7 @@ class ProjectService:
         self._pfs = pfs
         self._pipelines = pipelines
         self._clock = clock or (lambda: time.time_ns() // 1000)
-        pfs.add_observer(self._check_repo_project)
+        pfs.add_observer(self._check_repo_project, commit_kinds=())  # repo events only
 
     def _check_repo_project(self, tx: PfsTx, event: PfsEvent) -> None:
         if isinstance(event, RepoEvent) and event.kind is RepoEventKind.CREATED:

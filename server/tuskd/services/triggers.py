@@ -19,14 +19,16 @@ Hook points (registered once in wiring.py with ``PfsService.add_observer``):
 
 * ``CommitEvent(DELETED)`` of a job's output commit (DropCommitSet, SquashCommitSet, a forced
   repo delete): the job, unless it is finished, is KILLED in the same transaction with the
-  event's cause as its reason (``commit set <id> was dropped``), so every wait on it returns.
-  Hooks (``add_kill_hook``; the engine's) then stop what still runs of it.
+  event's cause as its reason (``commit set <id> was dropped``), so every wait on it returns
+  (services/job_terminate.py, the one terminate path). Kill hooks (``add_kill_hook``; the
+  engine's) are told after that commits and stop what still runs of it.
 
 Finished commits are the job engine's business, not this module's.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 
@@ -38,11 +40,13 @@ from tuskd.domain.states import JobState, is_terminal
 from tuskd.store.base import PfsTx, Tx
 from tuskd.store.pps import JobRow, PipelineRow
 
+from .job_terminate import JobTerminator
 from .jobs import JobService
 
 __all__ = ["JobTrigger", "KillHook", "open_job"]
 
-KillHook = Callable[[Tx, JobKey, str], None]
+KillHook = Callable[[JobKey, str], None]
+"""Told ``(job, reason)`` after the transaction that killed the job commits (never inside it)."""
 """Called inside the transaction that KILLED a job because its output commit went (key, reason)."""
 
 
@@ -60,10 +64,15 @@ def _output_branch(spec_json: str) -> str:
 
 
 class JobTrigger:
-    """``PfsService`` observer: ``pfs.add_observer(JobTrigger(jobs))``."""
+    """``PfsService`` observer: ``pfs.add_observer(trigger, commit_kinds=JobTrigger.COMMIT_KINDS)``."""
+
+    COMMIT_KINDS = frozenset({CommitEventKind.STARTED, CommitEventKind.DELETED})
+    """The commit events it acts on (the others are not built for it)."""
 
     def __init__(self, jobs: JobService) -> None:
         self._jobs = jobs
+        # The output commit of a job this observer ends is deleted already: none to finish.
+        self._terminator = JobTerminator(jobs, None)
         self._kill_hooks: list[KillHook] = []
 
     def add_kill_hook(self, hook: KillHook) -> None:
@@ -102,9 +111,9 @@ class JobTrigger:
         if row is None or row.job.output_repo != commit.repo.name or is_terminal(row.job.state):
             return
         reason = event.cause or f"output commit {commit.repo}@{commit.id} was deleted"
-        self._jobs.transition(key, JobState.JOB_KILLED, reason, tx=tx)
+        self._terminator.terminate(tx, key, JobState.JOB_KILLED, reason)
         for hook in self._kill_hooks:
-            hook(tx, key, reason)
+            tx.after_commit(functools.partial(hook, key, reason))
 
     def _on_deleting(self, tx: PfsTx, event: RepoEvent) -> None:
         repo = event.repo

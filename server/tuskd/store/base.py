@@ -1,10 +1,11 @@
 """The metadata store interface the services use: transactions with typed PFS methods.
 
 A :class:`Store` hands out transactions: ``with store.write() as tx`` is one atomic write
-(serialised with every other write), ``with store.read() as tx`` a consistent snapshot. Writes
-nest: a ``write()`` (or ``read()``) opened on a thread that is already inside a write joins it
-(a savepoint), which is how one layer runs its writes inside another's transaction, e.g. the job
-engine creating job rows in the transaction that starts or finishes a commit.
+(serialised with every other write), ``with store.read() as tx`` a consistent snapshot. A write
+is a unit of work: the caller opens it and passes ``tx`` down to whatever writes in it; events
+emitted on it (``tx.emit``) reach their sinks after COMMIT, in commit order, and after-commit
+actions run after that (store/outbox.py). Writes still nest for older code: a ``write()`` (or
+``read()``) opened on a thread that is already inside a write joins it (a savepoint).
 
 Timestamps are integer microseconds since the Unix epoch (UTC); ids are store-assigned integers
 that never leave the service layer (the API speaks names and global IDs).
@@ -15,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from tuskd.domain.pfs import FileEntry, RepoKey
 
@@ -79,8 +80,15 @@ class Tx(Protocol):
     @property
     def writable(self) -> bool: ...
 
+    def emit(self, sink: Callable[[Sequence[Any]], None], event: Any) -> None:
+        """Collect ``event`` for ``sink``: delivered once the outermost transaction has committed,
+        after every earlier commit's events, together with this unit's other events for
+        ``sink`` (never on rollback). Sinks are quick and in-memory and never write."""
+        ...
+
     def after_commit(self, callback: Callable[[], None]) -> None:
-        """Run ``callback`` once the outermost transaction has committed (never on rollback)."""
+        """Run ``callback`` once the outermost transaction has committed and its events are
+        delivered (never on rollback). It may write (a new unit of work)."""
         ...
 
 

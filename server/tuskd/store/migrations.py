@@ -20,7 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .meta_schema import META_CORE
-from .pps_schema import PPS_CORE
+from .pps_schema import PPS_CORE, PPS_DATUM_COUNTED
+from .pps_unfinished import PPS_UNFINISHED_INDEX
 
 __all__ = ["MIGRATIONS", "Migration", "SchemaTooNew", "apply_migrations", "current_version"]
 
@@ -139,6 +140,8 @@ MIGRATIONS: list[Migration] = [
     Migration(1, "pfs: repos, branches, commits, layered file trees", _PFS_CORE),
     Migration(2, "pps: pipelines, jobs, job history, datums, datum outputs", PPS_CORE),
     Migration(3, "projects, metadata maps, cluster settings, transactions", META_CORE),
+    Migration(4, "pps: datums.counted, the outcome a restarted datum already counted", PPS_DATUM_COUNTED),
+    Migration(5, "pps: partial index of unfinished jobs (the dispatcher's)", PPS_UNFINISHED_INDEX),
 ]
 
 

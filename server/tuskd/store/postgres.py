@@ -179,6 +179,10 @@ class PostgresStore:
         with self._tx.read(snapshot) as tx:
             yield tx
 
+    def outbox_waiting(self) -> int:
+        """Committed writes whose events wait for an earlier commit's delivery (diagnostics)."""
+        return self._tx.outbox_waiting()
+
     def close(self) -> None:
         if self._closed:
             return

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Final
 
 from .migrations import Migration, SchemaTooNew
 from .migrations import _check_order as check_order
+from .pps_schema import PPS_DATUM_COUNTED
+from .pps_unfinished import PPS_UNFINISHED_INDEX
 
 if TYPE_CHECKING:
     import psycopg
@@ -287,6 +289,10 @@ PG_MIGRATIONS: list[Migration] = [
     Migration(1, "pfs: repos, branches, commits, layered file trees", _PFS_CORE),
     Migration(2, "pps: pipelines, jobs, job history, datums, datum outputs", _PPS_CORE),
     Migration(3, "projects, metadata maps, cluster settings, transactions", _META_CORE),
+    # 4 and 5 are plain SQL both databases speak (ALTER TABLE ... ADD COLUMN, UPDATE ... LIKE, a
+    # partial index): the SQLite statements themselves, so the two schemas cannot drift.
+    Migration(4, "pps: datums.counted, the outcome a restarted datum already counted", PPS_DATUM_COUNTED),
+    Migration(5, "pps: partial index of unfinished jobs (the dispatcher's)", PPS_UNFINISHED_INDEX),
 ]
 
 

@@ -10,16 +10,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from tuskd.domain.datum_ledger import DatumChange
 from tuskd.domain.jobs import Job, JobKey
-from tuskd.domain.states import TERMINAL_JOB_STATES, DatumState, JobState
+from tuskd.domain.states import DatumState, JobState
 
 from .postgres_tx import PgTables
-from .pps import DatumRow, JobEvent, JobQuery, JobRow, OutputEntry, PipelineRow, PipelineVersionRow
-from .sqlite_pps import _DATUM_COLUMNS, _JOB_COLUMNS, _PIPELINE_COLUMNS, _datum_row, _job_row, _us
+from .pps import DatumConflict, DatumRow, JobEvent, JobQuery, JobRow, OutputEntry, PipelineRow, PipelineVersionRow
+from .pps_unfinished import UNFINISHED_JOBS_WHERE
+from .sqlite_pps import (
+    _DATUM_COLUMNS,
+    _DATUM_UPSERT,
+    _JOB_COLUMNS,
+    _PIPELINE_COLUMNS,
+    _datum_row,
+    _job_row,
+    _us,
+)
 
 __all__ = ["PostgresPpsTx"]
-
-_TERMINAL = [int(s) for s in TERMINAL_JOB_STATES]
 
 
 def _job_values(job: Job) -> tuple[Any, ...]:
@@ -197,7 +205,8 @@ class PostgresPpsTx(PgTables):
         self._x("DELETE FROM jobs WHERE id = %s", (row,))
 
     def unfinished_jobs(self) -> list[JobRow]:
-        rows = self._x(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state <> ALL(%s) ORDER BY id", (_TERMINAL,))
+        # The partial index's own condition, so the planner can read the index (no scan).
+        rows = self._x(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {UNFINISHED_JOBS_WHERE} ORDER BY id")
         return [_job_row(r) for r in rows]
 
     def last_successful_job(self, project: str, pipeline: str, before_row: int) -> JobRow | None:
@@ -216,19 +225,28 @@ class PostgresPpsTx(PgTables):
             raise KeyError(f"job row {job_row}")
         return JobKey(*r)
 
-    def upsert_datums(self, job_row: int, datums: Iterable[DatumRow], now_us: int) -> None:
-        columns = [c.strip() for c in _DATUM_COLUMNS.split(",")] + ["updated_us"]
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[2:])
-        self._tx._many(
-            f"INSERT INTO datums ({', '.join(columns)}) VALUES ({', '.join('%s' for _ in columns)})"
-            f" ON CONFLICT (job_row, datum_id) DO UPDATE SET {updates}",
+    def upsert_datums(self, job_row: int, changes: Iterable[DatumChange], now_us: int) -> None:
+        changes = list(changes)
+        counts = self._tx._each(
+            _DATUM_UPSERT.replace("?", "%s") + " RETURNING 1",
             (
-                (job_row, d.record.id, d.record.hash, int(d.record.state), d.record.attempts, d.record.reason,
-                 d.inputs_json, d.record.stats.process_time, d.record.stats.download_bytes,
-                 d.record.stats.upload_bytes, now_us)
-                for d in datums
+                (job_row, r.id, r.hash, int(r.state), r.attempts, r.reason, c.inputs_json, r.stats.process_time,
+                 r.stats.download_bytes, r.stats.upload_bytes, None if r.counted is None else int(r.counted),
+                 now_us, int(c.before))  # no stored row is UNKNOWN: a change from UNKNOWN updates none
+                for c in changes
+                for r in (c.record,)
             ),
         )  # fmt: skip
+        for change, count in zip(changes, counts, strict=True):
+            if count != 1:
+                r = change.record
+                found = self._x(
+                    "SELECT state FROM datums WHERE job_row = %s AND datum_id = %s", (job_row, r.id)
+                ).fetchone()
+                raise DatumConflict(
+                    f"datum {r.id} of job {r.job} is {DatumState(found[0]).name if found else 'not recorded'}, "
+                    f"not {change.before.name}: its move to {r.state.name} was refused"
+                )
 
     def get_datum(self, job_row: int, datum_id: str) -> DatumRow | None:
         r = self._x(

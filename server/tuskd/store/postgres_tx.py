@@ -10,7 +10,14 @@ The semantics are those of the SQLite store (store/sqlite.py), so the services c
 * ``read()`` is a REPEATABLE READ, READ ONLY snapshot; ``read(snapshot=False)`` runs its one
   statement in autocommit.
 * A ``write()`` or ``read()`` opened on a thread already inside a write joins it (a SAVEPOINT
-  for a nested write); ``after_commit`` callbacks run once the outermost write has committed.
+  for a nested write).
+* A write is a unit of work (store/outbox.py): events (``tx.emit``) and after-commit actions
+  are dropped on rollback (a savepoint's on its rollback). A write that emitted events takes a
+  commit ticket just before ``COMMIT``, while its advisory lock still orders the writers: the
+  next writer cannot take the lock, let alone a ticket, until this ``COMMIT`` released it. The
+  store's :class:`~tuskd.store.outbox.CommitSequencer` then delivers the events in ticket
+  order, and the actions run after them. A ticket whose ``COMMIT`` failed is passed with
+  nothing delivered, so later commits are not held up.
 
 Lost connections, a database that is down or restarting, a full pool and (should one ever
 happen) a serialization failure become :class:`~tuskd.domain.errors.Unavailable`: the client
@@ -31,6 +38,8 @@ import psycopg_pool
 from psycopg import pq
 
 from tuskd.domain.errors import InvalidArgument, TuskError, Unavailable
+
+from .outbox import CommitSequencer, EventSink, UnitOfWork
 
 __all__ = ["PgTables", "PgTransactions", "PgTx", "TxClosed", "unavailable"]
 
@@ -91,7 +100,7 @@ class PgTx:
         self._conn = conn
         self._writable = writable
         self._where = where
-        self._after: list[Callable[[], None]] = []
+        self._work = UnitOfWork()
         self._open = True
 
     @property
@@ -104,9 +113,15 @@ class PgTx:
         self._check()
         return self._conn
 
-    def after_commit(self, callback: Callable[[], None]) -> None:
+    def emit(self, sink: EventSink, event: Any) -> None:
+        """Give ``event`` to ``sink`` after COMMIT, in commit order (dropped on rollback)."""
         self._check()
-        self._after.append(callback)
+        self._work.events.append((sink, event))
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` after COMMIT, once this unit's events are delivered (not on rollback)."""
+        self._check()
+        self._work.actions.append(callback)
 
     def _check(self) -> None:
         if not self._open:
@@ -132,6 +147,19 @@ class PgTx:
         except (psycopg.OperationalError, psycopg.InterfaceError, psycopg.DataError) as exc:
             raise _refused(exc, self._where) or exc from exc
 
+    def _each(self, sql: str, rows: Iterable[Sequence[Any]]) -> list[int]:
+        """Run ``sql`` once per row (pipelined); returns how many rows each run changed."""
+        self._check()
+        rows = list(rows)
+        if not rows:
+            return []
+        try:
+            with self._conn.cursor() as cur:
+                cur.executemany(sql, rows, returning=True)
+                return [cur.rowcount for _ in cur.results()]
+        except (psycopg.OperationalError, psycopg.InterfaceError, psycopg.DataError) as exc:
+            raise _refused(exc, self._where) or exc from exc
+
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self._x(sql, params).fetchone()
         return None if row is None else row[0]
@@ -146,6 +174,9 @@ class PgTables:
     @property
     def writable(self) -> bool:
         return self._tx.writable
+
+    def emit(self, sink: EventSink, event: Any) -> None:
+        self._tx.emit(sink, event)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._tx.after_commit(callback)
@@ -164,6 +195,10 @@ def _end(conn: psycopg.Connection) -> None:
             conn.execute("ROLLBACK")
 
 
+def _nothing() -> None:
+    """What a ticket whose COMMIT failed delivers."""
+
+
 class PgTransactions(Generic[T]):
     """Opens, nests and ends transactions on connections from ``pool``; ``make`` wraps each
     connection in the transaction type the store hands out."""
@@ -180,6 +215,11 @@ class PgTransactions(Generic[T]):
         self._where = where
         self._probe = probe  # opens (and closes) a new connection: raises when the database refuses
         self._local = threading.local()
+        self._sequencer = CommitSequencer()
+
+    def outbox_waiting(self) -> int:
+        """Committed writes whose events wait for an earlier commit's delivery (diagnostics)."""
+        return self._sequencer.waiting
 
     def _checkout(self) -> psycopg.Connection:
         """A connection from the pool. When none comes at once, a direct connection attempt tells
@@ -223,12 +263,16 @@ class PgTransactions(Generic[T]):
         conn = self._begin(f"BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
         tx = self._make(conn, True)
         self._local.tx = tx
+        ticket = 0
+        committed = False
         try:
             try:
                 yield tx
             except BaseException:
                 _end(conn)
                 raise
+            if tx._work.events:  # numbered while the advisory lock still orders the writers
+                ticket = self._sequencer.ticket()
             try:
                 conn.execute("COMMIT")
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
@@ -241,22 +285,21 @@ class PgTransactions(Generic[T]):
             except BaseException:
                 _end(conn)
                 raise
+            committed = True
         finally:
             self._local.tx = None
             tx._open = False
             self._pool.putconn(conn)
-        for callback in tx._after:
-            try:
-                callback()
-            except Exception:
-                log.exception("after-commit callback failed")
+            if ticket:  # delivered, or (no COMMIT) passed: later tickets must not wait for it
+                self._sequencer.deliver(ticket, tx._work.deliver if committed else _nothing)
+        tx._work.run_actions()
 
     @contextlib.contextmanager
     def _savepoint(self, tx: T) -> Iterator[None]:
         depth = getattr(self._local, "depth", 0) + 1
         self._local.depth = depth
         name = f"nested_{depth}"
-        pending = len(tx._after)
+        mark = tx._work.mark()
         tx._x(f"SAVEPOINT {name}")
         try:
             yield
@@ -264,7 +307,7 @@ class PgTransactions(Generic[T]):
             with contextlib.suppress(psycopg.Error, Unavailable):
                 tx._x(f"ROLLBACK TO SAVEPOINT {name}")
                 tx._x(f"RELEASE SAVEPOINT {name}")
-            del tx._after[pending:]
+            tx._work.rollback_to(mark)
             raise
         else:
             tx._x(f"RELEASE SAVEPOINT {name}")

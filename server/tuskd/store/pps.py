@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from tuskd.domain.datum_ledger import DatumChange
 from tuskd.domain.jobs import DatumRecord, Job, JobKey
 from tuskd.domain.states import DatumState, JobState
 
@@ -57,6 +58,10 @@ class JobEvent:
 class DatumRow:
     record: DatumRecord
     inputs_json: str
+
+
+class DatumConflict(RuntimeError):
+    """A datum change found its row in another state than the ledger expected."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +130,13 @@ class PpsTx(Tx, Protocol):
     def last_successful_job(self, project: str, pipeline: str, before_row: int) -> JobRow | None: ...
 
     # -- datums -----------------------------------------------------------------------------
-    def upsert_datums(self, job_row: int, datums: Iterable[DatumRow], now_us: int) -> None: ...
+    def upsert_datums(self, job_row: int, changes: Iterable[DatumChange], now_us: int) -> None:
+        """Write the datum ledger's changes: a change whose ``before`` is UNKNOWN inserts the
+        row; any other updates the row only while it is still in ``before``. A change that finds
+        its row in another state (or a row where it expected none) is refused: DatumConflict,
+        and the caller's transaction must not commit."""
+        ...
+
     def get_datum(self, job_row: int, datum_id: str) -> DatumRow | None: ...
     def list_datums(
         self,

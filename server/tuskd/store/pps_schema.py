@@ -118,3 +118,19 @@ PPS_CORE = (
     ) WITHOUT ROWID
     """,
 )
+
+
+# Migration 4: the outcome a restarted datum already counted is a column, no longer parsed back
+# out of its reason. Rows written before it (STARTING with reason ``restarted; was FAILED``) get
+# it from that text, once; the reason stays as it was (people read it).
+_DATUM_STATE_NUMBERS = {"UNKNOWN": 0, "FAILED": 1, "SUCCESS": 2, "SKIPPED": 3, "STARTING": 4, "RECOVERED": 5}
+_RESTARTED_PREFIX = "restarted; was "
+
+PPS_DATUM_COUNTED: tuple[str, ...] = (
+    "ALTER TABLE datums ADD COLUMN counted INTEGER",
+    *(
+        f"UPDATE datums SET counted = {number} WHERE state = 4 AND counted IS NULL"
+        f" AND (reason = '{_RESTARTED_PREFIX}{name}' OR reason LIKE '{_RESTARTED_PREFIX}{name}:%')"
+        for name, number in _DATUM_STATE_NUMBERS.items()
+    ),
+)

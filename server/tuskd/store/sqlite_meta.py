@@ -35,6 +35,9 @@ class SqliteMetaTx:
     def after_commit(self, callback: Any) -> None:
         self._tx.after_commit(callback)
 
+    def emit(self, sink: Any, event: Any) -> None:
+        self._tx.emit(sink, event)
+
     # -- projects ---------------------------------------------------------------------------
 
     def insert_project(self, name: str, description: str, created_us: int) -> ProjectRow:

@@ -10,10 +10,12 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from tuskd.domain.datum_ledger import DatumChange
 from tuskd.domain.jobs import Counts, DatumRecord, Job, JobKey, Stats
-from tuskd.domain.states import TERMINAL_JOB_STATES, DatumState, JobState
+from tuskd.domain.states import DatumState, JobState
 
 from .pps import (
+    DatumConflict,
     DatumRow,
     JobEvent,
     JobQuery,
@@ -22,6 +24,7 @@ from .pps import (
     PipelineRow,
     PipelineVersionRow,
 )
+from .pps_unfinished import UNFINISHED_JOBS_WHERE
 from .sqlite import SqliteTx
 
 _JOB_COLUMNS = (
@@ -31,7 +34,18 @@ _JOB_COLUMNS = (
 )
 _PIPELINE_COLUMNS = "id, project, name, version, state, stopped, reason, created_us, updated_us"
 _DATUM_COLUMNS = (
-    "job_row, datum_id, hash, state, attempts, reason, inputs_json, process_time, download_bytes, upload_bytes"
+    "job_row, datum_id, hash, state, attempts, reason, inputs_json, process_time, download_bytes, upload_bytes, counted"
+)
+# The ledger's checked write (domain/datum_ledger.py): insert a new row, or update the row only
+# while it is in the state the change was made from. Plain SQL upsert syntax (SQLite >= 3.24 and
+# PostgreSQL both speak it).
+_DATUM_UPSERT = (
+    f"INSERT INTO datums ({_DATUM_COLUMNS}, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (job_row, datum_id) DO UPDATE SET hash = excluded.hash, state = excluded.state,"
+    " attempts = excluded.attempts, reason = excluded.reason, inputs_json = excluded.inputs_json,"
+    " process_time = excluded.process_time, download_bytes = excluded.download_bytes,"
+    " upload_bytes = excluded.upload_bytes, counted = excluded.counted, updated_us = excluded.updated_us"
+    " WHERE datums.state = ?"
 )
 _US = 1_000_000
 
@@ -68,6 +82,7 @@ def _datum_row(r: tuple[Any, ...], key: JobKey) -> DatumRow:
         attempts=r[4],
         reason=r[5],
         stats=Stats(process_time=r[7], download_bytes=r[8], upload_bytes=r[9]),
+        counted=None if r[10] is None else DatumState(r[10]),
     )
     return DatumRow(record, r[6])
 
@@ -84,6 +99,9 @@ class SqlitePpsTx:
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._tx.after_commit(callback)
+
+    def emit(self, sink: Callable[[Sequence[Any]], None], event: Any) -> None:
+        self._tx.emit(sink, event)
 
     def _x(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self._tx.connection.execute(sql, params)
@@ -276,10 +294,9 @@ class SqlitePpsTx:
         self._x("DELETE FROM jobs WHERE id = ?", (row,))
 
     def unfinished_jobs(self) -> list[JobRow]:
-        terminal = ", ".join(str(int(s)) for s in TERMINAL_JOB_STATES)
-        return [
-            _job_row(r) for r in self._x(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state NOT IN ({terminal}) ORDER BY id")
-        ]
+        # The WHERE is the partial index's own condition, so SQLite reads the index (no scan).
+        sql = f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {UNFINISHED_JOBS_WHERE} ORDER BY id"
+        return [_job_row(r) for r in self._x(sql)]
 
     def last_successful_job(self, project: str, pipeline: str, before_row: int) -> JobRow | None:
         r = self._x(
@@ -297,16 +314,24 @@ class SqlitePpsTx:
             raise KeyError(f"job row {job_row}")
         return JobKey(*r)
 
-    def upsert_datums(self, job_row: int, datums: Iterable[DatumRow], now_us: int) -> None:
-        self._tx.connection.executemany(
-            f"INSERT OR REPLACE INTO datums ({_DATUM_COLUMNS}, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                (job_row, d.record.id, d.record.hash, int(d.record.state), d.record.attempts, d.record.reason,
-                 d.inputs_json, d.record.stats.process_time, d.record.stats.download_bytes,
-                 d.record.stats.upload_bytes, now_us)
-                for d in datums
-            ),
-        )  # fmt: skip
+    def upsert_datums(self, job_row: int, changes: Iterable[DatumChange], now_us: int) -> None:
+        connection = self._tx.connection
+        for c in changes:
+            r = c.record
+            cur = connection.execute(
+                _DATUM_UPSERT,
+                (job_row, r.id, r.hash, int(r.state), r.attempts, r.reason, c.inputs_json, r.stats.process_time,
+                 r.stats.download_bytes, r.stats.upload_bytes, None if r.counted is None else int(r.counted),
+                 now_us, int(c.before)),  # no stored row is UNKNOWN: a change from UNKNOWN updates none
+            )  # fmt: skip
+            if cur.rowcount != 1:
+                found = self._x(
+                    "SELECT state FROM datums WHERE job_row = ? AND datum_id = ?", (job_row, r.id)
+                ).fetchone()
+                raise DatumConflict(
+                    f"datum {r.id} of job {r.job} is {DatumState(found[0]).name if found else 'not recorded'}, "
+                    f"not {c.before.name}: its move to {r.state.name} was refused"
+                )
 
     def get_datum(self, job_row: int, datum_id: str) -> DatumRow | None:
         r = self._x(

@@ -16,8 +16,8 @@ from tusk.proto.pfs_v2 import pfs_pb2
 from tuskd.domain.errors import InvalidArgument, Unimplemented
 from tuskd.domain.pfs import CommitKey
 from tuskd.transport import pfs_convert as conv
+from tuskd.transport.base import ServedDeps
 from tuskd.transport.pickers import branch_of, commit_of, project_names
-from tuskd.wiring import Deps
 
 # pachd searches for 85% of the caller's deadline, keeping the rest to send the last answer.
 _FIND_SHARE = 0.85
@@ -37,7 +37,7 @@ def _still_wanted(context: grpc.ServicerContext) -> Callable[[], bool]:
 
 
 class MaintenanceRpcs:
-    deps: Deps
+    deps: ServedDeps
 
     # -- history ----------------------------------------------------------------------------
 

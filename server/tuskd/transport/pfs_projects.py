@@ -11,7 +11,7 @@ from tusk.proto.pfs_v2 import pfs_pb2
 from tuskd.domain.errors import InvalidArgument
 from tuskd.domain.pfs import DEFAULT_PROJECT, ProjectInfo
 from tuskd.transport import pfs_convert as conv
-from tuskd.wiring import Deps
+from tuskd.transport.base import ServedDeps
 
 
 def _project_info(info: ProjectInfo) -> pfs_pb2.ProjectInfo:
@@ -25,7 +25,7 @@ def _project_info(info: ProjectInfo) -> pfs_pb2.ProjectInfo:
 
 
 class ProjectRpcs:
-    deps: Deps
+    deps: ServedDeps
 
     def CreateProject(self, request: pfs_pb2.CreateProjectRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
         self.deps.projects.create(request.project.name, request.description, request.update)

@@ -7,8 +7,6 @@ comes back with job_convert. The datum rows and logs are the job engine's record
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import cached_property
-from typing import cast
 
 import grpc
 from google.protobuf import empty_pb2
@@ -18,7 +16,7 @@ from tuskd.domain.errors import InvalidArgument
 from tuskd.domain.jobs import JobKey
 from tuskd.domain.pfs import DEFAULT_PROJECT
 from tuskd.domain.states import DatumState
-from tuskd.services.datum_queries import DatumListing, DatumQueries, DatumRestarter
+from tuskd.services.datum_queries import DatumListing, DatumQueries
 from tuskd.services.job_logs import JobLogs, LogQuery
 from tuskd.services.job_queries import job_key
 from tuskd.transport.base import ServicerBase
@@ -34,17 +32,13 @@ def _datum_states(values: list[int]) -> list[DatumState]:
 
 
 class DatumRpcs(ServicerBase):
-    @cached_property
+    @property
     def datum_queries(self) -> DatumQueries:
-        deps = self.deps
-        engine = deps.engine
-        # An engine without datum restarts (a test double) makes RestartDatum UNIMPLEMENTED.
-        restarter = cast(DatumRestarter, engine) if hasattr(engine, "restart_datums") else None
-        return DatumQueries(deps.store, deps.jobs, deps.pfs, deps.hub, restarter)
+        return self.deps.datum_queries
 
-    @cached_property
+    @property
     def job_logs(self) -> JobLogs:
-        return JobLogs(self.deps.store, self.deps.jobs, self.deps.hub, self.deps.engine.logs)
+        return self.deps.job_logs
 
     def _key(self, job: pps_pb2.Job) -> JobKey:
         return job_key(job.pipeline.project.name, job.pipeline.name, job.id)

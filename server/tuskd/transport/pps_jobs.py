@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import cached_property
+from typing import Protocol
 
 import grpc
 from google.protobuf import empty_pb2, json_format
@@ -25,7 +26,6 @@ from tuskd.services.job_commands import JobCommands
 from tuskd.services.job_queries import JobListing, JobQueries, JobSetListing, job_key
 from tuskd.services.jobs import WatchTarget
 from tuskd.services.pipelines import PipelineChange
-from tuskd.store.base import Tx
 from tuskd.transport.base import ServicerBase
 from tuskd.transport.job_convert import (
     fill_input_commits,
@@ -64,16 +64,20 @@ def _to_json(message: object) -> object:
     return json_format.MessageToDict(message, preserving_proto_field_name=True)  # type: ignore[arg-type]
 
 
-class JobRpcs(ServicerBase):
-    @cached_property
-    def job_queries(self) -> JobQueries:
-        deps = self.deps
-        return JobQueries(deps.store, deps.jobs, deps.pfs, deps.hub)
+class _Committing(Protocol):
+    """What a pipeline hook here uses of the transaction it is called in."""
 
-    @cached_property
+    def after_commit(self, callback: Callable[[], None]) -> None: ...
+
+
+class JobRpcs(ServicerBase):
+    @property
+    def job_queries(self) -> JobQueries:
+        return self.deps.job_queries
+
+    @property
     def job_commands(self) -> JobCommands:
-        deps = self.deps
-        return JobCommands(deps.store, deps.jobs, self.job_queries, deps.hub, deps.engine, deps.engine.logs)
+        return self.deps.job_commands
 
     # -- conversion helpers -----------------------------------------------------------------
 
@@ -85,7 +89,7 @@ class JobRpcs(ServicerBase):
         changes (a delete and re-create restarts its version numbers)."""
         cache: SpecCache = {}
 
-        def forget(tx: Tx, change: PipelineChange) -> None:
+        def forget(tx: _Committing, change: PipelineChange) -> None:
             key = change.pipeline
 
             def drop() -> None:

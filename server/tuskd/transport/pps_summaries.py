@@ -6,12 +6,12 @@ import grpc
 
 from tusk.proto.pfs_v2 import pfs_pb2
 from tusk.proto.pps_v2 import pps_pb2
+from tuskd.transport.base import ServedDeps
 from tuskd.transport.pickers import project_names
-from tuskd.wiring import Deps
 
 
 class SummaryRpcs:
-    deps: Deps
+    deps: ServedDeps
 
     def PipelinesSummary(
         self, request: pps_pb2.PipelinesSummaryRequest, context: grpc.ServicerContext

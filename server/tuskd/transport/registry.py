@@ -27,6 +27,7 @@ from tusk.proto.storage import fileset_pb2, fileset_pb2_grpc
 from tusk.proto.transaction_v2 import transaction_pb2, transaction_pb2_grpc
 from tusk.proto.versionpb_v2 import version_pb2, version_pb2_grpc
 from tuskd.transport.admin import AdminApi
+from tuskd.transport.base import ServedDeps
 from tuskd.transport.metadata import MetadataApi
 from tuskd.transport.not_activated import not_activated_servicers
 from tuskd.transport.pfs import PfsApi
@@ -35,7 +36,6 @@ from tuskd.transport.transactions import Replayer, TransactionApi
 from tuskd.transport.unimplemented import complete_servicer, is_served
 from tuskd.transport.unserved import reason_for
 from tuskd.transport.version import VersionApi
-from tuskd.wiring import Deps
 
 _Add = Callable[[Any, grpc.Server], None]
 
@@ -88,7 +88,7 @@ _SERVED: list[tuple[ServiceDescriptor, _Add, type]] = [
 SERVICE_NAMES = tuple(service.full_name for service, _, _ in _SERVED)
 
 
-def register_services(server: grpc.Server, deps: Deps) -> tuple[str, ...]:
+def register_services(server: grpc.Server, deps: ServedDeps) -> tuple[str, ...]:
     """Add every service; return their full names (for reflection)."""
     pfs, pps = PfsApi(deps), PpsApi(deps)
     replayer = Replayer(pfs, pps)

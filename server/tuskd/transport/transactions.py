@@ -20,10 +20,9 @@ from tusk.proto.pps_v2 import pps_pb2
 from tusk.proto.transaction_v2 import transaction_pb2, transaction_pb2_grpc
 from tuskd.domain.errors import InvalidArgument, Unimplemented
 from tuskd.services.transactions import TransactionRecord
-from tuskd.transport.base import ServicerBase
+from tuskd.transport.base import ServedDeps, ServicerBase
 from tuskd.transport.pfs_convert import timestamp
 from tuskd.transport.unimplemented import complete_servicer
-from tuskd.wiring import Deps
 
 __all__ = ["TRANSACTION_HEADER", "Queueing", "Replayer", "TransactionApi"]
 
@@ -84,7 +83,7 @@ class Replayer:
 class Queueing:
     """Mixin of the pfs and pps servicers: queue a transactional call made inside a transaction."""
 
-    deps: Deps
+    deps: ServedDeps
     replayer: Replayer
 
     def queued(self, context: grpc.ServicerContext | None, field: str, request: Any) -> Any:
@@ -113,7 +112,7 @@ def _info(record: TransactionRecord) -> Any:
 
 @complete_servicer(transaction_pb2.DESCRIPTOR.services_by_name["API"])
 class TransactionApi(ServicerBase, transaction_pb2_grpc.APIServicer):
-    def __init__(self, deps: Deps, replayer: Replayer) -> None:
+    def __init__(self, deps: ServedDeps, replayer: Replayer) -> None:
         super().__init__(deps)
         self._replay = replayer
 
