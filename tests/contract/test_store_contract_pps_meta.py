@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from tuskd.domain.datum_ledger import DatumChange
 from tuskd.domain.jobs import Counts, DatumRecord, Job, JobKey, Stats
 from tuskd.domain.pfs import RepoKey
 from tuskd.domain.states import DatumState, JobState
 from tuskd.store.meta import MetaKind
-from tuskd.domain.datum_ledger import DatumChange
 from tuskd.store.pps import JobQuery, OutputEntry
 
 from .conftest import Backend

@@ -22,7 +22,7 @@ from tusk.proto.pps_v2 import pps_pb2
 from tuskd.config import ServerConfig, store_location
 from tuskd.domain.errors import FailedPrecondition, InvalidArgument, Unavailable
 from tuskd.domain.pfs import RepoKey
-from tuskd.store.migrations import SchemaTooNew
+from tuskd.store.migrations import MIGRATIONS, SchemaTooNew
 from tuskd.store.postgres import PostgresStore
 from tuskd.wiring import open_deps
 
@@ -97,7 +97,8 @@ def test_a_database_without_c_collation_is_refused_with_the_command_to_make_one(
 def test_migrations_run_once_and_a_newer_schema_is_refused(pg_url: str) -> None:
     PostgresStore(pg_url).close()  # the template was migrated already: nothing to do
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        assert [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3]
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY version")]
+        assert versions == [m.version for m in MIGRATIONS] == [1, 2, 3, 4, 5]  # the SQLite schema's numbers
         conn.execute("INSERT INTO schema_version (version, name, applied_us) VALUES (99, 'future', 0)")
     with pytest.raises(SchemaTooNew, match="version 99"):
         PostgresStore(pg_url)
