@@ -14,7 +14,7 @@ from tuskd.domain.datum_ledger import DatumChange
 from tuskd.domain.jobs import Job, JobKey
 from tuskd.domain.states import DatumState, JobState
 
-from .postgres_tx import PgTables
+from .postgres_tx import PgTables, pyformat
 from .pps import DatumConflict, DatumRow, JobEvent, JobQuery, JobRow, OutputEntry, PipelineRow, PipelineVersionRow
 from .pps_unfinished import UNFINISHED_JOBS_WHERE
 from .sqlite_pps import (
@@ -228,7 +228,7 @@ class PostgresPpsTx(PgTables):
     def upsert_datums(self, job_row: int, changes: Iterable[DatumChange], now_us: int) -> None:
         changes = list(changes)
         counts = self._tx._each(
-            _DATUM_UPSERT.replace("?", "%s") + " RETURNING 1",
+            pyformat(_DATUM_UPSERT) + " RETURNING 1",
             (
                 (job_row, r.id, r.hash, int(r.state), r.attempts, r.reason, c.inputs_json, r.stats.process_time,
                  r.stats.download_bytes, r.stats.upload_bytes, None if r.counted is None else int(r.counted),

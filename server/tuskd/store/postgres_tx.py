@@ -41,7 +41,7 @@ from tuskd.domain.errors import InvalidArgument, TuskError, Unavailable
 
 from .outbox import CommitSequencer, EventSink, UnitOfWork
 
-__all__ = ["PgTables", "PgTransactions", "PgTx", "TxClosed", "unavailable"]
+__all__ = ["PgTables", "PgTransactions", "PgTx", "TxClosed", "pyformat", "unavailable"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,14 @@ log = logging.getLogger(__name__)
 WRITE_LOCK: Final = 0x7475736B7772
 # Seconds to wait for a pooled connection before checking whether the database is there at all.
 _QUICK_CHECKOUT: Final = 0.5
+
+
+def pyformat(sql: str) -> str:
+    """A statement written with SQLite's ``?`` placeholders, with psycopg's ``%s`` instead. The
+    shared statements hold no ``?`` or ``%`` but their placeholders (checked here)."""
+    if "%" in sql:
+        raise ValueError(f"a shared statement holds '%': {sql!r}")
+    return sql.replace("?", "%s")
 
 
 class TxClosed(RuntimeError):
