@@ -41,7 +41,7 @@ from tuskd.domain.errors import InvalidArgument, TuskError, Unavailable
 
 from .outbox import CommitSequencer, EventSink, UnitOfWork
 
-__all__ = ["PgTables", "PgTransactions", "PgTx", "TxClosed", "pyformat", "unavailable"]
+__all__ = ["PgTransactions", "PgTx", "TxClosed", "pyformat", "unavailable"]
 
 log = logging.getLogger(__name__)
 
@@ -171,26 +171,6 @@ class PgTx:
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self._x(sql, params).fetchone()
         return None if row is None else row[0]
-
-
-class PgTables:
-    """Base of the table modules that work inside a :class:`PgTx` (PPS, metadata)."""
-
-    def __init__(self, tx: PgTx) -> None:
-        self._tx = tx
-
-    @property
-    def writable(self) -> bool:
-        return self._tx.writable
-
-    def emit(self, sink: EventSink, event: Any) -> None:
-        self._tx.emit(sink, event)
-
-    def after_commit(self, callback: Callable[[], None]) -> None:
-        self._tx.after_commit(callback)
-
-    def _x(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
-        return self._tx._x(sql, params)
 
 
 T = TypeVar("T", bound=PgTx)
