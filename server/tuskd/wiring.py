@@ -1,10 +1,10 @@
 """Constructs the default dependencies (store, blobs, executor, services) in one place.
 
-This is the only module that names the concrete SQLite store, local blob store and thread-pool
-executor; everything else sees their Protocols. It imports nothing of grpc: the gRPC server,
-its health service, interceptors and credentials are built by ``tuskd.app``. Constructors
-start no threads; ``Deps.start`` does, after the server is built, and ``Deps.close`` stops them
-after the server has drained.
+This is the only module that names the concrete stores (SQLite; PostgreSQL, imported only for a
+``postgresql://`` store), blob stores and thread-pool executor; everything else sees their
+Protocols. It imports nothing of grpc: the gRPC server, its health service, interceptors and
+credentials are built by ``tuskd.app``. Constructors start no threads; ``Deps.start`` does, after
+the server is built, and ``Deps.close`` stops them after the server has drained.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import cast
 
 from tuskd.blobs.base import BlobStore
 from tuskd.blobs.local import LocalBlobStore
-from tuskd.config import ServerConfig
+from tuskd.config import ServerConfig, store_location
 from tuskd.datadir import DataDirLock
-from tuskd.domain.errors import NotFound
+from tuskd.domain.errors import FailedPrecondition, NotFound
 from tuskd.domain.jobs import Job, JobKey
 from tuskd.domain.pfs import USER_REPO_TYPE, CommitKey
 from tuskd.domain.pipelines import PipelineKey, PipelineSpec
@@ -109,12 +109,38 @@ class Deps:
                 log.exception("error while closing a dependency")
 
 
-def _pps_tables(tx: Tx) -> PpsTx:
+def _sqlite_pps(tx: Tx) -> PpsTx:
     return SqlitePpsTx(cast(SqliteTx, tx))
 
 
-def _meta_tables(tx: Tx) -> MetaTx:
+def _sqlite_meta(tx: Tx) -> MetaTx:
     return SqliteMetaTx(cast(SqliteTx, tx))
+
+
+def _open_store(config: ServerConfig) -> tuple[Store, Callable[[Tx], PpsTx], Callable[[Tx], MetaTx]]:
+    """The metadata store ``config.store`` names, with its PPS and metadata tables."""
+    location = store_location(config.store, config.data_dir)
+    if location.conninfo is None:
+        assert location.path is not None
+        # Enough idle readers for the concurrent RPCs of a busy server: opening one costs far
+        # more than keeping it (each open parses the schema).
+        return SqliteStore(location.path, max_idle_readers=64), _sqlite_pps, _sqlite_meta
+    try:  # only here: the default install has no PostgreSQL driver
+        from tuskd.store.postgres import PostgresStore, PostgresTx
+        from tuskd.store.postgres_meta import PostgresMetaTx
+        from tuskd.store.postgres_pps import PostgresPpsTx
+    except ImportError as exc:
+        raise FailedPrecondition(
+            f"a PostgreSQL store needs the driver: pip install 'tusk[postgres]' ({exc})", reason="STORE_DRIVER"
+        ) from exc
+
+    def pps(tx: Tx) -> PpsTx:
+        return PostgresPpsTx(cast(PostgresTx, tx))
+
+    def meta(tx: Tx) -> MetaTx:
+        return PostgresMetaTx(cast(PostgresTx, tx))
+
+    return PostgresStore(location.conninfo, exclusive=True), pps, meta
 
 
 def _output_job_stopper(engine: JobEngine) -> Callable[[Sequence[CommitKey]], None]:
@@ -171,9 +197,7 @@ def open_deps(config: ServerConfig) -> Deps:
 
 
 def _open_deps(config: ServerConfig, lock: DataDirLock, opened: list[Callable[[], None]]) -> Deps:
-    # Enough idle readers for the concurrent RPCs of a busy server: opening one costs far more
-    # than keeping it (each open parses the schema).
-    store = SqliteStore(config.data_dir / "metadata.db", max_idle_readers=64)
+    store, _pps_tables, _meta_tables = _open_store(config)
     opened.append(store.close)
     blobs, blob_store_identity, close_blobs = _open_blobs(config)
     opened.append(close_blobs)
