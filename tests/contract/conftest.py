@@ -6,7 +6,7 @@ of one seam.
   real PostgreSQL.
 """
 
-from tests.contract.executors import Harness, make_executor
+from tests.contract.executors import ExecutorFactory, Harness, make_executor
 from tests.contract.stores import Backend, backend, store
 
-__all__ = ["Backend", "Harness", "backend", "make_executor", "store"]
+__all__ = ["Backend", "ExecutorFactory", "Harness", "backend", "make_executor", "store"]
