@@ -1,6 +1,6 @@
 """Runs every benchmark case and prints one table; `--tiny` proves each case still works (CI).
 
-Usage: python bench/run.py [--tiny] [--only NAME ...]
+Usage: python bench/run.py [--tiny] [--only NAME ...] [--skip NAME ...]
 Full runs also write the table to docs/benchmarks.md.
 """
 
@@ -31,6 +31,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tiny", action="store_true", help="tiny sizes: check the cases run, not speed")
     parser.add_argument("--only", nargs="*", default=None, help="run only these cases")
+    parser.add_argument(
+        "--skip", nargs="*", default=[], help="leave these cases out (a full run still writes the doc, naming them)"
+    )
     args = parser.parse_args()
     load_cases()
     size = Size(tiny=args.tiny)
@@ -41,7 +44,7 @@ def main() -> int:
     load_before = os.getloadavg()
     started = time.perf_counter()
     for c in CASES:
-        if args.only and c.name not in args.only:
+        if (args.only and c.name not in args.only) or c.name in args.skip:
             continue
         print(f"-- {c.name}", flush=True)
         t0 = time.perf_counter()
@@ -67,6 +70,11 @@ def main() -> int:
             f"Whole run: {total / 60:.1f} min ({', '.join(timings)}). Load average (1 min) before the "
             f"run {load_before[0]:.1f}, after {load_after[0]:.1f}, on {os.cpu_count()} cores.\n",
         ]
+        if args.skip:
+            notes.append(
+                f"Not run in this run (left out with --skip; measure with `bench/run.py --only NAME`): "
+                f"{', '.join(args.skip)}.\n"
+            )
         if failures:
             notes.append("## Cases that failed to measure\n\n" + "\n".join(f"- {f}" for f in failures) + "\n")
         if missed:
