@@ -94,25 +94,28 @@ absolute figures.
 
 MISSED: dict[str, Analysis] = {
     "datum_throughput": Analysis(
-        "af37bb2",
+        "d086088",
         ("server/tuskd/engine",),
         """\
-**datum_throughput** (profiled at af37bb2: the helper spawns with `posix_spawn` and wakes the
-engine once per attempt; at 44b1dbe, with `subprocess.Popen` and a wake-up per message, the job
-ran ~180 datums/s and Popen was 57% of the helper's wall time). The server is not CPU-bound:
-py-spy `--gil` shows its Python busy ~16% of the job's wall time. Each worker slot's wall time
-(py-spy `--idle`, `JobRunner._run_datum`): 86% in `Sandbox._attempt`, almost all of it
-(`_Supervisor.pump`) waiting for the helper's end-of-attempt event; 14% between attempts
-(`JobSpace.prepare` 7.5%, `_Helper.send` 7%, recording 5%). The helper (engine/zygote.py): 43%
-of its wall time in `os.posix_spawn` of the user command, 46% in `poll` (the child running,
-then waiting for the engine's next request). The spawn itself is at the machine's cost (a bare
-`posix_spawn` + `waitpid` of `true` measured 1.6 to 2.0 ms at the same time, with or without a
-mount namespace and `setsigdef`); what the thread-pool floor does not pay is the turnaround
-between attempts, during which the slot's helper is idle. What would close it: overlap that
-turnaround with the running attempt: prepare the next datum's workspace and queue its `run` in
-the helper while the current attempt runs, so the helper spawns the next command the moment the
-previous one exits (the exit report and the recording follow asynchronously), and each slot's
-user processes run back to back as in the floor.""",
+**datum_throughput** (profiled at d086088, a shared 2-core machine at load 7 to 12; ratio
+0.30 to 0.47 in those runs). Per datum and worker slot (timed in the server, 5,000 datums):
+`execute_datum` 5.2 ms mean (p50 2.4, p90 9.2), of which the attempt in the sandbox 4.7 ms
+(p50 2.1, p90 8.5), laying out the tree 0.3 ms; the pool's turnaround between two datums of a
+worker 0.6 ms. The floor's `true` costs ~2.1 ms per worker. py-spy `--idle`: each executor thread
+waits in `_Supervisor.pump` for the helper's exit report ~72% of the job; the helper's PID 1
+(engine/zygote.py) is idle in `poll` ~77% of its time and in `posix_spawn` ~21%. The server is
+not CPU-bound (`--gil`: its Python holds the GIL ~20% of the wall time) and the GIL hand-over is
+not the tail (`sys.setswitchinterval` 5 ms or 0.5 ms: the same ratio). The bare sandbox, without
+the server (one `Sandbox` per thread running `true` back to back), did 514/s on 2 threads when
+the plain pool did 576/s, but 244/s against 447/s on one thread. What makes the tail: each
+attempt has four process wake-ups on its critical path (the helper woken by the request, the
+child, the helper woken by the exit, the engine woken by the end of the output), the floor two
+(the child, the parent); on a loaded machine each wake-up waits for a CPU. What would close it:
+take the engine's turnaround off the critical path. Give each slot two trees, lay out the next
+datum in the idle tree and queue its `run` in the slot's helper while the current attempt runs
+(each attempt with its own reply socket, its timeout counted from the spawn, a queued request
+dropped on cancel), so the helper spawns the next command the moment the previous one exits and
+has been swept: the critical path is then the child and one helper wake-up, like the floor's.""",
     ),
     "waitjob_fanout": Analysis(
         "2a1e89e",
