@@ -149,6 +149,11 @@ class CommitPort(Protocol):
         self, commit: CommitRef, path: str = "/", number: int = 0, reverse: bool = False, marker: str | None = None
     ) -> Iterator[FileInfo]: ...
 
+    def changed_paths(self, old: CommitRef, new: CommitRef, limit: int) -> list[str] | None:
+        """The file paths that may differ between two commits of one repo (a superset), or None
+        when more than ``limit`` may (or the repos differ)."""
+        ...
+
     def begin_modify(self, target: CommitRef) -> OutputSession: ...
 
     def finish_commit(

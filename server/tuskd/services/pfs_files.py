@@ -377,6 +377,33 @@ class FileReads(PfsBase):
                     o = next(olds, None)
                     n = next(news, None)
 
+    def changed_paths(self, old: CommitRef, new: CommitRef, limit: int) -> list[str] | None:
+        """The file paths that may differ between two commits of one repo, in path order, read
+        from the layers the two trees do not share (cost: those layers' entries, not the trees).
+
+        A superset: a path written again with the same content is in it. Exact enough for a
+        caller that compares content itself (the incremental datum plan, engine/job_plan.py).
+        None when the commits are of different repos or more than ``limit`` paths may differ
+        (the caller reads the trees instead); NotFound for an unknown commit."""
+        with self.store.read() as tx:
+            old_tree, new_tree = self._open(tx, old), self._open(tx, new)
+            if old_tree.row.repo_id != new_tree.row.repo_id:
+                return None
+            # A path none of the unshared layers holds takes its entry from the shared bottom
+            # of both stacks: the same in both trees.
+            shared = 0
+            for a, b in zip(old_tree.stack, new_tree.stack, strict=False):
+                if a != b:
+                    break
+                shared += 1
+            changed: set[str] = set()
+            for layer in (*old_tree.stack[shared:], *new_tree.stack[shared:]):
+                for entry in tx.scan_layer(layer):
+                    changed.add(entry.path)
+                    if len(changed) > limit:
+                        return None
+        return sorted(changed)
+
 
 def _marker_key(marker: str | None) -> str | None:
     """A pagination marker in listing spelling (directories keep their trailing ``/``)."""

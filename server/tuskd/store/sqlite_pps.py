@@ -6,8 +6,9 @@ part of that transaction (and of its savepoints).
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 from tuskd.domain.datum_ledger import DatumChange
@@ -48,6 +49,8 @@ _DATUM_UPSERT = (
     " WHERE datums.state = ?"
 )
 _US = 1_000_000
+# A carried datum (carry_skipped_datums) was SUCCESS or SKIPPED in the job it comes from.
+_CARRIED_STATES = f"{int(DatumState.SUCCESS)}, {int(DatumState.SKIPPED)}"
 
 
 def _us(seconds: float) -> int:
@@ -362,13 +365,46 @@ class SqlitePpsTx:
             params.append(limit)
         return [_datum_row(r, key) for r in self._x(sql, params)]
 
-    def datum_hashes(self, job_row: int, states: Sequence[DatumState]) -> dict[str, str]:
+    def datum_hashes(
+        self, job_row: int, states: Sequence[DatumState], datum_ids: Sequence[str] | None = None
+    ) -> dict[str, str]:
         sql = "SELECT datum_id, hash FROM datums WHERE job_row = ?"
         params: list[Any] = [job_row]
         if states:
             sql += f" AND state IN ({', '.join('?' for _ in states)})"
             params += [int(s) for s in states]
+        if datum_ids is not None:
+            sql += " AND datum_id IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(list(datum_ids)))
         return dict(self._x(sql, params).fetchall())
+
+    def carry_skipped_datums(
+        self, from_row: int, to_row: int, leave_out: Collection[str], rewrite: tuple[str, str], now_us: int
+    ) -> int:
+        carried = (
+            f"FROM datums WHERE job_row = ? AND state IN ({_CARRIED_STATES})"
+            " AND datum_id NOT IN (SELECT value FROM json_each(?))"
+        )
+        leave = json.dumps(sorted(leave_out))
+        try:
+            self._x(
+                f"INSERT INTO datums ({_DATUM_COLUMNS}, updated_us)"
+                f" SELECT ?, datum_id, hash, {int(DatumState.SKIPPED)}, 0, '', replace(inputs_json, ?, ?), 0, 0, 0,"
+                f" NULL, ? {carried}",
+                (to_row, rewrite[0], rewrite[1], now_us, from_row, leave),
+            )
+        except sqlite3.IntegrityError as exc:  # the ledger's "no row yet" did not hold
+            raise DatumConflict(
+                f"job row {to_row} already has a row for a datum carried from job row {from_row}"
+            ) from exc
+        count = int(self._x("SELECT changes()").fetchone()[0])
+        self._x(
+            "INSERT OR REPLACE INTO datum_outputs (job_row, datum_id, path, blob, size)"
+            " SELECT ?, datum_id, path, blob, size FROM datum_outputs WHERE job_row = ?"
+            f" AND datum_id IN (SELECT datum_id {carried})",
+            (to_row, from_row, from_row, leave),
+        )
+        return count
 
     def put_datum_outputs(self, job_row: int, entries: Iterable[OutputEntry]) -> None:
         self._tx.connection.executemany(
