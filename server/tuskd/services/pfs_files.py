@@ -378,13 +378,12 @@ class FileReads(PfsBase):
                     n = next(news, None)
 
     def changed_paths(self, old: CommitRef, new: CommitRef, limit: int) -> list[str] | None:
-        """The file paths that may differ between two commits of one repo, in path order, read
-        from the layers the two trees do not share (cost: those layers' entries, not the trees).
+        """The file paths whose file differs between two commits of one repo (added, deleted or
+        with other content), in path order. Only the layers the two trees do not share are read
+        (cost: their entries, not the trees): each path they hold is compared in both trees.
 
-        A superset: a path written again with the same content is in it. Exact enough for a
-        caller that compares content itself (the incremental datum plan, engine/job_plan.py).
-        None when the commits are of different repos or more than ``limit`` paths may differ
-        (the caller reads the trees instead); NotFound for an unknown commit."""
+        None when the commits are of different repos or those layers hold more than ``limit``
+        paths (the caller reads the trees instead); NotFound for an unknown commit."""
         with self.store.read() as tx:
             old_tree, new_tree = self._open(tx, old), self._open(tx, new)
             if old_tree.row.repo_id != new_tree.row.repo_id:
@@ -396,13 +395,18 @@ class FileReads(PfsBase):
                 if a != b:
                     break
                 shared += 1
-            changed: set[str] = set()
+            touched: set[str] = set()
             for layer in (*old_tree.stack[shared:], *new_tree.stack[shared:]):
                 for entry in tx.scan_layer(layer):
-                    changed.add(entry.path)
-                    if len(changed) > limit:
+                    touched.add(entry.path)
+                    if len(touched) > limit:
                         return None
-        return sorted(changed)
+            changed = []
+            for path in sorted(touched):  # a merge or a same-content write touches paths it does not change
+                before, after = tx.tree_get(old_tree.stack, path), tx.tree_get(new_tree.stack, path)
+                if (before.blob if before else None) != (after.blob if after else None):
+                    changed.append(path)
+        return changed
 
 
 def _marker_key(marker: str | None) -> str | None:
