@@ -16,7 +16,16 @@ from collections.abc import Sequence
 import pytest
 
 from tests.conftest import RunningServer
-from tests.integration.test_engine import create_pipeline, create_repo, datums, files, make_spec, put, wait_all, wait_job
+from tests.integration.test_engine import (
+    create_pipeline,
+    create_repo,
+    datums,
+    files,
+    make_spec,
+    put,
+    wait_all,
+    wait_job,
+)
 from tuskd.domain.inputs import Input, PfsInput
 from tuskd.domain.jobs import Job
 from tuskd.domain.pipelines import PipelineKey
@@ -203,7 +212,7 @@ def test_salt_change_is_planned_in_full(server: RunningServer, caplog: pytest.Lo
 
 
 def test_job_after_a_failed_job(server: RunningServer, caplog: pytest.LogCaptureFixture) -> None:
-    fails_on_bad = 'if [ -e /pfs/data/bad ]; then exit 3; fi; ' + COPY
+    fails_on_bad = "if [ -e /pfs/data/bad ]; then exit 3; fi; " + COPY
     both(server, pfs(), fails_on_bad)
     c1 = step(server, {"/a": b"1", "/b": b"2", "/c": b"3"})
     same_job(server, c1)
