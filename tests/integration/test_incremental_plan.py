@@ -90,6 +90,23 @@ def step(server: RunningServer, write: dict[str, bytes], delete: Sequence[str] =
     return put(server, "data", write, delete)
 
 
+def after(
+    server: RunningServer, first: dict[str, bytes], write: dict[str, bytes], delete: Sequence[str] = ()
+) -> tuple[str, Job]:
+    """Commit ``first`` (both jobs checked), then the change; the change's commit and job."""
+    same_job(server, step(server, first))
+    commit = step(server, write, delete)
+    return commit, same_job(server, commit)
+
+
+def rerun(server: RunningServer, reprocess: bool) -> tuple[str, Job]:
+    """Rerun both pipelines (each a job of its own commit set); ``inc``'s new job ID and job."""
+    for name in ("inc", "full"):
+        server.deps.pipelines.rerun(PipelineKey("default", name), reprocess=reprocess)
+    inc, full = wait_all(server, "inc", 3)[0], wait_all(server, "full", 3)[0]
+    return inc.key.id, same_job(server, inc.key.id, full.key.id)
+
+
 @pytest.fixture(autouse=True)
 def _engine_log(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("DEBUG", logger="tuskd.engine.job_runner")
@@ -97,10 +114,7 @@ def _engine_log(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_changed_file(server: RunningServer, caplog: pytest.LogCaptureFixture) -> None:
     both(server, pfs())
-    c1 = step(server, {"/a": b"1", "/b": b"2", "/c": b"3"})
-    same_job(server, c1)
-    c2 = step(server, {"/b": b"two"})
-    j = same_job(server, c2)
+    c2, j = after(server, {"/a": b"1", "/b": b"2", "/c": b"3"}, {"/b": b"two"})
     assert (j.counts.processed, j.counts.skipped, j.total) == (1, 2, 3)
     assert paths(server, c2, DatumState.SUCCESS) == ["/b"]
     assert carried(caplog, "inc", c2) == 2
@@ -112,20 +126,14 @@ def test_changed_file(server: RunningServer, caplog: pytest.LogCaptureFixture) -
 
 def test_added_file(server: RunningServer, caplog: pytest.LogCaptureFixture) -> None:
     both(server, pfs())
-    c1 = step(server, {"/a": b"1", "/b": b"2"})
-    same_job(server, c1)
-    c2 = step(server, {"/d": b"4"})
-    j = same_job(server, c2)
+    c2, j = after(server, {"/a": b"1", "/b": b"2"}, {"/d": b"4"})
     assert (j.counts.processed, j.counts.skipped, j.total) == (1, 2, 3)
     assert carried(caplog, "inc", c2) == 2
 
 
 def test_deleted_file(server: RunningServer, caplog: pytest.LogCaptureFixture) -> None:
     both(server, pfs())
-    c1 = step(server, {"/a": b"1", "/b": b"2", "/c": b"3"})
-    same_job(server, c1)
-    c2 = step(server, {}, delete=["/c"])
-    j = same_job(server, c2)
+    c2, j = after(server, {"/a": b"1", "/b": b"2", "/c": b"3"}, {}, delete=["/c"])
     assert (j.counts.processed, j.counts.skipped, j.total) == (0, 2, 2)
     assert carried(caplog, "inc", c2) == 2
     assert sorted(files(server, "inc", c2)) == ["/_pfs_data_a", "/_pfs_data_b"]
@@ -133,10 +141,7 @@ def test_deleted_file(server: RunningServer, caplog: pytest.LogCaptureFixture) -
 
 def test_renamed_file(server: RunningServer, caplog: pytest.LogCaptureFixture) -> None:
     both(server, pfs())
-    c1 = step(server, {"/a": b"1", "/b": b"2"})
-    same_job(server, c1)
-    c2 = step(server, {"/z": b"1"}, delete=["/a"])
-    j = same_job(server, c2)
+    c2, j = after(server, {"/a": b"1", "/b": b"2"}, {"/z": b"1"}, delete=["/a"])
     assert (j.counts.processed, j.counts.skipped, j.total) == (1, 1, 2)
     assert paths(server, c2, DatumState.SUCCESS) == ["/z"]
     assert carried(caplog, "inc", c2) == 1
@@ -170,40 +175,27 @@ def test_recursive_glob(server: RunningServer, caplog: pytest.LogCaptureFixture)
 
 def test_rerun_over_the_same_commit_carries_everything(server: RunningServer, caplog: pytest.LogCaptureFixture) -> None:
     both(server, pfs())
-    c1 = step(server, {"/a": b"1", "/b": b"2"})
-    same_job(server, c1)
-    for name in ("inc", "full"):
-        server.deps.pipelines.rerun(PipelineKey("default", name))
-    inc = wait_all(server, "inc", 3)[0]
-    full = wait_all(server, "full", 3)[0]
-    j = same_job(server, inc.key.id, full.key.id)
+    same_job(server, step(server, {"/a": b"1", "/b": b"2"}))
+    inc, j = rerun(server, reprocess=False)
     assert (j.counts.processed, j.counts.skipped, j.total) == (0, 2, 2)
-    assert carried(caplog, "inc", inc.key.id) == 2
+    assert carried(caplog, "inc", inc) == 2
 
 
 def test_cross_input_is_planned_in_full(server: RunningServer, caplog: pytest.LogCaptureFixture) -> None:
     create_repo(server, "other")
     put(server, "other", {"/o1": b"o1", "/o2": b"o2"})
     both(server, Input(cross=(pfs(), pfs("other"))))
-    c1 = step(server, {"/a": b"1", "/b": b"2"})
-    same_job(server, c1)
-    c2 = step(server, {"/b": b"two"})
-    j = same_job(server, c2)
+    c2, j = after(server, {"/a": b"1", "/b": b"2"}, {"/b": b"two"})
     assert (j.counts.processed, j.counts.skipped, j.total) == (2, 2, 4)
     assert carried(caplog, "inc", c2) == 0
 
 
 def test_salt_change_is_planned_in_full(server: RunningServer, caplog: pytest.LogCaptureFixture) -> None:
     both(server, pfs())
-    c1 = step(server, {"/a": b"1", "/b": b"2"})
-    same_job(server, c1)
-    for name in ("inc", "full"):
-        server.deps.pipelines.rerun(PipelineKey("default", name), reprocess=True)
-    inc = wait_all(server, "inc", 3)[0]
-    full = wait_all(server, "full", 3)[0]
-    j = same_job(server, inc.key.id, full.key.id)
+    same_job(server, step(server, {"/a": b"1", "/b": b"2"}))
+    inc, j = rerun(server, reprocess=True)
     assert (j.counts.processed, j.counts.skipped, j.total) == (2, 0, 2)
-    assert carried(caplog, "inc", inc.key.id) == 0
+    assert carried(caplog, "inc", inc) == 0
     # The job after it compares with the new salt's job again, incrementally.
     c2 = step(server, {"/b": b"two"})
     j2 = same_job(server, c2)
