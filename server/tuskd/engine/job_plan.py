@@ -16,9 +16,10 @@ all of these hold, else the job is planned in full:
 * the job has no datum row yet (not a resume after a restart or an internal error);
 * the pipeline's input is a single pfs or cron input (no cross, join, group or union);
 * the previous successful job ran the same input and salt (its spec's, when its pipeline
-  version differs), read an earlier commit of the same repo and branch, and every one of its
+  version differs), read a commit of the same repo and branch, and every one of its
   datums is SUCCESS or SKIPPED (a RECOVERED datum runs again);
-* at most ``max(INCREMENTAL_MIN_PATHS, its data_total // 4)`` paths changed.
+* the file layers the two input commits do not share hold at most
+  ``max(INCREMENTAL_MIN_PATHS, its data_total // 4)`` paths.
 """
 
 from __future__ import annotations

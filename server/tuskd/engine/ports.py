@@ -150,8 +150,8 @@ class CommitPort(Protocol):
     ) -> Iterator[FileInfo]: ...
 
     def changed_paths(self, old: CommitRef, new: CommitRef, limit: int) -> list[str] | None:
-        """The file paths that may differ between two commits of one repo (a superset), or None
-        when more than ``limit`` may (or the repos differ)."""
+        """The file paths whose file differs between two commits of one repo, or None when the
+        layers the two trees do not share hold more than ``limit`` paths (or the repos differ)."""
         ...
 
     def begin_modify(self, target: CommitRef) -> OutputSession: ...
