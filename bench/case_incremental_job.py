@@ -20,5 +20,5 @@ def incremental_job(size: Size) -> list[Row]:
     ratio = run.second_s / run.first_s
     return [
         Row(f"incremental job, 1 of {run.n} files changed vs first job", run.second_s, run.first_s, "s", ratio,
-            "<= 0.05", ratio <= 0.05),
+            "<= 0.02", ratio <= 0.02),
     ]  # fmt: skip
