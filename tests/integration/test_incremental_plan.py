@@ -216,3 +216,14 @@ def test_job_after_a_failed_job(server: RunningServer, caplog: pytest.LogCapture
     assert (j.state, j.counts.processed, j.counts.skipped, j.total) == (JobState.JOB_SUCCESS, 2, 1, 3)
     assert paths(server, c3, DatumState.SUCCESS) == ["/a", "/c"]
     assert carried(caplog, "inc", c3) == 1
+
+
+def test_recovered_datum_runs_again_in_full(server: RunningServer, caplog: pytest.LogCaptureFixture) -> None:
+    create_repo(server, "data")
+    fails_on_r = "if [ -e /pfs/data/r ]; then exit 1; fi; " + COPY
+    for name, input in (("inc", pfs()), ("full", Input(union=(pfs(),)))):
+        create_pipeline(server, make_spec(name, fails_on_r, input, err_cmd=["true"], datum_tries=1))
+    c2, j = after(server, {"/a": b"1", "/r": b"2"}, {"/a": b"one"})
+    # The RECOVERED datum of the last successful job is not skipped: it runs (and recovers) again.
+    assert (j.state, j.counts.processed, j.counts.recovered, j.counts.skipped) == (JobState.JOB_SUCCESS, 1, 1, 0)
+    assert carried(caplog, "inc", c2) == 0

@@ -108,11 +108,7 @@ def _incremental(
     scope = change_scope(change.pfs, change.paths)
     datums = plan_datums(spec.input, listing_of(inputs, scope.roots))
     with ctx.store.read() as tx:
-        t = ctx.jobs.tables(tx)
-        if t.list_datums(previous.row, states=_NOT_SKIPPABLE, limit=1):
-            log.debug("job %s: planned in full: the previous job has datums to run again", job.key)
-            return None
-        hashes = t.datum_hashes(previous.row, _SKIPPABLE, [d.id for d in datums])
+        hashes = ctx.jobs.tables(tx).datum_hashes(previous.row, _SKIPPABLE, [d.id for d in datums])
     rewrite = (_commit_json(change.old.id), _commit_json(change.new.id))
     carry = Carry(previous.row, scope.ids | {d.id for d in datums}, rewrite)
     return JobPlan(datums, previous.row, hashes, carry)
@@ -123,7 +119,7 @@ class _Change:
     pfs: PfsInput  # the pipeline's one input, validated
     old: CommitKey  # the commit of it the previous job read
     new: CommitKey  # the commit of it this job reads
-    paths: list[str]  # the paths that may differ between the two
+    paths: list[str]  # the file paths that differ between the two
 
 
 def _change(ctx: EngineContext, spec: PipelineSpec, job: Job, inputs: JobInputs, previous: JobRow) -> _Change | str:
@@ -138,6 +134,9 @@ def _change(ctx: EngineContext, spec: PipelineSpec, job: Job, inputs: JobInputs,
             return "the previous job's spec is gone"
         if before.input != spec.input or before.salt != spec.salt:
             return "the input or the salt changed since the previous job"
+    with ctx.store.read() as tx:
+        if ctx.jobs.tables(tx).list_datums(previous.row, states=_NOT_SKIPPABLE, limit=1):
+            return "the previous job has datums to run again (RECOVERED)"
     commits = _commits(ctx, pfs, inputs, previous)
     if commits is None:
         return "the previous job read no commit of the same input"
