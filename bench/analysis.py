@@ -204,19 +204,21 @@ start (or the environment variable in the service unit), and bounding the messag
 ModifyFile stream.""",
     ),
     "incremental_job": Analysis(
-        "aed934e",
-        ("server/tuskd/domain/datums.py", "server/tuskd/engine/job_datums.py", "server/tuskd/services/pfs_files.py"),
+        "bdda4c1",
+        ("server/tuskd/engine/job_plan.py", "server/tuskd/engine/job_output.py", "server/tuskd/store/pps_tables.py"),
         """\
-**incremental_job** (profiled at aed934e). The second job still does per-datum Python work for all 5,000 datums,
-although 4,999 are skipped; py-spy `--gil` on the server during five incremental jobs (each ~0.4
-to 0.8 s): `plan_datums` (domain/datums.py) 37% of the server's CPU (the PFS walk of every file,
-`PfsService._walk_infos`, 19%; the planner's index 20%; `datum_id` 8%); building a `DatumRow` for
-every datum, skipped ones included (`JobDatums._datum_row`, engine/job_datums.py) 30%, half of it
-`json.dumps` of each datum's inputs; `upsert_datums` of 5,000 rows 7%. The ratio also worsens as
-the engine gets faster: the first job's time is the denominator. What would close it: plan from
-the input commit's diff against the previous job's input commit (only changed paths get new
-datums); carry the skipped datums' rows in SQL (`INSERT ... SELECT` from the previous job's rows)
-instead of building 5,000 Python rows with JSON.""",
+**incremental_job** (profiled at bdda4c1, with the incremental plan of engine/job_plan.py). The
+second job plans only the changed file's datum (from the input commits' unshared file layers)
+and carries the other 4,999 from the previous job as SKIPPED rows in SQL: its Python CPU on the
+server fell from ~0.4 s to ~0.05 s per job (py-spy `--gil`, five jobs each). Where the job
+thread's wall time goes now (py-spy `--idle`, five jobs, load ~8 on 2 cores): the carry's two
+`INSERT ... SELECT` (rows, then outputs; `carry_skipped_datums`) 23% and the commit of that
+transaction 26% -- the carry is still O(repo) rows, only cheap per row; the output check and
+merge reading every datum again (`JobOutput.merged_outputs`: six `datum_hashes` queries, one
+per state) 17%; waiting for the input commit 13%; running the one datum 14%. What would close
+the rest: the output check's states in one query (or counted in SQL); a job's datum rows
+inherited from the previous job instead of copied; the output commit written as the previous
+output plus the changed datums' outputs instead of walked whole.""",
     ),
 }
 

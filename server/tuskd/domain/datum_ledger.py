@@ -9,6 +9,12 @@ adds to the job's counters. The store applies a change only to a row still in ``
 The moves:
 
 * :func:`skip`: UNKNOWN -> SKIPPED (same ID and hash succeeded in the last successful job).
+  The incremental plan (engine/job_plan.py) makes the same move in bulk, in SQL: the store's
+  ``carry_skipped_datums`` inserts a SKIPPED row for each datum of the previous job the input
+  change did not touch. It writes only where the job has no row for the datum (its plain INSERT
+  is refused otherwise: "no row yet" is checked as here) and the rows are exactly what
+  :func:`skip` makes (the previous row's ID, hash and inputs; no attempts, reason or stats);
+  :func:`skipped_in_bulk` is what they add to the job's counters.
 * :func:`finish`: the datum ran (UNKNOWN -> STARTING -> outcome when it had no row; STARTING ->
   outcome when it was restarted and waited in STARTING).
 * :func:`restart`: FAILED or RECOVERED -> STARTING, waiting to run again. The outcome it had
@@ -27,7 +33,18 @@ from .errors import FailedPrecondition
 from .jobs import Counts, DatumRecord
 from .states import DatumState, check_datum_transition
 
-__all__ = ["RESTARTED_PREFIX", "DatumChange", "abandon", "adds", "finish", "move", "restart", "skip", "stored"]
+__all__ = [
+    "RESTARTED_PREFIX",
+    "DatumChange",
+    "abandon",
+    "adds",
+    "finish",
+    "move",
+    "restart",
+    "skip",
+    "skipped_in_bulk",
+    "stored",
+]
 
 RESTARTED_PREFIX = "restarted; was "
 """The reason shown for a datum restarted by RestartDatum until it has run again."""
@@ -75,6 +92,12 @@ def skip(record: DatumRecord, inputs_json: str) -> DatumChange:
     new = stored(replace(record, state=DatumState.UNKNOWN), inputs_json)
     done = move(new, DatumState.SKIPPED, counted=None)
     return replace(done, counts=_count(DatumState.SKIPPED))
+
+
+def skipped_in_bulk(count: int) -> Counts:
+    """What ``count`` datums skipped in one bulk move (see the module docstring) add to the
+    job's counters: the same as ``count`` :func:`skip` changes."""
+    return Counts(skipped=count)
 
 
 def finish(record: DatumRecord, counted: DatumState | None, inputs_json: str) -> DatumChange:

@@ -125,7 +125,7 @@ class JobControl:
     token: CancelToken = field(default_factory=CancelToken)  # interrupts blocking waits
     done: threading.Event = field(default_factory=threading.Event)
     _timers: list[threading.Timer] = field(default_factory=list)
-    plan: dict[str, Datum] = field(default_factory=dict)  # every datum of the job, by ID
+    plan: dict[str, Datum] = field(default_factory=dict)  # datums planned in Python (not carried), by ID
     running: dict[str, RunningDatum] = field(default_factory=dict)
     finished: dict[str, DatumState] = field(default_factory=dict)
     reruns: dict[str, DatumState] = field(default_factory=dict)

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from tuskd.domain import datum_ledger as ledger
 from tuskd.domain.datum_ledger import DatumChange
-from tuskd.domain.datums import Datum, FileEntry, datum_hash, plan_datums
+from tuskd.domain.datums import Datum, FileEntry, datum_hash
 from tuskd.domain.errors import NotFound
 from tuskd.domain.inputs import PfsInput
 from tuskd.domain.jobs import DatumRecord, Job, JobKey, Stats, transition
@@ -25,6 +25,7 @@ from tuskd.engine.datum_tasks import DatumTasks, FinishedDatum
 from tuskd.engine.datum_work import DatumResult, DatumTask
 from tuskd.engine.job_context import EngineContext, JobInputs
 from tuskd.engine.job_control import JobControl, JobGone, JobStopped, RunningDatum
+from tuskd.engine.job_plan import plan_job
 from tuskd.engine.sandbox import format_seconds
 from tuskd.store.pps import DatumConflict, DatumRow, OutputEntry
 
@@ -65,9 +66,6 @@ class JobDatums:
 
     def run_datums(self, spec: PipelineSpec, inputs: JobInputs) -> None:
         ctx, key = self.ctx, self.key
-        datums = plan_datums(spec.input, self._listing(inputs))
-        self.control.check()
-        hashes = {d.id: datum_hash(d, spec.salt) for d in datums}
         with ctx.store.read() as tx:
             t = ctx.jobs.tables(tx)
             row = t.get_job(key)
@@ -81,13 +79,13 @@ class JobDatums:
                 for d in recorded
                 if d.record.state == DatumState.STARTING and d.record.counted is not None
             }
-            previous: dict[str, str] = {}
-            prev_row = None
+            prev = None
             if spec.reprocess_spec != REPROCESS_EVERY_JOB:
                 prev = t.last_successful_job(key.project, key.pipeline, row.row)
-                if prev is not None:
-                    prev_row = prev.row
-                    previous = t.datum_hashes(prev.row, [DatumState.SUCCESS, DatumState.SKIPPED])
+        plan = plan_job(ctx, spec, row.job, inputs, prev, not recorded, self._listing)
+        datums, previous, prev_row, carry = plan.datums, plan.previous, plan.previous_row, plan.carry
+        self.control.check()
+        hashes = {d.id: datum_hash(d, spec.salt) for d in datums}
         skipped = [d for d in datums if d.id not in done and previous.get(d.id) == hashes[d.id]]
         skipped_ids = {d.id for d in skipped}
         todo = [d for d in datums if d.id not in done and d.id not in skipped_ids]
@@ -97,11 +95,13 @@ class JobDatums:
             ledger.skip(row.record, row.inputs_json)
             for row in (self._datum_row(d, hashes[d.id], DatumState.UNKNOWN, inputs) for d in skipped)
         ]
+        carried = 0
 
         def start_running(job: Job) -> Job:
             if job.state != JobState.JOB_RUNNING:
                 job = transition(job, JobState.JOB_RUNNING, now)
-            return replace(job, total=len(datums), counts=job.counts + ledger.adds(changes))
+            counts = job.counts + ledger.adds(changes) + ledger.skipped_in_bulk(carried)
+            return replace(job, total=len(datums) + carried, counts=counts)
 
         with self.control.lock:
             self.control.check()
@@ -109,12 +109,17 @@ class JobDatums:
             self.control.describe = lambda d: self._datum_row(d, hashes[d.id], DatumState.STARTING, inputs)
             self.control.datums_closed = False
             with ctx.store.write() as tx:
+                t = ctx.jobs.tables(tx)
+                if carry is not None:
+                    carried = t.carry_skipped_datums(
+                        carry.from_row, row.row, carry.leave_out, carry.rewrite, round(now * 1_000_000)
+                    )
                 if prev_row is not None and skipped:
-                    ctx.jobs.tables(tx).copy_datum_outputs(prev_row, row.row, [d.id for d in skipped])
+                    t.copy_datum_outputs(prev_row, row.row, [d.id for d in skipped])
                 job = ctx.jobs.change(key, start_running, datums=changes, tx=tx)
         log.info(
-            "job %s: %d datums (%d skipped, %d done before a restart, %d to run)",
-            key, len(datums), len(skipped), len(done), len(todo),
+            "job %s: %d datums (%d skipped, %d of them carried in SQL; %d done before a restart, %d to run)",
+            key, len(datums) + carried, len(skipped) + carried, carried, len(done), len(todo),
         )  # fmt: skip
         self._arm_job_timeout(spec, job)
         if todo:
@@ -258,7 +263,9 @@ class JobDatums:
             self.control.check()
             raise error
 
-    def _listing(self, inputs: JobInputs) -> Callable[[PfsInput], Sequence[FileEntry]]:
+    def _listing(self, inputs: JobInputs, roots: Sequence[str]) -> Callable[[PfsInput], Sequence[FileEntry]]:
+        """The files of each input's commit below ``roots`` (a root not in the commit: none)."""
+
         def listing(pfs: PfsInput) -> Sequence[FileEntry]:
             commit = inputs.commit_for(pfs)
             repo = RepoKey(pfs.project, pfs.repo, pfs.repo_type)
@@ -269,11 +276,18 @@ class JobDatums:
                 commit = info.commit
                 inputs.commits[(pfs.project, pfs.repo, pfs.repo_type, pfs.branch)] = commit
             ref = CommitRef(repo, id=commit.id)
-            return [
-                FileEntry(info.path, False, info.size_bytes, info.hash)
-                for info in self.ctx.pfs.walk_files(ref, "/")
-                if info.file_type is FileType.FILE
-            ]
+            files: list[FileEntry] = []
+            for root in roots:
+                try:
+                    files += (
+                        FileEntry(info.path, False, info.size_bytes, info.hash)
+                        for info in self.ctx.pfs.walk_files(ref, root)
+                        if info.file_type is FileType.FILE
+                    )
+                except NotFound as exc:
+                    if exc.reason != "FILE_NOT_FOUND":  # the commit itself is gone
+                        raise
+            return files
 
         return listing
 

@@ -8,7 +8,9 @@ The walk (docs/jobs.md tells it for users):
 2. STARTING -> RUNNING with ``data_total`` in the same change. Datums are planned by
    domain.datums over the input commits' files. Datums of the last successful job of the
    pipeline with the same ID and hash (state SUCCESS or SKIPPED) are SKIPPED and their
-   recorded outputs carried over, all in the same transaction as the RUNNING change.
+   recorded outputs carried over, all in the same transaction as the RUNNING change. Where it
+   can, only the datums the input change touched are planned and the others carried in SQL
+   (engine/job_plan.py).
 3. The rest run on the executor (``parallelism_spec.constant`` at a time) as plain-data tasks
    (engine/datum_tasks.py builds them; engine/datum_execution.py lays out inputs, runs the
    attempts in a worker slot's sandbox and stores /pfs/out as blobs); the results come back

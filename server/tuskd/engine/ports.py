@@ -149,6 +149,11 @@ class CommitPort(Protocol):
         self, commit: CommitRef, path: str = "/", number: int = 0, reverse: bool = False, marker: str | None = None
     ) -> Iterator[FileInfo]: ...
 
+    def changed_paths(self, old: CommitRef, new: CommitRef, limit: int) -> list[str] | None:
+        """The file paths whose file differs between two commits of one repo, or None when the
+        layers the two trees do not share hold more than ``limit`` paths (or the repos differ)."""
+        ...
+
     def begin_modify(self, target: CommitRef) -> OutputSession: ...
 
     def finish_commit(

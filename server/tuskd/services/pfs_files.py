@@ -377,6 +377,37 @@ class FileReads(PfsBase):
                     o = next(olds, None)
                     n = next(news, None)
 
+    def changed_paths(self, old: CommitRef, new: CommitRef, limit: int) -> list[str] | None:
+        """The file paths whose file differs between two commits of one repo (added, deleted or
+        with other content), in path order. Only the layers the two trees do not share are read
+        (cost: their entries, not the trees): each path they hold is compared in both trees.
+
+        None when the commits are of different repos or those layers hold more than ``limit``
+        paths (the caller reads the trees instead); NotFound for an unknown commit."""
+        with self.store.read() as tx:
+            old_tree, new_tree = self._open(tx, old), self._open(tx, new)
+            if old_tree.row.repo_id != new_tree.row.repo_id:
+                return None
+            # A path none of the unshared layers holds takes its entry from the shared bottom
+            # of both stacks: the same in both trees.
+            shared = 0
+            for a, b in zip(old_tree.stack, new_tree.stack, strict=False):
+                if a != b:
+                    break
+                shared += 1
+            touched: set[str] = set()
+            for layer in (*old_tree.stack[shared:], *new_tree.stack[shared:]):
+                for entry in tx.scan_layer(layer):
+                    touched.add(entry.path)
+                    if len(touched) > limit:
+                        return None
+            changed = []
+            for path in sorted(touched):  # a merge or a same-content write touches paths it does not change
+                before, after = tx.tree_get(old_tree.stack, path), tx.tree_get(new_tree.stack, path)
+                if (before.blob if before else None) != (after.blob if after else None):
+                    changed.append(path)
+        return changed
+
 
 def _marker_key(marker: str | None) -> str | None:
     """A pagination marker in listing spelling (directories keep their trailing ``/``)."""

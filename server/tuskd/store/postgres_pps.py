@@ -8,7 +8,7 @@ datum ledger's batch one pipeline).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from tuskd.domain.datum_ledger import DatumChange
@@ -43,6 +43,9 @@ class PostgresPpsTx(PpsTables):
 
     def _flag(self, value: bool) -> Any:
         return value  # a BOOLEAN column
+
+    def _among(self, column: str, values: Collection[str]) -> tuple[str, list[Any]]:
+        return f"{column} = ANY(?)", [sorted(values)]
 
     # -- jobs: the job row, both counters and the history row in one statement ----------------
 

@@ -8,7 +8,7 @@ together).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -150,8 +150,22 @@ class PpsTx(Tx, Protocol):
         limit: int | None = None,
         reverse: bool = False,
     ) -> list[DatumRow]: ...
-    def datum_hashes(self, job_row: int, states: Sequence[DatumState]) -> dict[str, str]:
-        """datum id -> hash for the job's datums in ``states`` (for skipping)."""
+    def datum_hashes(
+        self, job_row: int, states: Sequence[DatumState], datum_ids: Sequence[str] | None = None
+    ) -> dict[str, str]:
+        """datum id -> hash for the job's datums in ``states`` (for skipping); with
+        ``datum_ids``, only those datums."""
+        ...
+
+    def carry_skipped_datums(
+        self, from_row: int, to_row: int, leave_out: Collection[str], rewrite: tuple[str, str], now_us: int
+    ) -> int:
+        """The datum ledger's skip (no row -> SKIPPED, domain/datum_ledger.py ``skip``) in bulk,
+        without a row passing through Python: every SUCCESS or SKIPPED datum of job ``from_row``
+        whose ID is not in ``leave_out`` gets a SKIPPED row in job ``to_row`` -- same ID and hash,
+        no attempts, reason or stats, its ``inputs_json`` with the text ``rewrite[0]`` replaced by
+        ``rewrite[1]`` -- and its outputs copied to ``to_row``. Returns how many rows it wrote.
+        A row already there: DatumConflict, and the caller's transaction must not commit."""
         ...
 
     def put_datum_outputs(self, job_row: int, entries: Iterable[OutputEntry]) -> None: ...

@@ -11,7 +11,8 @@ writes and the datum ledger's batch with fewer round trips. Rows come back the s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import json
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any, Protocol
 
 from tuskd.domain.datum_ledger import DatumChange
@@ -55,6 +56,8 @@ DATUM_UPSERT = (
 # A datum's output file written again replaces the row (SQLite and PostgreSQL both speak it).
 _OUTPUT_UPSERT = " ON CONFLICT (job_row, datum_id, path) DO UPDATE SET blob = excluded.blob, size = excluded.size"
 _US = 1_000_000
+# A carried datum (carry_skipped_datums) was SUCCESS or SKIPPED in the job it comes from.
+_CARRIED_STATES = f"{int(DatumState.SUCCESS)}, {int(DatumState.SKIPPED)}"
 
 
 def _us(seconds: float) -> int:
@@ -142,6 +145,11 @@ class PpsTables:
 
     def _flag(self, value: bool) -> Any:
         return int(value)
+
+    def _among(self, column: str, values: Collection[str]) -> tuple[str, list[Any]]:
+        """``column`` is one of ``values``, a list of any length, as one parameter (SQLite:
+        a JSON array read by ``json_each``; PostgreSQL overrides it with ``= ANY``)."""
+        return f"{column} IN (SELECT value FROM json_each(?))", [json.dumps(sorted(values))]
 
     @property
     def writable(self) -> bool:
@@ -407,14 +415,47 @@ class PpsTables:
             params.append(limit)
         return [_datum_row(r, key) for r in self._x(sql, params)]
 
-    def datum_hashes(self, job_row: int, states: Sequence[DatumState]) -> dict[str, str]:
+    def datum_hashes(
+        self, job_row: int, states: Sequence[DatumState], datum_ids: Sequence[str] | None = None
+    ) -> dict[str, str]:
         sql = "SELECT datum_id, hash FROM datums WHERE job_row = ?"
         params: list[Any] = [job_row]
         if states:
             condition, values = self._in("state", [int(s) for s in states])
             sql += f" AND {condition}"
             params += values
+        if datum_ids is not None:
+            condition, values = self._among("datum_id", datum_ids)
+            sql += f" AND {condition}"
+            params += values
         return dict(self._x(sql, params).fetchall())
+
+    def carry_skipped_datums(
+        self, from_row: int, to_row: int, leave_out: Collection[str], rewrite: tuple[str, str], now_us: int
+    ) -> int:
+        left_out, leave = self._among("datum_id", leave_out)
+        carried = f"FROM datums WHERE job_row = ? AND state IN ({_CARRIED_STATES}) AND NOT {left_out}"
+        clash = self._x(
+            f"SELECT datum_id FROM datums WHERE job_row = ? AND datum_id IN (SELECT datum_id {carried}) LIMIT 1",
+            (to_row, from_row, *leave),
+        ).fetchone()
+        if clash is not None:  # the ledger's "no row yet" does not hold
+            raise DatumConflict(
+                f"datum {clash[0]} of job row {to_row} already has a row: it cannot be carried from job row {from_row}"
+            )
+        count = self._x(
+            f"INSERT INTO datums ({_DATUM_COLUMNS}, updated_us)"
+            f" SELECT ?, datum_id, hash, {int(DatumState.SKIPPED)}, 0, '', replace(inputs_json, ?, ?), 0, 0, 0,"
+            f" NULL, ? {carried}",
+            (to_row, rewrite[0], rewrite[1], now_us, from_row, *leave),
+        ).rowcount
+        self._x(
+            "INSERT INTO datum_outputs (job_row, datum_id, path, blob, size)"
+            " SELECT ?, datum_id, path, blob, size FROM datum_outputs WHERE job_row = ?"
+            f" AND datum_id IN (SELECT datum_id {carried})" + _OUTPUT_UPSERT,
+            (to_row, from_row, from_row, *leave),
+        )
+        return int(count)
 
     def put_datum_outputs(self, job_row: int, entries: Iterable[OutputEntry]) -> None:
         self._many(
