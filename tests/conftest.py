@@ -25,7 +25,7 @@ from tuskd.wiring import Deps, open_deps
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # S3 test servers (SeaweedFS, and moto for injected faults) as session fixtures.
-pytest_plugins = ("tests.s3servers",)
+pytest_plugins = ("tests.s3servers", "tests.daskcluster")
 
 
 @dataclass
