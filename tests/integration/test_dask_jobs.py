@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import psutil
 import pytest
 
 import tusk
@@ -28,6 +29,7 @@ from tests.integration.test_engine import (
     datums,
     files,
     job,
+    jobs_of,
     make_spec,
     pfs_in,
     progress,
@@ -57,6 +59,11 @@ def marked_pids(marker: str) -> list[int]:
         if needle in env:
             found.append(int(entry))
     return found
+
+
+def _descendants_marked(pid: int, marker: str) -> bool:
+    children = {p.pid for p in psutil.Process(pid).children(recursive=True)}
+    return bool(children & set(marked_pids(marker)))
 
 
 @pytest.fixture
@@ -189,8 +196,8 @@ def test_a_worker_killed_mid_job_leaves_the_same_output(
     create_repo(server, "images")
     script = 'touch "$STARTED/$(basename "$images")"; sleep 0.5; tr a-z A-Z < "$images" > /pfs/out/$(basename "$images")'
     env = {"STARTED": str(started), "TUSK_TEST_MARK": marker}
-    c = put(server, "images", {f"/f{i:02}": f"content {i}".encode() for i in range(16)})
     create_pipeline(server, make_spec("ref", script, pfs_in("images"), env=env, parallelism=4))
+    c = put(server, "images", {f"/f{i:02}": f"content {i}".encode() for i in range(16)})
     ref = wait_job(server, "ref", c, timeout=120)
     assert ref.state == S.JOB_SUCCESS, ref.reason
     for entry in os.listdir(started):
@@ -198,10 +205,12 @@ def test_a_worker_killed_mid_job_leaves_the_same_output(
     create_pipeline(server, make_spec("victim", script, pfs_in("images"), env=env, parallelism=4))
     wait_for(lambda: len(os.listdir(started)) >= 4, timeout=60, what="datums running on both workers")
     victim_worker = dask_cluster.workers[0]
+    wait_for(lambda: _descendants_marked(victim_worker.pid, marker), timeout=60, what="a datum on the worker to kill")
     os.kill(victim_worker.pid, signal.SIGKILL)
     victim_worker.proc.wait()
-    j = wait_job(server, "victim", c, timeout=120)
+    [victim] = jobs_of(server, "victim")
+    j = wait_job(server, "victim", victim.key.id, timeout=120)
     assert (j.state, progress(j)) == (S.JOB_SUCCESS, "16 + 0 / 16"), j.reason
-    assert files(server, "victim", c) == files(server, "ref", c)
+    assert files(server, "victim", victim.key.id) == files(server, "ref", c)
     wait_for(lambda: not marked_pids(marker), timeout=30, what="no user process left")
     assert job(server, "ref", c).state == S.JOB_SUCCESS
