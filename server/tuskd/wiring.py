@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from pathlib import Path
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import cast
 
 from tuskd.blobs.base import BlobStore

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.daskcluster import cluster_blobs, dask_executor
 from tuskd.blobs.base import BlobStore
 from tuskd.blobs.local import LocalBlobStore
-from tests.daskcluster import cluster_blobs, dask_executor
 from tuskd.engine.executor import Executor, LocalExecutor, WorkerSetup
 
 EXECUTOR_KINDS = ["local", "dask"]

@@ -105,9 +105,7 @@ tr a-z A-Z < "$images" > /pfs/out/$name
 """
     create_pipeline(
         server,
-        make_spec(
-            "up", script, pfs_in("images"), env={"COUNTER": str(counter)}, err_cmd=["true"], parallelism=4
-        ),
+        make_spec("up", script, pfs_in("images"), env={"COUNTER": str(counter)}, err_cmd=["true"], parallelism=4),
     )
     inputs = {f"/f{i}": f"file {i}".encode() for i in range(8)}
     c1 = put(server, "images", {**inputs, "/flaky": b"flaky", "/bad": b"bad"})
@@ -194,7 +192,9 @@ def test_a_worker_killed_mid_job_leaves_the_same_output(
     started = tmp_path / "started"
     started.mkdir()
     create_repo(server, "images")
-    script = 'touch "$STARTED/$(basename "$images")"; sleep 0.5; tr a-z A-Z < "$images" > /pfs/out/$(basename "$images")'
+    script = (
+        'touch "$STARTED/$(basename "$images")"; sleep 0.5; tr a-z A-Z < "$images" > /pfs/out/$(basename "$images")'
+    )
     env = {"STARTED": str(started), "TUSK_TEST_MARK": marker}
     create_pipeline(server, make_spec("ref", script, pfs_in("images"), env=env, parallelism=4))
     c = put(server, "images", {f"/f{i:02}": f"content {i}".encode() for i in range(16)})

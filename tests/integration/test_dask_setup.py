@@ -25,9 +25,7 @@ def _serve(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def test_the_server_refuses_a_cluster_with_workers_of_another_version_only(
-    tmp_path: Path, seaweedfs: S3Server
-) -> None:
+def test_the_server_refuses_a_cluster_with_workers_of_another_version_only(tmp_path: Path, seaweedfs: S3Server) -> None:
     cluster: DaskCluster = start_cluster(tmp_path / "dask", seaweedfs, f"versions/{tmp_path.name}", workers=0)
     try:
         cluster.start_worker(1, other_version=True)
@@ -62,5 +60,3 @@ def test_plain_tcp_off_loopback_is_refused_unless_insecure(tmp_path: Path) -> No
     )  # fmt: skip
     assert done.returncode != 0
     assert "--insecure" in done.stderr and "Traceback" not in done.stderr, done.stderr
-
-

@@ -10,7 +10,9 @@ from tusk.cli.root import cli
 
 
 @cli.command("worker")
-@click.option("--scheduler", required=True, envvar="TUSK_SCHEDULER", help="The Dask scheduler: HOST:PORT, tcp://... or tls://...")
+@click.option(
+    "--scheduler", required=True, envvar="TUSK_SCHEDULER", help="The Dask scheduler: HOST:PORT, tcp://... or tls://..."
+)
 @click.option(
     "--blobs",
     "blobs_url",
@@ -25,17 +27,28 @@ from tusk.cli.root import cli
     type=click.Path(file_okay=False, path_type=Path),
     help="This worker's directory: its blob cache, datum trees and Dask's local files.",
 )
-@click.option("--slots", type=click.IntRange(1, 1024), default=1, show_default=True, help="Datums at once on this worker.")
+@click.option(
+    "--slots", type=click.IntRange(1, 1024), default=1, show_default=True, help="Datums at once on this worker."
+)
 @click.option("--cache-bytes", type=click.IntRange(1), default=10 * 1024**3, help="Most bytes the blob cache keeps.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address the worker listens on (others reach it there).")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address the worker listens on (others reach it there)."
+)
 @click.option(
     "--dashboard-address", default=None, help="Serve Dask's worker dashboard here (HOST:PORT); none by default."
 )
 @click.option("--name", default=None, help="The worker's name in the scheduler.")
 @click.option("--insecure", is_flag=True, help="Allow plain tcp:// to a scheduler that is not on loopback.")
 @click.option("--tls-ca", type=click.Path(dir_okay=False, path_type=Path), default=None, help="tls://: the CA (PEM).")
-@click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), default=None, help="tls://: this worker's certificate.")
-@click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), default=None, help="tls://: its private key.")
+@click.option(
+    "--tls-cert",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="tls://: this worker's certificate.",
+)
+@click.option(
+    "--tls-key", type=click.Path(dir_okay=False, path_type=Path), default=None, help="tls://: its private key."
+)
 @click.option("--log-level", default="INFO", show_default=True)
 def worker_cmd(
     scheduler: str,

@@ -15,10 +15,14 @@ import ipaddress
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from tuskd.domain.errors import InvalidArgument
 from tuskd.version import tusk_version
+
+if TYPE_CHECKING:
+    from distributed.security import Security
 
 __all__ = ["DaskTarget", "TlsFiles", "check_address", "parse_executor_url", "version_resource"]
 
@@ -39,7 +43,7 @@ class TlsFiles:
     cert: Path
     key: Path
 
-    def security(self) -> object:
+    def security(self) -> Security:
         from distributed.security import Security  # Dask only where TLS is used
 
         return Security(
@@ -61,7 +65,7 @@ def _is_loopback(host: str) -> bool:
         addrs = {info[4][0] for info in socket.getaddrinfo(host, None)}
     except OSError:
         return False
-    return bool(addrs) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addrs)
+    return bool(addrs) and all(ipaddress.ip_address(str(a).split("%")[0]).is_loopback for a in addrs)
 
 
 def check_address(address: str, *, insecure: bool, what: str) -> str:
@@ -95,7 +99,7 @@ class DaskTarget:
     wait: float = 30.0
     """Seconds the server waits at start-up for a worker of its own version."""
 
-    def security(self) -> object | None:
+    def security(self) -> Security | None:
         return None if self.tls is None else self.tls.security()
 
 
@@ -116,13 +120,17 @@ def parse_executor_url(url: str) -> DaskTarget | None:
     if address.startswith("tls://"):
         missing = [k for k in ("ca", "cert", "key") if not options.get(k)]
         if missing:
-            raise InvalidArgument(f"--executor {url!r}: tls:// needs ?ca=FILE&cert=FILE&key=FILE (missing {missing[0]})")
+            raise InvalidArgument(
+                f"--executor {url!r}: tls:// needs ?ca=FILE&cert=FILE&key=FILE (missing {missing[0]})"
+            )
         tls = TlsFiles(Path(options["ca"]), Path(options["cert"]), Path(options["key"]))
     try:
         slots = int(options["slots"]) if "slots" in options else None
         wait = float(options.get("wait", 30.0))
     except ValueError:
-        raise InvalidArgument(f"--executor {url!r}: slots must be a whole number and wait a number of seconds") from None
+        raise InvalidArgument(
+            f"--executor {url!r}: slots must be a whole number and wait a number of seconds"
+        ) from None
     if (slots is not None and slots < 1) or wait < 0:
         raise InvalidArgument(f"--executor {url!r}: slots must be at least 1 and wait not negative")
     return DaskTarget(address=address, tls=tls, slots=slots, wait=wait)

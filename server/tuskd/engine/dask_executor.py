@@ -93,9 +93,7 @@ class DaskBatch:
         self._killed = False
         self._closed = False
         self._sizer = _Sizer()
-        self._batch: OpenBatch[list[tuple[str, DatumResult]] | None] = pool.open_batch(
-            key, parallelism, self._drained
-        )
+        self._batch: OpenBatch[list[tuple[str, DatumResult]] | None] = pool.open_batch(key, parallelism, self._drained)
 
     def submit(self, tasks: Iterable[DatumTask], *, first: bool = False) -> bool:
         return self._batch.submit(self._sets(iter(tasks)), first=first)
@@ -122,7 +120,9 @@ class DaskBatch:
         if closed:
             return None
         if killed:
-            results = [DatumResult(t.datum_id, t.nonce, DatumOutcome.CANCELLED, "stopped before it started") for t in group]
+            results = [
+                DatumResult(t.datum_id, t.nonce, DatumOutcome.CANCELLED, "stopped before it started") for t in group
+            ]
         else:
             started = time.monotonic()
             results = self._executor.run_set(group)
@@ -218,7 +218,9 @@ class DaskExecutor:
             slots, others = self.workers()
             if slots:
                 for other in others:
-                    log.warning("worker %s is not of this server's version %s: it gets no datums", other, tusk_version())
+                    log.warning(
+                        "worker %s is not of this server's version %s: it gets no datums", other, tusk_version()
+                    )
                 return slots
             if time.monotonic() >= deadline:
                 refused = f"; refused workers of other versions: {', '.join(others)}" if others else ""

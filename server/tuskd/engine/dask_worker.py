@@ -202,7 +202,7 @@ async def _serve(config: WorkerConfig) -> None:
         host=config.host,
         name=config.name,
         security=None if config.tls is None else config.tls.security(),
-        plugins={plugin},
+        plugins=(plugin,),
         **kwargs,
     )
     loop = asyncio.get_running_loop()
