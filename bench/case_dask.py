@@ -77,9 +77,10 @@ def dask_throughput(size: Size) -> list[Row]:
     with _seaweedfs() as (s3, tmp):
         for workers in (1, 2):
             slots = workers * SLOTS_PER_WORKER
-            with _cluster(s3, tmp / f"sleep{workers}", workers, SLOTS_PER_WORKER) as cluster, _dask_server(
-                cluster
-            ) as address:
+            with (
+                _cluster(s3, tmp / f"sleep{workers}", workers, SLOTS_PER_WORKER) as cluster,
+                _dask_server(cluster) as address,
+            ):
                 seconds = _job_seconds(address, n_sleep, ["sleep", str(SLEEP)], slots)
             ours, ideal = n_sleep / seconds, slots / SLEEP
             rows.append(

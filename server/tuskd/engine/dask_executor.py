@@ -11,8 +11,10 @@ results; the worker runs the set's datums one after another in one of its slots
 Set size: a set holds one datum until the batch has measured its datums, then
 ``ceil(dispatch / (FRACTION * datum))`` of them (the dispatch cost, measured per set as its round
 trip minus its datums' own time, stays under ``FRACTION`` of the work), at most ``MAX_SET`` and
-never more than the batch's free window (twice its limit minus the datums in flight). Datums
-that take much longer than a round trip go one per set, so a set never holds back parallelism.
+at most its share of the batch's free window (free datums // limit: with every slot busy, about
+two datums a set, which halves the dispatch cost of tiny datums; the window is the executor
+contract's, twice the limit in datums). Datums that take much longer than a round trip go one
+per set, so a set never holds back parallelism.
 
 Every Dask key carries a fresh nonce (Dask merges tasks of equal keys), and a future is released
 as soon as its result is read (Dask recomputes results it still holds when their worker dies).
@@ -73,11 +75,13 @@ class _Sizer:
         self.datum = mean if self.datum is None else 0.8 * self.datum + 0.2 * mean
         self.dispatch = overhead if self.dispatch is None else 0.8 * self.dispatch + 0.2 * overhead
 
-    def size(self, room: int) -> int:
-        if self.datum is None or self.dispatch is None or room <= 1:
+    def size(self, room: int, limit: int) -> int:
+        """``room``: datums the batch's window has free; a set takes at most its share of them
+        (``room // limit``), so every slot can have a set."""
+        if self.datum is None or self.dispatch is None:
             return 1
         wanted = math.ceil(self.dispatch / (FRACTION * max(self.datum, 1e-4)))
-        return max(1, min(wanted, MAX_SET, room))
+        return max(1, min(wanted, MAX_SET, room // limit))
 
 
 class DaskBatch:
@@ -102,7 +106,7 @@ class DaskBatch:
         """Datum sets as the dispatcher threads pull them (one set per pull)."""
         for head in tasks:
             with self._mu:
-                size = self._sizer.size(2 * self._limit - self._in_flight)
+                size = self._sizer.size(2 * self._limit - self._in_flight, self._limit)
             group = [head]
             while len(group) < size:
                 more = next(tasks, None)

@@ -36,7 +36,7 @@ from tuskd.engine.datum_work import DatumResult, DatumTask
 from tuskd.engine.executor import WorkerSetup
 from tuskd.engine.sandbox import Isolation, SandboxPool
 from tuskd.engine.sandbox_probe import detect_isolation
-from tuskd.engine.workspace import Workspace, default_scratch_root
+from tuskd.engine.workspace import JobSpace, Workspace, default_scratch_root
 
 __all__ = ["PLUGIN_NAME", "TuskWorkerPlugin", "WorkerConfig", "cancel_datums", "run_datum_set", "run_worker"]
 
@@ -97,6 +97,7 @@ class TuskWorkerPlugin(WorkerPlugin):
         self._lock = threading.Lock()
         self._engine: str | None = None
         self._workspace: Workspace | None = None
+        self._space: JobSpace | None = None
 
     def setup(self, worker: Worker) -> None:
         if self.isolation is None:
@@ -105,16 +106,22 @@ class TuskWorkerPlugin(WorkerPlugin):
 
     def teardown(self, worker: Worker) -> None:
         with self._lock:
-            if self._workspace is not None:
-                self._workspace.close()
-                self._workspace = None
+            self._close()
 
-    def _workspace_for(self, setup: WorkerSetup) -> Workspace:
-        """The workspace of ``setup``'s engine (a new engine ID: a server restarted; start afresh)."""
+    def _close(self) -> None:
+        if self._space is not None:
+            self._space.close()
+            self._space = None
+        if self._workspace is not None:
+            self._workspace.close()
+            self._workspace = None
+
+    def _space_for(self, setup: WorkerSetup) -> JobSpace:
+        """The slots of ``setup``'s engine, kept across sets (making and removing datum trees per
+        set would cost more than a small datum); a new engine ID (a server restarted) starts afresh."""
         with self._lock:
-            if self._workspace is None or self._engine != setup.engine_id:
-                if self._workspace is not None:
-                    self._workspace.close()
+            if self._space is None or self._engine != setup.engine_id:
+                self._close()
                 isolation = self.isolation or detect_isolation()
                 self._workspace = Workspace(
                     self.work_root,
@@ -124,35 +131,30 @@ class TuskWorkerPlugin(WorkerPlugin):
                     sandboxes=SandboxPool(isolation=isolation, env=dict(setup.env), max_idle=self.slots),
                 )
                 self._workspace.reset()
+                self._space = self._workspace.open_job("sets")
                 self._engine = setup.engine_id
-            return self._workspace
+            return self._space
 
     def run_set(self, setup: WorkerSetup, tasks: list[DatumTask]) -> list[DatumResult]:
         """Run ``tasks`` one after another in one slot; a result for each, in order."""
-        space = self._workspace_for(setup).open_job(f"set.{tasks[0].nonce}")
+        space = self._space_for(setup)
         results: list[DatumResult] = []
-        try:
-            for task in tasks:
-                cancel = self.cancels.begin(task.nonce)
-                try:
-                    if cancel.is_set():
-                        results.append(
-                            DatumResult(task.datum_id, task.nonce, DatumOutcome.CANCELLED, "stopped before it started")
-                        )
-                        continue
-                    try:
-                        with space.slot() as slot:
-                            results.append(execute_datum(task, self.blobs, slot, cancel))
-                    except Exception as exc:
-                        log.exception("datum %s of job %s@%s could not run", task.datum_id, task.pipeline, task.job_id)
-                        results.append(could_not_run(task, exc))
-                finally:
-                    self.cancels.end(task.nonce)
-        finally:
+        for task in tasks:
+            cancel = self.cancels.begin(task.nonce)
             try:
-                space.close()
-            except OSError:
-                log.exception("could not remove a datum set's trees")
+                if cancel.is_set():
+                    results.append(
+                        DatumResult(task.datum_id, task.nonce, DatumOutcome.CANCELLED, "stopped before it started")
+                    )
+                    continue
+                try:
+                    with space.slot() as slot:
+                        results.append(execute_datum(task, self.blobs, slot, cancel))
+                except Exception as exc:
+                    log.exception("datum %s of job %s@%s could not run", task.datum_id, task.pipeline, task.job_id)
+                    results.append(could_not_run(task, exc))
+            finally:
+                self.cancels.end(task.nonce)
         return results
 
 
