@@ -20,7 +20,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import tusk
-from bench.common import BenchError, create_repo, newest_job, pipeline_spec, timed_commit_job, wait_done
+from bench.common import (
+    BenchError,
+    create_repo,
+    finish_commit,
+    id_commit,
+    newest_job,
+    pipeline_spec,
+    put_files,
+    start_commit,
+    timed_commit_job,
+    wait_done,
+)
 from bench.harness import Row, Size, case
 from bench.servers import tusk_server
 from tests.daskcluster import S3_ENV, DaskCluster, start_cluster
@@ -94,7 +105,8 @@ def dask_throughput(size: Size) -> list[Row]:
         ratio = local_s / dask_s
         rows.append(
             Row(f"Dask (datum sets) vs local pool, {n_true} datums `true`, 2 slots", n_true / dask_s,
-                n_true / local_s, "datums/s", ratio, ">= 0.5", ratio >= 0.5, f"Dask {dask_s:.1f} s, local {local_s:.1f} s")
+                n_true / local_s, "datums/s", ratio, ">= 0.5", ratio >= 0.5,
+                f"Dask {dask_s:.1f} s, local {local_s:.1f} s")
         )  # fmt: skip
     return rows
 
@@ -108,8 +120,6 @@ def _killed_run(cluster: DaskCluster, n: int, runs: Path) -> tuple[float, float]
         slots = len(cluster.workers) * SLOTS_PER_WORKER
         client.pps.create_pipeline(pipeline_spec("loss", "in", ["sh", "-c", script], parallelism=slots))
         wait_done(client, f"loss@{newest_job(client, 'loss').job.id}")
-        from bench.common import finish_commit, id_commit, put_files, start_commit
-
         commit = start_commit(client, "in")
         put_files(client, "in", [(f"/d{i:05d}", b"x") for i in range(n)], commit=id_commit("in", commit))
         t0 = time.perf_counter()
@@ -142,5 +152,6 @@ def dask_worker_loss(size: Size) -> list[Row]:
         extra = sum(len((runs / name).read_text().split()) for name in os.listdir(runs)) - n
     return [
         Row(f"Dask worker loss, {n} datums `sleep {SLEEP}`, 1 of 2 workers killed", total, steady, "s",
-            total / steady, "reported", None, f"{after_kill:.1f} s from the kill to the end; {extra} datum runs repeated")
+            total / steady, "reported", None,
+            f"{after_kill:.1f} s from the kill to the end; {extra} datum runs repeated")
     ]  # fmt: skip
