@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -82,14 +82,24 @@ class DaskCluster:
     port: int
     scheduler: subprocess.Popen[bytes]
     workers: list[WorkerProcess] = field(default_factory=list)
+    tls: tuple[Path, Path, Path] | None = None
+    """CA, certificate and key every party uses (one self-signed certificate in the tests)."""
 
     @property
     def address(self) -> str:
-        return f"tcp://127.0.0.1:{self.port}"
+        return f"{'tls' if self.tls else 'tcp'}://127.0.0.1:{self.port}"
 
     @property
     def executor_url(self) -> str:
+        if self.tls:
+            ca, cert, key = self.tls
+            return f"tls://127.0.0.1:{self.port}?ca={ca}&cert={cert}&key={key}"
         return f"dask://127.0.0.1:{self.port}"
+
+    def security(self) -> Any:
+        from tuskd.engine.dask_common import TlsFiles
+
+        return None if self.tls is None else TlsFiles(*self.tls).security()
 
     def start_worker(self, slots: int = 2, *, other_version: bool = False, wait: bool = True) -> WorkerProcess:
         name = f"w{len(self.workers) + 1}"
@@ -100,6 +110,8 @@ class DaskCluster:
             "worker", "--scheduler", self.address, "--blobs", self.blobs_url, "--cache-dir", str(work_dir),
             "--slots", str(slots), "--name", name, "--host", "127.0.0.1",
         ]  # fmt: skip
+        if self.tls:
+            args = [*args, "--tls-ca", str(self.tls[0]), "--tls-cert", str(self.tls[1]), "--tls-key", str(self.tls[2])]
         cmd = [sys.executable, "-c", OTHER_VERSION_WORKER, *args] if other_version else [TUSK, *args]
         with open(log, "wb") as out:
             proc = subprocess.Popen(
@@ -114,7 +126,7 @@ class DaskCluster:
     def wait_for_workers(self, count: int, timeout: float = 60.0) -> None:
         from distributed import Client
 
-        with Client(self.address, set_as_default=False, timeout=30) as client:
+        with Client(self.address, set_as_default=False, timeout=30, security=self.security()) as client:
             deadline = time.monotonic() + timeout
             while len(client.scheduler_info(n_workers=-1)["workers"]) < count:
                 for w in self.workers:
@@ -130,18 +142,22 @@ class DaskCluster:
         _stop(self.scheduler)
 
 
-def start_cluster(root: Path, s3: S3Server, prefix: str, workers: int = 2, slots: int = 2) -> DaskCluster:
+def start_cluster(
+    root: Path, s3: S3Server, prefix: str, workers: int = 2, slots: int = 2, tls: tuple[Path, Path, Path] | None = None
+) -> DaskCluster:
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = root / "scheduler.log"
+    tls_args = [] if tls is None else ["--protocol", "tls", "--tls-ca-file", str(tls[0]), "--tls-cert", str(tls[1]),
+                                       "--tls-key", str(tls[2])]  # fmt: skip
     with open(log, "wb") as out:
         scheduler = subprocess.Popen(
             [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port),
-             "--no-dashboard"],
+             "--no-dashboard", *tls_args],
             stdout=out, stderr=subprocess.STDOUT, cwd=root,
             env={**os.environ, "DASK_TEMPORARY_DIRECTORY": str(root)},
         )  # fmt: skip
-    cluster = DaskCluster(root, s3, s3.url(prefix), port, scheduler)
+    cluster = DaskCluster(root, s3, s3.url(prefix), port, scheduler, tls=tls)
     try:
         _wait_port(port, scheduler, log)
         for _ in range(workers):
@@ -205,7 +221,8 @@ def dask_executor(cluster: DaskCluster, slots: int) -> DaskExecutor:
     from tuskd.engine.dask_common import parse_executor_url
     from tuskd.engine.dask_executor import DaskExecutor
 
-    target = parse_executor_url(f"{cluster.executor_url}?slots={slots}")
+    url = cluster.executor_url
+    target = parse_executor_url(f"{url}{'&' if '?' in url else '?'}slots={slots}")
     assert target is not None
     executor = DaskExecutor(target)
     executor.start()

@@ -60,3 +60,27 @@ def test_plain_tcp_off_loopback_is_refused_unless_insecure(tmp_path: Path) -> No
     )  # fmt: skip
     assert done.returncode != 0
     assert "--insecure" in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_datums_run_over_tls_with_certificates_from_files(tmp_path: Path, seaweedfs: S3Server) -> None:
+    from tests.daskcluster import dask_executor
+    from tests.integration.test_security import _self_signed
+    from tuskd.engine.datum_work import DatumOutcome, DatumTask, new_nonce
+
+    cert, key = _self_signed(tmp_path)
+    cluster = start_cluster(
+        tmp_path / "dask", seaweedfs, f"tls/{tmp_path.name}", workers=1, slots=1, tls=(cert, cert, key)
+    )
+    try:
+        assert cluster.executor_url.startswith("tls://")
+        executor = dask_executor(cluster, 1)
+        try:
+            batch = executor.open_batch("tls", 1)
+            task = DatumTask("default", "p", "j", "d1", new_nonce(), ("sh", "-c", "echo over tls"), tries=1)
+            assert batch.submit([task])
+            [(nonce, result)] = list(batch)
+            assert (nonce, result.outcome, result.log) == (task.nonce, DatumOutcome.SUCCESS, b"over tls\n")
+        finally:
+            executor.stop()
+    finally:
+        cluster.stop()
