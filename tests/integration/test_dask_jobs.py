@@ -125,15 +125,22 @@ tr a-z A-Z < "$images" > /pfs/out/$name
     assert files(server, "up", c2) == expected | {"/new": b"NEW"}
 
 
-def test_a_datum_over_its_timeout_fails_the_job_on_dask(dask_server: RunningServer) -> None:
+def test_a_datum_over_its_timeout_fails_the_job_and_egress_copies_an_output(
+    dask_server: RunningServer, tmp_path: Path
+) -> None:
     server = dask_server
     create_repo(server, "images")
     create_pipeline(server, make_spec("slow", "sleep 30", pfs_in("images"), datum_timeout=0.5, datum_tries=1))
-    c = put(server, "images", {"/a": b"1"})
+    target = tmp_path / "egress"
+    egress = make_spec("eg", 'cp "$images" /pfs/out/', pfs_in("images"), egress_url=f"file://{target}")
+    create_pipeline(server, egress)
+    c = put(server, "images", {"/a": b"alpha"})
     j = wait_job(server, "slow", c, timeout=60)
     [d] = datums(server, "slow", c)
     assert j.state == S.JOB_FAILURE
     assert j.reason == f"datum {d.record.id} failed: timed out after 0.5s (attempt 1 of 1)"
+    assert wait_job(server, "eg", c, timeout=60).state == S.JOB_SUCCESS
+    assert (target / "a").read_bytes() == b"alpha"
 
 
 def test_stop_job_kills_every_user_process_on_every_worker(
