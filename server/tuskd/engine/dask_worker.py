@@ -67,6 +67,12 @@ class _Cancels:
         with self._lock:
             self._running.pop(nonce, None)
 
+    def cancel_running(self) -> None:
+        with self._lock:
+            events = list(self._running.values())
+        for event in events:
+            event.set()
+
     def cancel(self, nonces: list[str]) -> int:
         killed = 0
         with self._lock:
@@ -121,6 +127,9 @@ class TuskWorkerPlugin(WorkerPlugin):
         set would cost more than a small datum); a new engine ID (a server restarted) starts afresh."""
         with self._lock:
             if self._space is None or self._engine != setup.engine_id:
+                if self._engine is not None:
+                    # A new server: what the old one still runs here goes nowhere; stop it.
+                    self.cancels.cancel_running()
                 self._close()
                 isolation = self.isolation or detect_isolation()
                 self._workspace = Workspace(
