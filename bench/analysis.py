@@ -1,7 +1,12 @@
 # ruff: noqa: E501 - markdown tables in the texts below must stay one row per line
-"""What docs/benchmarks.md says besides the table: how each case measures, and, for each case
-whose goal a run misses, why (from profiles: py-spy on the server during the case) and what would
-close it. bench/run.py prints a miss's text only for goals that the run actually missed.
+"""What docs/benchmarks.md says besides the table: how each case measures, and, for a case whose
+goal a run misses, what a profile of that case found and what would close it.
+
+An analysis is about the code it profiled, not about this run: each one names the commit it
+profiled and the files whose code it describes. bench/run.py prints it only while those files are
+unchanged since that commit (``git diff --quiet COMMIT -- FILES``); otherwise it prints that the
+analysis is stale and the case needs profiling again, never the old prose as if it explained this
+run's figures.
 
 The shares quoted come from py-spy 0.4 profiles (200 Hz) taken on this machine; ``--gil`` shares
 are of the server's Python CPU (the thread holding the GIL), ``--idle`` shares are of wall time
@@ -10,52 +15,117 @@ of the threads named. Profiling commands are in the README of this directory (be
 
 from __future__ import annotations
 
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Analysis:
+    commit: str  # the commit that was profiled
+    files: tuple[str, ...]  # the code the text describes (paths or directories, from the repo root)
+    text: str
+
+    def changed_files(self, root: Path = ROOT) -> list[str] | None:
+        """The files of ``files`` changed since ``commit`` (in commits or the work tree of the
+        repository at ``root``); None when git cannot tell (no git, or the commit is unknown)."""
+        try:
+            done = subprocess.run(
+                ["git", "diff", "--name-only", self.commit, "--", *self.files],
+                cwd=root, capture_output=True, text=True, check=False, timeout=30,
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if done.returncode != 0:
+            return None
+        return [line for line in done.stdout.splitlines() if line]
+
+    def for_this_run(self, name: str, root: Path = ROOT) -> str:
+        """The text when the code it profiled is unchanged; else a line saying it is stale."""
+        changed = self.changed_files(root)
+        if changed is None:
+            return (
+                f"**{name}.** The analysis of {self.commit} cannot be checked against this tree (git or "
+                f"the commit is missing here), so it is not printed; profile again (bench/README.md)."
+            )
+        if changed:
+            shown = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
+            return (
+                f"**{name}.** The analysis of {self.commit} is stale: the code it profiled has changed "
+                f"({shown}); profile again (bench/README.md)."
+            )
+        return f"{self.text}\n\n(Analysis of {self.commit}; its files are unchanged since: {', '.join(self.files)}.)"
+
+
 METHOD = """\
 ## How each case measures
 
-The full run (`make bench`) took 3 to 5 minutes on this machine (this run's time is above);
-`--tiny` (CI) about 25 s. Every baseline is a real program run in the same bench run, next to
-tusk's figure; where both sides are cheap they alternate (best of each), so the neighbours' load
-drifting during the run hits both sides alike.
+The full run (`make bench`) takes half an hour or more on this machine, most of it Snakemake's own
+first run over 5,000 rules (this run's time per case is above);
+`--tiny` (CI) well under 2 minutes. Each row's baseline is measured in the same bench run, next to
+tusk's figure, and the `baseline is` column says what it is: another program doing the same work,
+or `tusk itself` in another setting, where the row compares tusk with itself. Where both sides
+are cheap they alternate (best of each, or medians of alternating samples), so the neighbours'
+load drifting during the run hits both sides alike.
 
 | case | what | size (full / tiny) | baseline |
 |---|---|---|---|
-| job_overhead | FinishCommit of a fresh input commit -> the job's SUCCESS message on a WaitJob stream opened before; median of 15 (first one dropped) | 15 / 2 samples | `subprocess.run(["true"])`, median |
-| dag_latency | the same for a chain of 5 pipelines, one datum each (each stage copies its file: `sh -c 'cp "$in" out/'`, so the next stage has one datum too); median of 7 | 7 / 1 | 5 x a single pipeline with the same command, measured on the same server |
+| job_overhead | FinishCommit of a fresh input commit -> the job's SUCCESS message on a WaitJob stream opened before; median of 15 (first one dropped); zero-datum and one-datum (`true`) jobs | 15 / 2 samples | one-datum: `subprocess.run(["true"])`, median; zero-datum: none (an absolute goal) |
+| dag_latency | the same for a chain of 5 pipelines, one datum each (each stage copies its file: `sh -c 'cp "$in" out/'`, so the next stage has one datum too); median of 7 | 7 / 1 | tusk itself: 5 x a single pipeline with the same command, on the same server |
 | datum_throughput | FinishCommit -> SUCCESS of a job of N one-line files, glob `/*`, `true`, parallelism 2, 2 datum workers | N = 5,000 / 40 | the same N `true` in a plain 2-worker ThreadPoolExecutor (best of one run just before the job and one just after) |
-| incremental_job | after that job, change 1 file and commit: the new job's time over the first job's (one N-datum run shared with datum_throughput, bench/numbers_job.py) | 5,000 / 40 | the first job |
-| history_scale | ListJob first page (50, newest first), median of 200, and server RSS, at 100,000 jobs vs 1,000 jobs on the same data directory. **Bulk path**: with the server stopped, finished jobs are written in-process through the store's PPS interface (`PpsTx.insert_job` + `save_job`), each walked CREATED -> STARTING -> RUNNING -> FINISHING -> SUCCESS by `domain.jobs.transition` with one history entry per step, 1,000 per transaction (35 to 100 s for 100,000, with the machine's load); they have no PFS commits behind them (ListJob without details reads none). A copy of the data directory is taken at 1,000 jobs; two servers (`bench/serve_proc.py`, own processes) then run side by side on the copy and on the 100,000-job directory and are queried alternately, 10 rounds | 100,000 vs 1,000 / 600 vs 60 | the 1,000-job server |
-| upload | one 1 GiB file through ModifyFile (4 MiB AddFile chunks, one stream) into a server in its own process; peak RSS growth with VmHWM reset (`/proc/PID/clear_refs`) just before the upload | 1 GiB / 16 MiB | plain `write` + `fsync` of the same bytes on the same filesystem (the blob store fsyncs too); median of three, one before the upload and two after |
-| inspect_job | InspectJob calls/s, 8 caller threads in the bench process, server in its own process; the seed's `edges` job (1.1 KB as JSON with `details`); 3 rounds alternating with the baseline, best of each | 8 x 400 x 3 / 8 x 20 | `bench/bare_proc.py`: a bare grpcio server in its own process answering the same serialized JobInfo |
-| waitjob_fanout | 1,000 grpc.aio WaitJob streams (10 channels) on one job; per change: last subscriber's arrival minus the server's `started`/`finished` stamp of the change; 3 rounds x 2 changes (RUNNING, SUCCESS); RSS with the streams open (server in its own process, max_streams_per_kind 1,100) | 1,000 streams / 20 | `bench/bare_proc.py --fanout`: a bare grpcio server whose 1,000 stream handlers block on one condition and each send the same WaitJobResponse bytes when notified |
-| load_mix | 50 clients (own channel each), each following the job with one WaitJob stream and looping ListJob page / InspectJob / ListDatum page / 64-byte put / WaitJob first message, while a 2,000-datum `true` job runs (server in its own process) | 50 clients, 2,000 datums / 6, 40 | the same mix for 15 s on the idle server (the job done) |
+| incremental_job | after that job, change 1 file and commit: the new job's time over the first job's (one N-datum run shared with datum_throughput, bench/numbers_job.py) | 5,000 / 40 | tusk itself: its first job |
+| history_scale | ListJob first page (50, newest first), median of 200, and server RSS, at 100,000 jobs vs 1,000 jobs on the same data directory; and commit -> SUCCESS of a zero-datum and a one-datum job of another pipeline (`probe`) at 100,000 jobs vs none, 15 alternating samples each. **Bulk path**: with the server stopped, finished jobs are written in-process through the store's PPS interface (`insert_job` + `save_job`), each walked CREATED -> STARTING -> RUNNING -> FINISHING -> SUCCESS by `domain.jobs.transition` with one history entry per step, 1,000 per transaction; they have no PFS commits behind them (ListJob without details reads none). Copies of the data directory are taken before the insert and at 1,000 jobs; three servers (`bench/serve_proc.py`, own processes) then run side by side | 100,000 vs 1,000 (and vs none) / 600 vs 60 | tusk itself: a server on the same data with the shorter history (RSS: growth against an absolute goal, no ratio) |
+| upload | one 1 GiB file through ModifyFile (4 MiB AddFile chunks, one stream) into a server in its own process; peak RSS growth with VmHWM reset (`/proc/PID/clear_refs`) just before the upload | 1 GiB / 16 MiB | plain `write` + `fsync` of the same bytes on the same filesystem (the blob store fsyncs too); median of three, one before the upload and two after. RSS growth: none (an absolute goal, no ratio) |
+| inspect_job | InspectJob calls/s on one unchanged job (the seed's `edges` job, 1.1 KB as JSON with `details`), 8 caller threads in the bench process, server in its own process; 3 rounds alternating with the baseline, best of each | 8 x 400 x 3 / 8 x 20 | `bench/bare_proc.py`: a bare grpcio server in its own process answering the same serialized JobInfo |
+| inspect_job_distinct | InspectJob (`details`) calls/s over 1,000 distinct real jobs: 900 finished zero-datum jobs (one empty commit each) and 100 queued behind a job held RUNNING by a gate; during each round a writer thread stops the 100 one at a time (StopJob), paced over the round by the warm-up's rate (the note says how many changed). 8 callers, each walking the jobs with its own offset and stride; requests serialized up front, answers taken as bytes; 3 rounds, 100 fresh queued jobs each, best of each side | 1,000 (100 changing) x 8 x 400 x 3 / 40 (4) x 8 x 20 | `bench/bare_proc.py --table`: a bare grpcio server answering each request with the bytes tusk answered for that job just after the round (a dict lookup), same callers and requests |
+| waitjob_fanout | 1,000 WaitJob streams on one job, grpc.aio in 2 child processes (bench/fanout_clients.py, ~100 streams a connection); per change: the last subscriber's arrival minus the server's `started`/`finished` stamp; 3 rounds x 2 changes (RUNNING, SUCCESS); server in its own process, `max_streams_per_kind` = streams + 100 | 1,000 streams / 20 | `bench/bare_proc.py --fanout` of the server kind seen (a thread per stream if the server's threads grew by at least half the streams when they opened, else `--aio`): the same subscribers, each follower sending the same WaitJobResponse bytes when one `Fire` notifies them all |
+| waitjob_10k | the same with 10,000 streams, 2 rounds; and the server's RSS per open stream: (RSS with the streams open - RSS before) / streams | 10,000 / 60 | the same bare floor at 10,000 streams, and its RSS per stream (the goals are absolute: p99 < 1 s, < 20 KiB per stream) |
+| load_mix | 50 clients (own channel each), each following the job with one WaitJob stream and looping ListJob page / InspectJob / ListDatum page / 64-byte put / WaitJob first message, while a 2,000-datum `true` job runs (server in its own process); the job's FinishCommit -> SUCCESS under that load | 50 clients, 2,000 datums / 6, 40 | tusk itself: the same mix for 15 s on the idle server (the job done); the same 2,000-datum job afterwards with no load (every file replaced, so every datum runs again) |
 | rpc_overhead | GetVersion calls/s, 8 callers, server in-process; 3 alternating rounds, best of each | 8 x 400 x 3 / 8 x 20 | bare grpcio server in-process answering the same bytes |
+| peer_snakemake | N one-line files copied one per datum / rule on 2 cores: tusk from StartCommit (upload included) to SUCCESS, first run and after one file changed | 5,000 / 30 | Snakemake (PyPI, own virtualenv `.venv-peers/`), one `cp` rule per file, `-j 2`, the whole process timed |
 
 The machine is shared: other sessions' tests and profilers run at the same time, so figures move
 between runs (this run's load average is printed above): a goal near its line can flip from one
-run to the next. Ratios against a
-baseline measured in the same run are what to compare, not the absolute figures.
+run to the next. Ratios against a baseline measured in the same run are what to compare, not the
+absolute figures.
 """
 
-MISSED: dict[str, str] = {
-    "datum_throughput": """\
-**datum_throughput** (profiled at af37bb2: the helper spawns with `posix_spawn` and wakes the
-engine once per attempt; at 44b1dbe, with `subprocess.Popen` and a wake-up per message, the job
-ran ~180 datums/s and Popen was 57% of the helper's wall time). The server is not CPU-bound:
-py-spy `--gil` shows its Python busy ~16% of the job's wall time. Each worker slot's wall time
-(py-spy `--idle`, `JobRunner._run_datum`): 86% in `Sandbox._attempt`, almost all of it
-(`_Supervisor.pump`) waiting for the helper's end-of-attempt event; 14% between attempts
-(`JobSpace.prepare` 7.5%, `_Helper.send` 7%, recording 5%). The helper (engine/zygote.py): 43%
-of its wall time in `os.posix_spawn` of the user command, 46% in `poll` (the child running,
-then waiting for the engine's next request). The spawn itself is at the machine's cost (a bare
-`posix_spawn` + `waitpid` of `true` measured 1.6 to 2.0 ms at the same time, with or without a
-mount namespace and `setsigdef`); what the thread-pool floor does not pay is the turnaround
-between attempts, during which the slot's helper is idle. What would close it: overlap that
-turnaround with the running attempt: prepare the next datum's workspace and queue its `run` in
-the helper while the current attempt runs, so the helper spawns the next command the moment the
-previous one exits (the exit report and the recording follow asynchronously), and each slot's
-user processes run back to back as in the floor.""",
-    "waitjob_fanout": """\
+MISSED: dict[str, Analysis] = {
+    "datum_throughput": Analysis(
+        "d086088",
+        ("server/tuskd/engine",),
+        """\
+**datum_throughput** (profiled at d086088, a shared 2-core machine at load 7 to 12; ratio
+0.30 to 0.47 in those runs). Per datum and worker slot (timed in the server, 5,000 datums):
+`execute_datum` 5.2 ms mean (p50 2.4, p90 9.2), of which the attempt in the sandbox 4.7 ms
+(p50 2.1, p90 8.5), laying out the tree 0.3 ms; the pool's turnaround between two datums of a
+worker 0.6 ms. The floor's `true` costs ~2.1 ms per worker. py-spy `--idle`: each executor thread
+waits in `_Supervisor.pump` for the helper's exit report ~72% of the job; the helper's PID 1
+(engine/zygote.py) is idle in `poll` ~77% of its time and in `posix_spawn` ~21%. The server is
+not CPU-bound (`--gil`: its Python holds the GIL ~20% of the wall time) and the GIL hand-over is
+not the tail (`sys.setswitchinterval` 5 ms or 0.5 ms: the same ratio). The bare sandbox, without
+the server (one `Sandbox` per thread running `true` back to back), did 514/s on 2 threads when
+the plain pool did 576/s, but 244/s against 447/s on one thread. What makes the tail: each
+attempt has four process wake-ups on its critical path (the helper woken by the request, the
+child, the helper woken by the exit, the engine woken by the end of the output), the floor two
+(the child, the parent); on a loaded machine each wake-up waits for a CPU. What would close it:
+take the engine's turnaround off the critical path. Give each slot two trees, lay out the next
+datum in the idle tree and queue its `run` in the slot's helper while the current attempt runs
+(each attempt with its own reply socket, its timeout counted from the spawn, a queued request
+dropped on cancel), so the helper spawns the next command the moment the previous one exits and
+has been swept: the critical path is then the child and one helper wake-up, like the floor's.""",
+    ),
+    "waitjob_fanout": Analysis(
+        "2a1e89e",
+        (
+            "server/tuskd/transport/pps_jobs.py",
+            "server/tuskd/services/jobs.py",
+            "server/tuskd/services/job_queries.py",
+            "server/tuskd/services/events.py",
+        ),
+        """\
 **waitjob_fanout** (profiled at 2a1e89e, where watchers read changes from memory). The store is
 out of the fan-out path now (before 2a1e89e every waiter re-read the store on a fresh SQLite
 connection: `SqlitePpsTx.get_job` was 46% of the server's CPU and p99 was 4 to 6 s). py-spy
@@ -71,7 +141,17 @@ serialize each change once per target, not once per waiter (cache the JobInfo by
 1,000 streams instead of 1,000 threads each woken by `notify_all` and each taking the GIL for a
 blocking send (it also frees the 1,000 thread stacks: ~70 KiB RSS per stream); (3) take the
 terminal stamp after the output commit is written (nearer to the COMMIT), or publish sooner.""",
-    "inspect_job": """\
+    ),
+    "inspect_job": Analysis(
+        "562d8e9",
+        (
+            "server/tuskd/transport/pps_jobs.py",
+            "server/tuskd/transport/job_convert.py",
+            "server/tuskd/services/job_queries.py",
+            "server/tuskd/store/sqlite.py",
+            "server/tuskd/store/sqlite_pps.py",
+        ),
+        """\
 **inspect_job** (profiled at 562d8e9, with the details cache of 306e587 and the remembered input
 commits of 562d8e9; before them `details` cost 27% of the server's CPU in spec parsing and
 PFS reads). py-spy `--gil`: tusk's InspectJob handler is ~18% of the server's Python CPU, the
@@ -91,13 +171,21 @@ call (profiled in-process). On a quiet machine the bare floor speeds up more tha
 work that the floor skips (it answers with pre-serialized bytes and never parses the request).
 Removing the error interceptor entirely made no measurable difference (0.55/0.66 vs 0.64/0.60).
 Closing it needs the request path off Python threads (grpc.aio) or a native front end.""",
-    "rpc_overhead": """\
+    ),
+    "rpc_overhead": Analysis(
+        "306e587",
+        ("server/tuskd/transport/version.py", "server/tuskd/transport/errors.py", "server/tuskd/app.py"),
+        """\
 **rpc_overhead.** Fixed in 306e587 (before it, `importlib.metadata.version` re-parsed the
 package METADATA on every GetVersion: 30% of the process's CPU; and the error interceptor
 wrapped every handler per call). This case runs the server in the bench process, so the 8
 callers and the server share one GIL: a miss here after 306e587 is most likely the neighbours'
 load; run it alone (`--only rpc_overhead`) to check.""",
-    "upload": """\
+    ),
+    "upload": Analysis(
+        "aed934e",
+        ("server/tuskd/blobs/local.py", "server/tuskd/transport/pfs.py", "server/tuskd/services/pfs_modify.py"),
+        """\
 **upload** (profiled at aed934e). Receiving and writing alternate on one thread: py-spy `--idle` on the ModifyFile
 handler thread: ~51% waiting for the next 4 MiB message (`RawChunks.chunks` ->
 `_checked_stream`), ~40% in the blob file's `write` and ~9% in SHA-256
@@ -114,7 +202,11 @@ buffers are kept by glibc's dynamic mmap threshold (each of grpcio's and the han
 hold an arena full of them). What would close it: `mallopt(M_MMAP_THRESHOLD, 1 MiB)` at server
 start (or the environment variable in the service unit), and bounding the messages in flight per
 ModifyFile stream.""",
-    "incremental_job": """\
+    ),
+    "incremental_job": Analysis(
+        "aed934e",
+        ("server/tuskd/domain/datums.py", "server/tuskd/engine/job_datums.py", "server/tuskd/services/pfs_files.py"),
+        """\
 **incremental_job** (profiled at aed934e). The second job still does per-datum Python work for all 5,000 datums,
 although 4,999 are skipped; py-spy `--gil` on the server during five incremental jobs (each ~0.4
 to 0.8 s): `plan_datums` (domain/datums.py) 37% of the server's CPU (the PFS walk of every file,
@@ -125,14 +217,20 @@ the engine gets faster: the first job's time is the denominator. What would clos
 the input commit's diff against the previous job's input commit (only changed paths get new
 datums); carry the skipped datums' rows in SQL (`INSERT ... SELECT` from the previous job's rows)
 instead of building 5,000 Python rows with JSON.""",
+    ),
 }
 
-# Printed in every full run, whatever the goals say: findings a "met" does not show.
-NOTES: str = """\
-## Other findings
-
-**load_mix** (no numeric goal beyond zero errors and every WaitJob terminal; latency is the
-finding; profiled at 562d8e9). p99 is seconds, with or without the job running; ListDatum and
+# Printed in every full run (if not stale), whatever the goals say: findings a "met" does not show.
+NOTES = Analysis(
+    "562d8e9",
+    (
+        "server/tuskd/store/sqlite.py",
+        "server/tuskd/transport/pps_datums.py",
+        "server/tuskd/services/datum_queries.py",
+        "server/tuskd/store/sqlite_pps.py",
+    ),
+    """\
+**load_mix** (profiled at 562d8e9). p99 is seconds, with or without the job running; ListDatum and
 puts are the slow operations (in a 50-client, 800-datum profile run: ListDatum p50 2.0 s, p99
 4.3 s; put p50 0.36 s, p99 1.9 s; InspectJob p50 71 ms). py-spy `--idle` on the server:
 ModifyFile spends ~54% of its wall time waiting for the store's single writer lock
@@ -143,4 +241,5 @@ the page's rows (`SqlitePpsTx.list_datums`, `inputs_json` decoded per row), ~32%
 `datum_info` conversion. What would close it: group commit (one fsync for the write transactions
 queued at the same moment, as SQLite WAL allows with one writer connection batching them); read
 the job row and the page in one read transaction; decode datum inputs only for what is sent.
-"""
+""",
+)

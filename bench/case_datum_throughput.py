@@ -12,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from bench.harness import Row, Size, case
 from bench.numbers_job import numbers_run
 
+GOAL = 0.8
+
 
 def plain_pool_rate(n: int, workers: int = 2) -> float:
     """`true` N times from a plain thread pool of ``workers``: datums/s at best."""
@@ -34,6 +36,7 @@ def datum_throughput(size: Size) -> list[Row]:
     ours = run.n / run.first_s
     ratio = ours / base
     return [
-        Row(f"datum throughput, {run.n} datums `true`, parallelism 2", ours, base, "datums/s", ratio, ">= 0.5",
-            ratio >= 0.5, f"job {run.first_s:.1f} s"),
+        Row(f"datum throughput, {run.n} datums `true`, parallelism 2", ours, base, "datums/s", ratio, f">= {GOAL}",
+            ratio >= GOAL, f"job {run.first_s:.1f} s",
+            against="the same `true`s from a plain 2-worker thread pool (best of before/after)"),
     ]  # fmt: skip

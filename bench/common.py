@@ -114,6 +114,12 @@ def pipeline_spec(
     }
 
 
+def gate_cmd(repo: str) -> list[str]:
+    """A datum command that blocks until the file named by its input file's content exists:
+    a job held RUNNING until the bench opens the gate (creates that file)."""
+    return ["sh", "-c", f'g=$(cat "${repo}"); while [ ! -e "$g" ]; do sleep 0.005; done']
+
+
 def newest_job(client: tusk.Client, pipeline: str) -> pps_pb2.JobInfo:
     jobs = list(client.pps.list_job(pipeline, number=1))
     if not jobs:
@@ -311,18 +317,35 @@ def env_flag(name: str) -> bool:
     return os.environ.get(name, "") not in ("", "0")
 
 
+@dataclass
+class BareProc:
+    address: str
+    pid: int
+
+    def rss(self) -> int:
+        return rss_bytes(self.pid)
+
+
 @contextmanager
-def bare_process(method: str, payload: bytes, *extra: str) -> Iterator[str]:
-    """``bench/bare_proc.py`` (a grpcio server answering ``payload`` to ``method``, no tusk code;
-    ``extra`` flags e.g. for its fan-out shape) as a child process; yields its address once it
-    accepts connections."""
+def bare_process(
+    method: str, payload: bytes = b"", *extra: str, table: Sequence[tuple[bytes, bytes]] | None = None
+) -> Iterator[BareProc]:
+    """``bench/bare_proc.py`` (a grpcio server answering ``payload`` to ``method``, or per request
+    the answer ``table`` gives for its bytes; no tusk code; ``extra`` flags e.g. for its fan-out
+    shape) as a child process; yields it once it accepts connections."""
+    from bench.bare_proc import write_table
+
     with tempfile.TemporaryDirectory(prefix="tusk-bench-bare-") as tmp:
-        payload_path = Path(tmp) / "payload.bin"
-        payload_path.write_bytes(payload)
+        if table is not None:
+            write_table(Path(tmp) / "table.bin", list(table))
+            source = ["--table", str(Path(tmp) / "table.bin")]
+        else:
+            (Path(tmp) / "payload.bin").write_bytes(payload)
+            source = ["--payload", str(Path(tmp) / "payload.bin")]
         address = f"127.0.0.1:{free_port()}"
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "bare_proc.py"), "--address", address, "--method", method,
-             "--payload", str(payload_path), *extra],
+             *source, *extra],
         )  # fmt: skip
         try:
             with grpc.insecure_channel(address) as ch:
@@ -330,7 +353,7 @@ def bare_process(method: str, payload: bytes, *extra: str) -> Iterator[str]:
                     grpc.channel_ready_future(ch).result(timeout=30)
                 except grpc.FutureTimeoutError:
                     raise BenchError("the bare grpcio server did not start") from None
-            yield address
+            yield BareProc(address, proc.pid)
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -338,3 +361,12 @@ def bare_process(method: str, payload: bytes, *extra: str) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(30)
+
+
+def thread_count(pid: int) -> int:
+    """Threads of a process, from /proc."""
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    return 0

@@ -1,8 +1,11 @@
-"""Benchmark plumbing: a case measures tusk and a real baseline in the same run.
+"""Benchmark plumbing: a case measures tusk and a baseline side by side in the same run.
 
 A case is a function ``(size: Size) -> list[Row]``. Each Row carries our figure, the
-baseline's figure measured side by side, the ratio between them, and the goal, so the table
-says how close we are to what this machine can do — never an absolute time.
+baseline's figure measured side by side, the ratio between them, the goal, and what the
+baseline is: another program doing the same work (a bare grpcio server, plain subprocesses, a
+plain write, a peer), or tusk itself in another setting (its own single pipeline, its first job,
+a smaller history), said plainly in the row. A row whose figure is a quantity per unit (RSS per
+stream) has no baseline and no ratio.
 """
 
 from __future__ import annotations
@@ -36,6 +39,13 @@ class Row:
     goal: str
     met: bool | None
     note: str = ""
+    # What the baseline column is, printed in the table: "bare grpcio server (own process)",
+    # "tusk itself: its first job", "none (a quantity per stream)". Required: no row without it.
+    against: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.against:
+            raise ValueError(f"row {self.case!r} does not say what its baseline is")
 
 
 @dataclass
@@ -99,21 +109,27 @@ class Machine:
 
 
 def render(rows: list[Row]) -> str:
-    header = "| case | ours | baseline | ratio | goal | met | note |\n|---|---|---|---|---|---|---|\n"
+    header = "| case | ours | baseline | baseline is | ratio | goal | met | note |\n|---|---|---|---|---|---|---|---|\n"
     lines = []
     for r in rows:
         met = "-" if r.met is None else ("yes" if r.met else "NO")
         ratio = "-" if math.isnan(r.ratio) else f"{r.ratio:.3f}"
         base = "-" if math.isnan(r.baseline) else f"{r.baseline:.4g} {r.unit}"
-        lines.append(f"| {r.case} | {r.ours:.4g} {r.unit} | {base} | {ratio} | {r.goal} | {met} | {r.note} |")
+        ours = "-" if math.isnan(r.ours) else f"{r.ours:.4g} {r.unit}"
+        lines.append(f"| {r.case} | {ours} | {base} | {r.against} | {ratio} | {r.goal} | {met} | {r.note} |")
     return header + "\n".join(lines) + "\n"
 
 
 def write_doc(path: Path, rows: list[Row], machine: Machine, notes: str = "") -> None:
     text = (
         "# Benchmarks\n\n"
-        "Written by `make bench` (bench/run.py). Each row measures tusk and a real baseline side by "
-        "side in the same run on the same machine; the ratio is what the goal is about.\n\n"
+        "Written by `make bench` (bench/run.py). Each row measures tusk and its baseline side by side "
+        "in the same run on the same machine; the ratio is what the goal is about. The `baseline is` "
+        "column says what the baseline is: another program doing the same work (a bare grpcio "
+        "server, plain subprocesses, a plain write, a peer), or, where it says `tusk itself`, tusk "
+        "in another setting (its first job, its own single pipeline, a smaller history): those rows "
+        "compare tusk with itself, not with the machine. A row with no baseline gives a quantity per "
+        "unit against an absolute goal.\n\n"
         f"Machine: {machine.describe()}\n\n"
         f"Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n"
         + render(rows)

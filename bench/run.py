@@ -1,6 +1,6 @@
 """Runs every benchmark case and prints one table; `--tiny` proves each case still works (CI).
 
-Usage: python bench/run.py [--tiny] [--only NAME ...]
+Usage: python bench/run.py [--tiny] [--only NAME ...] [--skip NAME ...]
 Full runs also write the table to docs/benchmarks.md.
 """
 
@@ -31,18 +31,20 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tiny", action="store_true", help="tiny sizes: check the cases run, not speed")
     parser.add_argument("--only", nargs="*", default=None, help="run only these cases")
+    parser.add_argument(
+        "--skip", nargs="*", default=[], help="leave these cases out (a full run still writes the doc, naming them)"
+    )
     args = parser.parse_args()
     load_cases()
     size = Size(tiny=args.tiny)
     rows: list[Row] = []
     missed: list[str] = []  # case names with a missed goal, in run order
     failures: list[str] = []
-    failed_names: set[str] = set()
     timings: list[str] = []
     load_before = os.getloadavg()
     started = time.perf_counter()
     for c in CASES:
-        if args.only and c.name not in args.only:
+        if (args.only and c.name not in args.only) or c.name in args.skip:
             continue
         print(f"-- {c.name}", flush=True)
         t0 = time.perf_counter()
@@ -50,7 +52,6 @@ def main() -> int:
             got = c.fn(size)
         except Exception as exc:  # report and keep going: one broken case must not hide the others
             failures.append(f"{c.name}: {type(exc).__name__}: {exc}")
-            failed_names.add(c.name)
             print(f"   case {c.name} failed: {type(exc).__name__}: {exc}", flush=True)
             got = []
         elapsed = time.perf_counter() - t0
@@ -69,21 +70,21 @@ def main() -> int:
             f"Whole run: {total / 60:.1f} min ({', '.join(timings)}). Load average (1 min) before the "
             f"run {load_before[0]:.1f}, after {load_after[0]:.1f}, on {os.cpu_count()} cores.\n",
         ]
+        if args.skip:
+            notes.append(
+                f"Not run in this run (left out with --skip; measure with `bench/run.py --only NAME`): "
+                f"{', '.join(args.skip)}.\n"
+            )
         if failures:
             notes.append("## Cases that failed to measure\n\n" + "\n".join(f"- {f}" for f in failures) + "\n")
         if missed:
-            notes.append("## Missed goals: why, and what would close them\n")
-            notes += [MISSED.get(name, f"**{name}.** Not analysed yet: profile it (bench/README.md).") + "\n"
-                      for name in missed]  # fmt: skip
-        ran = {c.name for c in CASES if not args.only or c.name in args.only}
-        near = [name for name in MISSED if name in ran and name not in missed and name not in failed_names]
-        if near:
-            notes.append(
-                "## Goals met in this run that other runs missed\n\nOn this shared machine these rows "
-                "moved across their goal between full runs; what their profiles showed, and the fix:\n"
-            )
-            notes += [MISSED[name] + "\n" for name in near]
-        notes.append(NOTES)
+            notes.append("## Missed goals: the last analysis of each, if still about this code\n")
+            notes += [
+                (MISSED[name].for_this_run(name) if name in MISSED
+                 else f"**{name}.** Not analysed yet: profile it (bench/README.md).") + "\n"
+                for name in missed
+            ]  # fmt: skip
+        notes.append("## Other findings\n\n" + NOTES.for_this_run("load_mix (latency under load)") + "\n")
         notes.append(METHOD)
         write_doc(ROOT / "docs" / "benchmarks.md", rows, Machine(), "\n".join(notes))
         print("wrote docs/benchmarks.md")

@@ -22,6 +22,8 @@ from tuskd.app import build_server, set_serving, shutdown
 from tuskd.config import ServerConfig
 from tuskd.wiring import Deps, open_deps
 
+from .pg import pg_server, pg_url  # noqa: F401 - fixtures: a real PostgreSQL for the tests that ask for one
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # S3 test servers (SeaweedFS, and moto for injected faults) as session fixtures.
@@ -53,9 +55,20 @@ def stop_server(running: RunningServer) -> None:
     shutdown(running.server, running.deps, grace=2)
 
 
+# TUSK_TEST_STORE=postgresql runs every in-process server of the suite with its metadata in a
+# fresh database of the session's PostgreSQL (tests/pg.py), instead of SQLite.
+ON_POSTGRES = os.environ.get("TUSK_TEST_STORE", "sqlite") == "postgresql"
+
+
+def _test_store(request: pytest.FixtureRequest) -> str | None:
+    return str(request.getfixturevalue("pg_url")) if ON_POSTGRES else None
+
+
 @pytest.fixture
-def server_config(tmp_path: Path) -> ServerConfig:
-    return ServerConfig(address="127.0.0.1:0", data_dir=tmp_path / "data", rpc_workers=64, datum_workers=2)
+def server_config(tmp_path: Path, request: pytest.FixtureRequest) -> ServerConfig:
+    return ServerConfig(
+        address="127.0.0.1:0", data_dir=tmp_path / "data", rpc_workers=64, datum_workers=2, store=_test_store(request)
+    )
 
 
 @pytest.fixture
@@ -74,12 +87,29 @@ def client(server: RunningServer) -> Iterator[tusk.Client]:
 
 
 @pytest.fixture
-def make_server(tmp_path: Path) -> Iterator[object]:
+def make_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[object]:
     """Factory for servers with custom config; all are stopped at the end of the test."""
     started: list[RunningServer] = []
+    # On PostgreSQL each data directory gets a database of its own, as it has its own SQLite file.
+    stores: dict[object, str | None] = {tmp_path / "data": _test_store(request)}
+    extra: list[str] = []
+
+    def store_for(data_dir: object) -> str | None:
+        if data_dir not in stores:
+            pg = request.getfixturevalue("pg_server")
+            extra.append(pg.create_database())
+            stores[data_dir] = pg.url(extra[-1])
+        return stores[data_dir]
 
     def factory(**overrides: object) -> RunningServer:
-        base = ServerConfig(address="127.0.0.1:0", data_dir=tmp_path / "data", rpc_workers=64, datum_workers=2)
+        data_dir = overrides.get("data_dir", tmp_path / "data")
+        base = ServerConfig(
+            address="127.0.0.1:0",
+            data_dir=tmp_path / "data",
+            rpc_workers=64,
+            datum_workers=2,
+            store=store_for(data_dir) if ON_POSTGRES else None,
+        )
         running = start_server(replace(base, **overrides))  # type: ignore[arg-type]
         started.append(running)
         return running
@@ -87,6 +117,8 @@ def make_server(tmp_path: Path) -> Iterator[object]:
     yield factory
     for running in started:
         stop_server(running)
+    for name in extra:
+        request.getfixturevalue("pg_server").drop_database(name)
 
 
 def free_port() -> int:

@@ -6,7 +6,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from tuskd.domain.errors import InvalidArgument
 
@@ -29,6 +29,37 @@ def default_data_dir() -> Path:
     xdg = os.environ.get("XDG_DATA_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
     return base / "tusk"
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where the metadata lives: a SQLite file (``path``) or a PostgreSQL database (``conninfo``)."""
+
+    path: Path | None = None
+    conninfo: str | None = None
+
+
+def store_location(store: str | None, data_dir: Path) -> StoreLocation:
+    """Parse ``--store``/``$TUSK_STORE``: ``sqlite:///path`` or ``postgresql://user@host:port/db``;
+    none means ``<data dir>/metadata.db``. A URL carrying a password is refused (it would show in
+    ``ps`` and shell history): PostgreSQL reads it from ``$PGPASSWORD`` or ``~/.pgpass``."""
+    if not store:
+        return StoreLocation(path=data_dir / "metadata.db")
+    parts = urlsplit(store)
+    if parts.scheme == "sqlite":
+        if parts.netloc or not parts.path:
+            raise InvalidArgument(f"--store {store!r}: a SQLite store is sqlite:///absolute/path/to/metadata.db")
+        return StoreLocation(path=Path(parts.path))
+    if parts.scheme in ("postgresql", "postgres"):
+        if parts.password is not None or "password" in parse_qs(parts.query):
+            raise InvalidArgument(
+                "--store: the PostgreSQL URL carries a password, which would show in the process list; "
+                "drop it from the URL and set $PGPASSWORD or a ~/.pgpass entry instead"
+            )
+        if not parts.path.strip("/"):
+            raise InvalidArgument(f"--store {store!r}: name the database, postgresql://user@host:port/DATABASE")
+        return StoreLocation(conninfo=store)
+    raise InvalidArgument(f"--store {store!r}: expected sqlite:///path or postgresql://user@host:port/database")
 
 
 @dataclass(frozen=True)
@@ -96,6 +127,9 @@ def parse_blobs_url(url: str) -> S3Location | None:
 class ServerConfig:
     address: str = DEFAULT_ADDRESS
     data_dir: Path = field(default_factory=default_data_dir)
+    # The metadata store URL (`tusk serve --store`, $TUSK_STORE): see store_location. None keeps
+    # it in SQLite in the data directory (which holds the blobs and logs either way).
+    store: str | None = None
     # Threads serving every call but the long waits and streams below (unary calls, uploads,
     # downloads, listings); idle threads cost little.
     rpc_workers: int = 256

@@ -39,9 +39,19 @@ CHECK_SECONDS = 2.0
 
 
 class DataDirLock:
-    """Held from construction until :meth:`release`; FailedPrecondition when another holds it."""
+    """Held from construction until :meth:`release`; FailedPrecondition when another holds it.
 
-    def __init__(self, data_dir: Path) -> None:
+    ``what``, ``remedy`` and ``reason`` shape that error, so the same lock guards other
+    directories one server must own alone (the S3 blob cache: tuskd.blobs.cache)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        what: str = "the data directory",
+        remedy: str = "give this server its own --data-dir",
+        reason: str = "DATA_DIR_IN_USE",
+    ) -> None:
         self.data_dir = data_dir
         self.path = data_dir / LOCK_NAME
         # os.open makes the descriptor non-inheritable: user processes never hold the lock.
@@ -51,9 +61,8 @@ class DataDirLock:
         except BlockingIOError:
             os.close(fd)
             raise FailedPrecondition(
-                f"the data directory {data_dir} is in use by {_describe(self.path)}: stop it first, "
-                "or give this server its own --data-dir",
-                reason="DATA_DIR_IN_USE",
+                f"{what} {data_dir} is in use by {_describe(self.path)}: stop it first, or {remedy}",
+                reason=reason,
             ) from None
         except BaseException:
             os.close(fd)

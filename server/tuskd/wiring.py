@@ -1,10 +1,10 @@
 """Constructs the default dependencies (store, blobs, executor, services) in one place.
 
-This is the only module that names the concrete SQLite store, local blob store and thread-pool
-executor; everything else sees their Protocols. It imports nothing of grpc: the gRPC server,
-its health service, interceptors and credentials are built by ``tuskd.app``. Constructors
-start no threads; ``Deps.start`` does, after the server is built, and ``Deps.close`` stops them
-after the server has drained.
+This is the only module that names the concrete stores (SQLite; PostgreSQL, imported only for a
+``postgresql://`` store), blob stores and thread-pool executor; everything else sees their
+Protocols. It imports nothing of grpc: the gRPC server, its health service, interceptors and
+credentials are built by ``tuskd.app``. Constructors start no threads; ``Deps.start`` does, after
+the server is built, and ``Deps.close`` stops them after the server has drained.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import cast
 
 from tuskd.blobs.base import BlobStore
 from tuskd.blobs.local import LocalBlobStore
-from tuskd.config import ServerConfig
+from tuskd.config import ServerConfig, store_location
 from tuskd.datadir import DataDirLock
 from tuskd.domain.errors import FailedPrecondition, NotFound
 from tuskd.domain.jobs import Job, JobKey
@@ -110,12 +110,38 @@ class Deps:
                 log.exception("error while closing a dependency")
 
 
-def _pps_tables(tx: Tx) -> PpsTx:
+def _sqlite_pps(tx: Tx) -> PpsTx:
     return SqlitePpsTx(cast(SqliteTx, tx))
 
 
-def _meta_tables(tx: Tx) -> MetaTx:
+def _sqlite_meta(tx: Tx) -> MetaTx:
     return SqliteMetaTx(cast(SqliteTx, tx))
+
+
+def _open_store(config: ServerConfig) -> tuple[Store, Callable[[Tx], PpsTx], Callable[[Tx], MetaTx]]:
+    """The metadata store ``config.store`` names, with its PPS and metadata tables."""
+    location = store_location(config.store, config.data_dir)
+    if location.conninfo is None:
+        assert location.path is not None
+        # Enough idle readers for the concurrent RPCs of a busy server: opening one costs far
+        # more than keeping it (each open parses the schema).
+        return SqliteStore(location.path, max_idle_readers=64), _sqlite_pps, _sqlite_meta
+    try:  # only here: the default install has no PostgreSQL driver
+        from tuskd.store.postgres import PostgresStore, PostgresTx
+        from tuskd.store.postgres_meta import PostgresMetaTx
+        from tuskd.store.postgres_pps import PostgresPpsTx
+    except ImportError as exc:
+        raise FailedPrecondition(
+            f"a PostgreSQL store needs the driver: pip install 'tusk[postgres]' ({exc})", reason="STORE_DRIVER"
+        ) from exc
+
+    def pps(tx: Tx) -> PpsTx:
+        return PostgresPpsTx(cast(PostgresTx, tx))
+
+    def meta(tx: Tx) -> MetaTx:
+        return PostgresMetaTx(cast(PostgresTx, tx))
+
+    return PostgresStore(location.conninfo, exclusive=True), pps, meta
 
 
 def _output_job_stopper(engine: JobEngine) -> Callable[[Sequence[CommitKey]], None]:
@@ -131,17 +157,28 @@ def _output_job_stopper(engine: JobEngine) -> Callable[[Sequence[CommitKey]], No
     return stop
 
 
-def _open_blobs(config: ServerConfig) -> BlobStore:
-    """The local blob directory, or S3 read through a local cache (``--blobs s3://...``)."""
+def _open_blobs(config: ServerConfig) -> tuple[BlobStore, str, Callable[[], None]]:
+    """The local blob directory, or S3 read through a local cache (``--blobs s3://...``); with
+    the store's identity (recorded in the metadata: ClusterService.check_blob_store) and what
+    closes it."""
     if config.blobs_s3 is None:
-        return LocalBlobStore(config.data_dir / "blobs", exclusive=True)
+        return LocalBlobStore(config.data_dir / "blobs", exclusive=True), "local", lambda: None
     from tuskd.blobs.cache import BlobCache
     from tuskd.blobs.s3 import S3BlobStore  # boto3 is imported only on this path
 
+    location = config.blobs_s3
     cache = BlobCache(config.blob_cache_dir or config.data_dir / "blob-cache", config.blob_cache_bytes)
-    s3 = S3BlobStore(config.blobs_s3, cache)
-    s3.probe()  # a missing bucket or unreachable endpoint stops start-up with a clear message
-    return s3
+    try:
+        s3 = S3BlobStore(location, cache)
+    except BaseException:
+        cache.close()
+        raise
+    try:
+        s3.probe()  # a missing bucket or unreachable endpoint stops start-up with a clear message
+    except BaseException:
+        s3.close()
+        raise
+    return s3, f"s3://{location.bucket}/{location.prefix.strip('/')}".rstrip("/"), s3.close
 
 
 def _open_executor(config: ServerConfig, blobs: BlobStore) -> Executor:
@@ -171,18 +208,23 @@ def open_deps(config: ServerConfig) -> Deps:
     """Create the data directory and every default dependency for ``config``."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     lock = DataDirLock(config.data_dir)  # one server per data directory, held until close
+    opened: list[Callable[[], None]] = [lock.release]  # closed in reverse if start-up fails
     try:
-        return _open_deps(config, lock)
+        return _open_deps(config, lock, opened)
     except BaseException:
-        lock.release()
+        for close in reversed(opened):
+            try:
+                close()
+            except Exception:
+                log.exception("error while closing a dependency after a failed start")
         raise
 
 
-def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
-    # Enough idle readers for the concurrent RPCs of a busy server: opening one costs far more
-    # than keeping it (each open parses the schema).
-    store = SqliteStore(config.data_dir / "metadata.db", max_idle_readers=64)
-    blobs = _open_blobs(config)
+def _open_deps(config: ServerConfig, lock: DataDirLock, opened: list[Callable[[], None]]) -> Deps:
+    store, _pps_tables, _meta_tables = _open_store(config)
+    opened.append(store.close)
+    blobs, blob_store_identity, close_blobs = _open_blobs(config)
+    opened.append(close_blobs)
     hub = EventHub()
     url_limits = UrlLimits(
         file_dirs=config.file_url_dirs,
@@ -196,6 +238,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
     projects = ProjectService(store, _meta_tables, pfs, pipelines)
     metadata = MetadataService(store, _meta_tables, pfs, pipelines, projects)
     cluster = ClusterService(store, _meta_tables)
+    cluster.check_blob_store(blob_store_identity)  # a data dir never switches stores unnoticed
     transactions = TransactionService(store, _meta_tables)
     trigger = JobTrigger(jobs)
     pfs.add_observer(trigger, commit_kinds=JobTrigger.COMMIT_KINDS)  # an output branch's commit gets its job
@@ -249,6 +292,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock) -> Deps:
         data_dir_lock=lock,
     )
     deps._on_close.append(lock.release)  # closed last: after everything that writes the dir
+    deps._on_close.append(close_blobs)
     deps._on_close.append(store.close)
     # Closed after the store in reverse order: waiters wake first (ServerShuttingDown).
     deps._on_close.append(hub.shutdown)

@@ -1,6 +1,6 @@
 """The executor contract (engine/executor.py): what the job runner relies on, whichever executor
 runs the datums. Every test runs once per executor kind of the ``make_executor`` fixture
-(tests/contract/conftest.py).
+(tests/contract/executors.py, through conftest.py).
 
 Real user processes in the real sandbox and a real blob store. User code and the test meet
 through marker files: a datum touches ``started-<id>`` and, when told to block, waits for

@@ -18,6 +18,14 @@ from tusk.cli.root import cli
     default=None,
     help="Where repos, jobs and logs live. Default: $TUSK_DATA_DIR or ~/.local/share/tusk.",
 )
+@click.option(
+    "--store",
+    envvar="TUSK_STORE",
+    default=None,
+    help="Where the metadata lives: sqlite:///path (default: metadata.db in the data directory) or "
+    "postgresql://user@host:port/database ($TUSK_STORE; the password comes from $PGPASSWORD or ~/.pgpass, "
+    "never the URL). Blobs and logs stay in the data directory.",
+)
 @click.option("--datum-workers", type=click.IntRange(1, 1024), default=None, help="Server-wide cap on running datums.")
 @click.option(
     "--max-streams",
@@ -109,6 +117,7 @@ from tusk.cli.root import cli
 def serve_cmd(
     listen: str,
     data_dir: Path | None,
+    store: str | None,
     datum_workers: int | None,
     max_streams: int | None,
     datum_output_limit: int | None,
@@ -136,6 +145,7 @@ def serve_cmd(
     config = ServerConfig(
         address=listen,
         data_dir=data_dir or default_data_dir(),
+        store=store,
         reflection=not no_reflection,
         file_url_dirs=() if no_file_urls else tuple(file_url_dirs),
         auth_token_file=auth_token_file,

@@ -7,20 +7,92 @@ complete and durable, and must hold a stream of any length in bounded memory.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Final, Protocol, runtime_checkable
 
-__all__ = ["EMPTY_BLOB", "READ_CHUNK", "BlobRef", "BlobStore", "is_blob_hash", "place_file"]
+from tuskd.domain.errors import ResourceExhausted
+
+__all__ = [
+    "EMPTY_BLOB",
+    "READ_CHUNK",
+    "BlobRef",
+    "BlobStore",
+    "Signature",
+    "Spool",
+    "disk_full",
+    "is_blob_hash",
+    "place_file",
+    "signature",
+]
 
 READ_CHUNK: Final = 1 << 20
 _HASH = re.compile(r"^[0-9a-f]{64}$")
+_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+Signature = tuple[int, int, int]
+"""(inode, size, modification time in ns) of a local file: unchanged while it is unchanged."""
+
+
+def signature(st: os.stat_result) -> Signature:
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def disk_full(exc: BaseException, where: Path) -> ResourceExhausted | None:
+    """``exc`` as the client-facing error when it says the disk holding ``where`` is full."""
+    if isinstance(exc, OSError) and exc.errno in _DISK_FULL_ERRNOS:
+        return ResourceExhausted(
+            f"the disk holding {where} is full ({exc.strerror or os.strerror(exc.errno or 0)}): "
+            "nothing was written; free some space and retry",
+            reason="DISK_FULL",
+        )
+    return None
+
+
+class Spool:
+    """A temp file in ``directory`` being written and hashed, one chunk in memory at a time:
+    how every store takes a stream in before it knows the stream's name. The owner renames
+    :attr:`path` into place once :meth:`close` told the hash, or calls :meth:`discard`."""
+
+    def __init__(self, directory: Path, prefix: str = "spool-") -> None:
+        fd, name = tempfile.mkstemp(prefix=prefix, dir=directory)
+        self.path = Path(name)
+        self._file = os.fdopen(fd, "wb")
+        self._hasher = hashlib.sha256()
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self._hasher.update(chunk)
+        self._file.write(chunk)
+        self.size += len(chunk)
+
+    def write_all(self, chunks: Iterable[bytes]) -> None:
+        for chunk in chunks:
+            if chunk:
+                self.write(chunk)
+
+    def close(self, *, fsync: bool = False) -> str:
+        """Close the file (``fsync``: its content made durable first); the sha256 written."""
+        if fsync:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        self._file.close()
+        return self._hasher.hexdigest()
+
+    def discard(self) -> None:
+        """Close and remove the file (nothing happens to a file already renamed away)."""
+        with contextlib.suppress(OSError):  # a full disk fails the flush of what is buffered
+            self._file.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
 
 
 def is_blob_hash(value: str) -> bool:
@@ -58,6 +130,11 @@ EMPTY_BLOB: Final = BlobRef(hashlib.sha256(b"").hexdigest(), 0)
 
 @runtime_checkable
 class BlobStore(Protocol):
+    reads_are_checked: bool
+    """True when :meth:`open` and :meth:`read_chunks` only ever serve content already checked
+    against its name (DataLoss before the first byte): a caller need not :meth:`check` first.
+    False when a read checks as it streams (DataLoss possibly after some chunks)."""
+
     def put_stream(self, chunks: Iterable[bytes], *, durable: bool = True) -> BlobRef:
         """Store the concatenation of ``chunks``; if the iterable raises, nothing is stored.
 
@@ -91,7 +168,10 @@ class BlobStore(Protocol):
         longer matches the name; NotFound when the blob is not stored."""
         ...
 
-    def exists(self, blob: str) -> bool: ...
+    def exists(self, blob: str) -> bool:
+        """Whether the store itself holds the blob: a remote store asks the remote side (a
+        local cache's copy does not count), so a True answer means metadata may name it."""
+        ...
 
     def verify(self, blob: str) -> bool:
         """Read the whole blob and tell whether its content still matches its name (NotFound
@@ -104,5 +184,5 @@ class BlobStore(Protocol):
         ...
 
     def size(self, blob: str) -> int:
-        """Length in bytes; NotFound if it is not stored."""
+        """Length in bytes of the store's own copy (never a cache's); NotFound if it is not stored."""
         ...

@@ -7,6 +7,11 @@ its name, so an entry is never half a blob. The cache is never the source of tru
 whose content no longer matches its name (someone wrote through a hard link) is dropped and
 fetched again.
 
+One server at a time: the cache holds an exclusive ``flock`` on its root (with a ``LOCK`` file
+naming the holder, tuskd.datadir) from construction until :meth:`BlobCache.close`, since a
+second server would remove the first one's spools at start-up and evict entries it has pinned;
+a second server on the same directory is refused with FailedPrecondition (BLOB_CACHE_IN_USE).
+
 Size is bounded: when the entries add up to more than ``max_bytes``, the least recently used are
 removed until they fit. An entry that is pinned (being read into a datum tree, or just fetched
 for a caller that has not opened it yet) is never removed; a removed entry that is hardlinked
@@ -20,55 +25,19 @@ import contextlib
 import hashlib
 import logging
 import os
-import tempfile
 import threading
+import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .base import READ_CHUNK
+from tuskd.datadir import DataDirLock
+
+from .base import READ_CHUNK, Signature, Spool, signature
 
 __all__ = ["BlobCache", "Spool"]
 
 log = logging.getLogger(__name__)
-
-Signature = tuple[int, int, int]
-
-
-def _signature(st: os.stat_result) -> Signature:
-    return st.st_ino, st.st_size, st.st_mtime_ns
-
-
-class Spool:
-    """A temp file in the cache's directory being written and hashed; :meth:`BlobCache.adopt`
-    turns it into an entry, :meth:`discard` removes it."""
-
-    def __init__(self, directory: Path) -> None:
-        fd, name = tempfile.mkstemp(prefix="spool-", dir=directory)
-        self.path = Path(name)
-        self._file = os.fdopen(fd, "wb")
-        self._hasher = hashlib.sha256()
-        self.size = 0
-
-    def write(self, chunk: bytes) -> None:
-        self._hasher.update(chunk)
-        self._file.write(chunk)
-        self.size += len(chunk)
-
-    def write_all(self, chunks: Iterable[bytes]) -> None:
-        for chunk in chunks:
-            if chunk:
-                self.write(chunk)
-
-    def close(self) -> str:
-        """Close the file; the sha256 of what was written."""
-        self._file.close()
-        return self._hasher.hexdigest()
-
-    def discard(self) -> None:
-        self._file.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
 
 
 class BlobCache:
@@ -79,6 +48,15 @@ class BlobCache:
         self.max_bytes = max_bytes
         self._objects = self.root / "objects"
         self._tmp = self.root / "tmp"
+        self.root.mkdir(parents=True, exist_ok=True)
+        # Before anything is touched: another server's cache would lose its spools and entries.
+        self._dir_lock = DataDirLock(
+            self.root,
+            what="the blob cache directory",
+            remedy="give each server its own --blob-cache-dir",
+            reason="BLOB_CACHE_IN_USE",
+        )
+        self._release = weakref.finalize(self, self._dir_lock.release)  # also when dropped unclosed
         self._objects.mkdir(parents=True, exist_ok=True)
         self._tmp.mkdir(parents=True, exist_ok=True)
         for entry in self._tmp.iterdir():  # spools a crash left behind
@@ -91,6 +69,10 @@ class BlobCache:
         self._pins: dict[str, int] = {}
         self._bytes = 0
         self._load()
+
+    def close(self) -> None:
+        """Let another server use the directory (entries stay for the next start)."""
+        self._release()
 
     def _load(self) -> None:
         found: list[tuple[float, str, int]] = []
@@ -113,10 +95,6 @@ class BlobCache:
         with self._lock:
             return blob in self._entries
 
-    def size_of(self, blob: str) -> int | None:
-        with self._lock:
-            return self._entries.get(blob)
-
     @property
     def used_bytes(self) -> int:
         with self._lock:
@@ -136,7 +114,7 @@ class BlobCache:
             self._pins[blob] = self._pins.get(blob, 0) + 1
         try:
             st = os.stat(path)
-            if self._verified.get(blob) != _signature(st) and not self._rehash(blob, path):
+            if self._verified.get(blob) != signature(st) and not self._rehash(blob, path):
                 self.unpin(blob)
                 self._drop(blob, "its content no longer matches its name")
                 return None
@@ -158,7 +136,7 @@ class BlobCache:
         if hasher.hexdigest() != blob:
             return False
         with self._lock:
-            self._verified[blob] = _signature(st)
+            self._verified[blob] = signature(st)
         return True
 
     def adopt(self, spool: Spool, blob: str) -> Path:
@@ -171,7 +149,7 @@ class BlobCache:
             old = self._entries.pop(blob, None)
             self._bytes += st.st_size - (old or 0)
             self._entries[blob] = st.st_size
-            self._verified[blob] = _signature(st)
+            self._verified[blob] = signature(st)
             self._pins[blob] = self._pins.get(blob, 0) + 1
             self._evict()
         return path

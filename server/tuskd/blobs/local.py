@@ -27,11 +27,9 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import errno
 import hashlib
 import logging
 import os
-import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -39,9 +37,10 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from tuskd.domain.errors import DataLoss, InvalidArgument, NotFound, ResourceExhausted
+from tuskd.domain.errors import DataLoss, InvalidArgument, NotFound
 
-from .base import READ_CHUNK, BlobRef, is_blob_hash, place_file
+from .base import READ_CHUNK, BlobRef, Signature, Spool, disk_full, is_blob_hash, place_file
+from .base import signature as file_signature
 
 __all__ = ["LocalBlobStore"]
 
@@ -49,18 +48,6 @@ log = logging.getLogger(__name__)
 
 _STALE_TEMP_SECONDS = 3600.0
 _VERIFIED_MAX = 1 << 16  # blobs whose verified (inode, size, mtime) are remembered
-_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
-
-
-def disk_full(exc: BaseException, where: Path) -> ResourceExhausted | None:
-    """``exc`` as the client-facing error when it says the disk holding ``where`` is full."""
-    if isinstance(exc, OSError) and exc.errno in _DISK_FULL_ERRNOS:
-        return ResourceExhausted(
-            f"the disk holding {where} is full ({exc.strerror or os.strerror(exc.errno or 0)}): "
-            "nothing was written; free some space and retry",
-            reason="DISK_FULL",
-        )
-    return None
 
 
 def _fsync_dir(path: Path) -> None:
@@ -85,6 +72,8 @@ _SYNCFS = _load_syncfs()
 class LocalBlobStore:
     """The default :class:`~tuskd.blobs.base.BlobStore`: a directory on this machine."""
 
+    reads_are_checked = False  # the first read of a blob checks it as it streams
+
     def __init__(self, root: Path | str, *, exclusive: bool = False) -> None:
         """``exclusive``: this process alone writes under ``root`` (the server holds the data
         directory's lock), so every temp file found now was left by a crash and is removed.
@@ -100,7 +89,7 @@ class LocalBlobStore:
         self._dirty_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         # blob -> (inode, size, mtime) when its content last matched its name (bounded, LRU).
-        self._verified: OrderedDict[str, tuple[int, int, int]] = OrderedDict()
+        self._verified: OrderedDict[str, Signature] = OrderedDict()
         self._verified_lock = threading.Lock()
 
     def _remove_stale_temp_files(self, older_than: float) -> None:
@@ -160,37 +149,26 @@ class LocalBlobStore:
             raise
 
     def _put_stream(self, chunks: Iterable[bytes], durable: bool) -> BlobRef:
-        fd, tmp_name = tempfile.mkstemp(prefix="put-", dir=self._tmp)
-        tmp = Path(tmp_name)
+        spool = Spool(self._tmp, prefix="put-")
         try:
-            hasher = hashlib.sha256()
-            size = 0
-            with os.fdopen(fd, "wb") as out:
-                for chunk in chunks:
-                    if not chunk:
-                        continue
-                    hasher.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            digest = hasher.hexdigest()
+            spool.write_all(chunks)
+            digest = spool.close(fsync=True)
+            ref = BlobRef(digest, spool.size)
             final = self._object_path(digest)
             if final.exists():
-                tmp.unlink()
-                return BlobRef(digest, size)
+                spool.discard()
+                return ref
             self._make_parent(final, durable)
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, final)
+            os.chmod(spool.path, 0o444)
+            os.replace(spool.path, final)
             if durable:
                 _fsync_dir(final.parent)
             else:
                 with self._dirty_lock:
                     self._dirty.add(final.parent)
-            return BlobRef(digest, size)
+            return ref
         except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+            spool.discard()
             raise
 
     def flush(self) -> None:
@@ -245,7 +223,7 @@ class LocalBlobStore:
 
     def read_chunks(self, blob: str, offset: int = 0, chunk_size: int = READ_CHUNK) -> Iterator[bytes]:
         with self.open(blob) as f:
-            signature = _signature(os.fstat(f.fileno()))
+            signature = file_signature(os.fstat(f.fileno()))
             known = self._known(blob, signature)
             if offset:
                 if not known:
@@ -264,7 +242,7 @@ class LocalBlobStore:
 
     def verify(self, blob: str) -> bool:
         with self.open(blob) as f:
-            signature = _signature(os.fstat(f.fileno()))
+            signature = file_signature(os.fstat(f.fileno()))
             hasher = hashlib.sha256()
             while chunk := f.read(READ_CHUNK):
                 hasher.update(chunk)
@@ -281,17 +259,17 @@ class LocalBlobStore:
 
     def check(self, blob: str) -> None:
         try:
-            signature = _signature(os.stat(self._object_path(blob)))
+            signature = file_signature(os.stat(self._object_path(blob)))
         except FileNotFoundError:
             raise NotFound(f"blob {blob} not found") from None
         if not self._known(blob, signature) and not self.verify(blob):
             raise self._corrupt(blob)
 
-    def _known(self, blob: str, signature: tuple[int, int, int]) -> bool:
+    def _known(self, blob: str, signature: Signature) -> bool:
         with self._verified_lock:
             return self._verified.get(blob) == signature
 
-    def _settle(self, blob: str, digest: str, signature: tuple[int, int, int]) -> None:
+    def _settle(self, blob: str, digest: str, signature: Signature) -> None:
         if digest != blob:
             raise self._corrupt(blob)
         with self._verified_lock:
@@ -306,7 +284,3 @@ class LocalBlobStore:
             "disk); the files that hold it cannot be read until it is restored",
             blob=blob,
         )
-
-
-def _signature(st: os.stat_result) -> tuple[int, int, int]:
-    return st.st_ino, st.st_size, st.st_mtime_ns

@@ -1,18 +1,21 @@
 """Content-addressed blobs in an S3 bucket, read through a bounded local cache.
 
 Each blob is the object ``<prefix>/sha256/<hash>``. A write spools the stream to a temp file
-in the cache directory while hashing it (one chunk in memory at a time), then, unless the key
-already exists, uploads it to its final key in one request: a PUT up to ``_MULTIPART_AT``
-bytes, a multipart upload above. S3 makes an object visible only when that PUT or the
-multipart upload's completion succeeds, so a name never shows half a blob; a failed multipart
-upload is aborted (and a bucket lifecycle rule for incomplete uploads cleans up after a crash).
+in the cache directory while hashing it (one chunk in memory at a time), so spooling needs free
+local disk as large as the stream (a full disk is RESOURCE_EXHAUSTED, DISK_FULL, as for the local
+store). Then, unless a HEAD request finds the key in the bucket (the cache does not count: an
+object deleted from the bucket is uploaded again), it uploads it to its final key in one
+request: a PUT up to ``_MULTIPART_AT`` bytes, a multipart upload above. S3 makes an object
+visible only when that PUT or the multipart upload's completion succeeds, so a name never shows
+half a blob; a failed multipart upload is aborted (and a bucket lifecycle rule for incomplete
+uploads cleans up after a crash).
 Two writers of the same content write the same bytes to the same key, which is harmless.
 
 Reads go through :class:`~tuskd.blobs.cache.BlobCache`: a miss downloads the object into the
 cache while hashing it, and a download whose sha256 differs from the name raises DataLoss and
 leaves nothing in the cache; concurrent readers of one uncached blob share one download. Datum
-inputs are hard links to cache entries. :meth:`verify`
-(Fsck) always reads the object from S3, not the cache.
+inputs are hard links to cache entries. :meth:`exists`, :meth:`size` and :meth:`verify` (Fsck)
+always ask the bucket, never the cache: they answer for what metadata may name.
 
 Errors: a missing object is NotFound; a missing bucket, refused credentials or no credentials
 are FailedPrecondition naming what to fix; a server that cannot be reached, times out or keeps
@@ -26,14 +29,14 @@ import contextlib
 import hashlib
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 from tuskd.domain.errors import DataLoss, FailedPrecondition, InvalidArgument, NotFound, TuskError, Unavailable
 
-from .base import READ_CHUNK, BlobRef, is_blob_hash, place_file
-from .cache import BlobCache, Spool
+from .base import READ_CHUNK, BlobRef, Spool, disk_full, is_blob_hash, place_file
+from .cache import BlobCache
 
 if TYPE_CHECKING:
     from tuskd.config import S3Location
@@ -63,6 +66,8 @@ def _boto3() -> Any:
 class S3BlobStore:
     """A :class:`~tuskd.blobs.base.BlobStore` on S3 (any S3-compatible server)."""
 
+    reads_are_checked = True  # a read serves a cache entry hashed when it was fetched
+
     def __init__(self, location: S3Location, cache: BlobCache) -> None:
         boto3 = _boto3()
         from botocore.config import Config
@@ -88,6 +93,12 @@ class S3BlobStore:
         # blob -> [lock, users]: one download per blob at a time; the others wait and find it cached.
         self._fetching: dict[str, list[Any]] = {}
         self._fetching_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close the HTTP connections and let another server use the cache directory."""
+        with contextlib.suppress(Exception):
+            self._client.close()
+        self.cache.close()
 
     def __repr__(self) -> str:
         return f"S3BlobStore({self.location.describe()})"
@@ -164,18 +175,30 @@ class S3BlobStore:
 
     def put_stream(self, chunks: Iterable[bytes], *, durable: bool = True) -> BlobRef:
         # S3 answers a PUT only once the object is stored durably: ``durable`` changes nothing.
-        spool = self.cache.spool()
+        with self._local_disk():
+            spool = self.cache.spool()
+            try:
+                spool.write_all(chunks)
+                digest = spool.close()
+                if not self.exists(digest):  # the bucket's answer: a cached copy is not stored
+                    self._upload(spool, digest)
+                ref = BlobRef(digest, spool.size)
+                self.cache.adopt(spool, digest)  # just written: likely read soon (outputs, egress)
+                self.cache.unpin(digest)
+                return ref
+            except BaseException:
+                spool.discard()
+                raise
+
+    @contextlib.contextmanager
+    def _local_disk(self) -> Iterator[None]:
+        """A full disk under the cache (spools, fetched entries) as RESOURCE_EXHAUSTED."""
         try:
-            spool.write_all(chunks)
-            digest = spool.close()
-            if not self.exists(digest):
-                self._upload(spool, digest)
-            ref = BlobRef(digest, spool.size)
-            self.cache.adopt(spool, digest)  # just written: likely read soon (outputs, egress)
-            self.cache.unpin(digest)
-            return ref
-        except BaseException:
-            spool.discard()
+            yield
+        except OSError as exc:
+            full = disk_full(exc, self.cache.root)
+            if full is not None:
+                raise full from exc
             raise
 
     def _upload(self, spool: Spool, digest: str) -> None:
@@ -195,19 +218,27 @@ class S3BlobStore:
 
     # -- reading ----------------------------------------------------------------------------
 
+    def _download(self, blob: str, write: Callable[[bytes], None]) -> None:
+        """GET the object of ``blob`` and hand its content to ``write`` a chunk at a time; the
+        response body is closed however it ends (its connection goes back to the pool)."""
+        with self._s3(blob):
+            response = self._client.get_object(Bucket=self.location.bucket, Key=self.key(blob))
+            with contextlib.closing(response["Body"]) as body:
+                for chunk in body.iter_chunks(READ_CHUNK):
+                    write(chunk)
+
     def _fetch(self, blob: str) -> Path:
         """Download ``blob`` into the cache, checking its hash; the entry comes back pinned."""
-        spool = self.cache.spool()
-        try:
-            with self._s3(blob):
-                response = self._client.get_object(Bucket=self.location.bucket, Key=self.key(blob))
-                spool.write_all(response["Body"].iter_chunks(READ_CHUNK))
-            if spool.close() != blob:
-                raise self._corrupt(blob)
-            return self.cache.adopt(spool, blob)
-        except BaseException:
-            spool.discard()
-            raise
+        with self._local_disk():
+            spool = self.cache.spool()
+            try:
+                self._download(blob, spool.write)
+                if spool.close() != blob:
+                    raise self._corrupt(blob)
+                return self.cache.adopt(spool, blob)
+            except BaseException:
+                spool.discard()
+                raise
 
     def _fetch_once(self, blob: str) -> Path:
         """:meth:`_fetch`, unless a concurrent caller fetched ``blob`` while this one waited."""
@@ -242,9 +273,8 @@ class S3BlobStore:
             return place_file(path, dest, link=link)
 
     def exists(self, blob: str) -> bool:
+        """Whether the bucket holds the object (a HEAD request; the cache is not asked)."""
         key = self.key(blob)
-        if self.cache.holds(blob):
-            return True
         try:
             with self._s3(blob):
                 self._client.head_object(Bucket=self.location.bucket, Key=key)
@@ -253,10 +283,8 @@ class S3BlobStore:
         return True
 
     def size(self, blob: str) -> int:
+        """The object's length in the bucket (a HEAD request; the cache is not asked)."""
         key = self.key(blob)
-        cached = self.cache.size_of(blob)
-        if cached is not None:
-            return cached
         with self._s3(blob):
             head = self._client.head_object(Bucket=self.location.bucket, Key=key)
         return int(head["ContentLength"])
@@ -265,10 +293,7 @@ class S3BlobStore:
 
     def verify(self, blob: str) -> bool:
         hasher = hashlib.sha256()
-        with self._s3(blob):
-            response = self._client.get_object(Bucket=self.location.bucket, Key=self.key(blob))
-            for chunk in response["Body"].iter_chunks(READ_CHUNK):
-                hasher.update(chunk)
+        self._download(blob, hasher.update)
         return hasher.hexdigest() == blob
 
     def check(self, blob: str) -> None:

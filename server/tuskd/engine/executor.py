@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Protocol
 
 from tuskd.blobs.base import BlobStore
+from tuskd.domain.errors import Unavailable
 from tuskd.engine.datum_execution import could_not_run, execute_datum
 from tuskd.engine.datum_runner import DatumOutcome
 from tuskd.engine.datum_work import DatumResult, DatumTask
@@ -65,7 +66,8 @@ class Batch(Protocol):
     def __iter__(self) -> Iterator[tuple[str, DatumResult]]:
         """Results in completion order, CANCELLED ones included; ends once every submitted task
         has a result (submit more before asking for the next one) or, after ``drain``, once the
-        running ones do. An error of the executor itself (ExecutorStopped) is raised."""
+        running ones do. An error of the executor itself (ExecutorStopped) is raised, and so is
+        the blob store's Unavailable (an outage is not the datum's failure)."""
         ...
 
     def cancel(self, nonce: str) -> bool:
@@ -211,6 +213,8 @@ class LocalBatch:
                 try:
                     with self._space.slot() as slot:
                         result = execute_datum(task, self._blobs, slot, cancel)
+                except Unavailable:
+                    raise  # the blob store is out, not the datum: the job runner retries
                 except Exception as exc:
                     log.exception("datum %s of job %s@%s could not run", task.datum_id, task.pipeline, task.job_id)
                     result = could_not_run(task, exc)

@@ -20,13 +20,13 @@ from tuskd.domain.inputs import PfsInput
 from tuskd.domain.jobs import DatumRecord, Job, JobKey, Stats, transition
 from tuskd.domain.pfs import CommitRef, FileType, RepoKey
 from tuskd.domain.pipelines import REPROCESS_EVERY_JOB, PipelineSpec
-from tuskd.domain.states import DatumState, JobState, is_datum_done
+from tuskd.domain.states import DatumState, JobState, is_datum_done, is_terminal
 from tuskd.engine.datum_tasks import DatumTasks, FinishedDatum
 from tuskd.engine.datum_work import DatumResult, DatumTask
 from tuskd.engine.job_context import EngineContext, JobInputs
-from tuskd.engine.job_control import JobControl, JobGone, RunningDatum
+from tuskd.engine.job_control import JobControl, JobGone, JobStopped, RunningDatum
 from tuskd.engine.sandbox import format_seconds
-from tuskd.store.pps import DatumRow, OutputEntry
+from tuskd.store.pps import DatumConflict, DatumRow, OutputEntry
 
 __all__ = [
     "ENGINE_ID_ENV",
@@ -229,7 +229,10 @@ class JobDatums:
                 if item is None:
                     break
                 if isinstance(item, BaseException):
+                    # The batch ends here (the runner may retry the job): its running datums
+                    # are killed, never left to finish unseen beside the retry.
                     error = item
+                    batch.cancel_all()
                     continue
                 pending.append(item)
                 if time.monotonic() - last_flush >= FLUSH_SECONDS or len(pending) >= FLUSH_DATUMS:
@@ -304,6 +307,15 @@ class JobDatums:
         record = DatumRecord(self.key, datum.id, hash_, state, attempts, reason, stats or Stats())
         return DatumRow(record, json.dumps(described, separators=(",", ":")))
 
+    def _ended_meanwhile(self) -> None:
+        """JobStopped when the job is terminal already (its unrecorded datums are dropped)."""
+        try:
+            job = self.ctx.jobs.get(self.key).job
+        except NotFound:
+            raise JobGone() from None
+        if is_terminal(job.state):
+            raise JobStopped(job.reason or f"the job ended {job.state.name}")
+
     def _record(self, finished: list[FinishedDatum], inputs: JobInputs) -> None:
         """Record finished datums, their outputs and the counters in one transaction."""
         if not finished:
@@ -340,6 +352,8 @@ class JobDatums:
             except NotFound:
                 raise JobGone() from None
             except Exception as exc:
+                if isinstance(exc, DatumConflict):
+                    self._ended_meanwhile()  # the writer that moved these rows ended the job
                 # A full disk, a busy store...: the batch is kept and recorded again; a datum is
                 # never dropped (nor the job's counters left behind its rows).
                 if delay is None:

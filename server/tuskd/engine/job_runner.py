@@ -51,7 +51,7 @@ from dataclasses import replace
 from typing import Any
 
 from tuskd.cancel import ServerShuttingDown, WaitCancelled
-from tuskd.domain.errors import NotFound
+from tuskd.domain.errors import NotFound, Unavailable
 from tuskd.domain.jobs import Job, JobKey, transition
 from tuskd.domain.pfs import CommitInfo, CommitKey, CommitRef, CommitState, RepoKey
 from tuskd.domain.states import DatumState, JobState, is_terminal
@@ -76,6 +76,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _INTERNAL_RETRIES = 3
+UNAVAILABLE_BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+"""Pauses before each new try while a dependency (the S3 blob store) is unavailable; the last
+one repeats until it is back or the job is stopped."""
 
 
 class JobRunner:
@@ -94,7 +97,8 @@ class JobRunner:
 
     def run(self) -> None:
         try:
-            for attempt in range(_INTERNAL_RETRIES + 1):
+            attempt = outages = 0
+            while True:
                 try:
                     self._run()
                     return
@@ -105,6 +109,20 @@ class JobRunner:
                     if not is_terminal(self._job().state):
                         self._fail(str(exc))
                     return
+                except Unavailable as exc:
+                    # An infrastructure outage (the blob store), not the user's datum: try
+                    # again, counted as a restart, with backoff until it is back or stopped.
+                    self.control.check()
+                    if is_terminal(self._job().state):
+                        return
+                    pause = UNAVAILABLE_BACKOFF[min(outages, len(UNAVAILABLE_BACKOFF) - 1)]
+                    outages += 1
+                    log.warning("job %s: %s; trying again in %.1fs", self.key, exc, pause)
+                    self.control.no_more.set()  # the failed try's datums still running end
+                    self.control.kill.set()
+                    self._restart_after_error()
+                    self._pause(pause)
+                    self.control.fresh_try()
                 except Exception as exc:
                     if self.control.stop_reason is not None or self.control.closing:
                         self.control.check()
@@ -116,6 +134,7 @@ class JobRunner:
                         return
                     self._restart_after_error()
                     time.sleep(0.1 * 2**attempt)
+                    attempt += 1
                     self.control.fresh_try()  # the failed try's events would stop every datum
         except JobStopped as stop:
             self._record_killed(str(stop))
@@ -174,6 +193,12 @@ class JobRunner:
             if outputs is None:
                 outputs = self._output.merged_outputs()
             self._output.write_output(out_ref, outputs)
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep ``seconds``, cut short by a stop request or a shutdown."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and self.control.stop_reason is None and not self.control.closing:
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
 
     # -- state changes ----------------------------------------------------------------------
 

@@ -224,7 +224,8 @@ class _HelperSupervisor(_Supervisor):
     def __init__(self, helper: _Helper, out_fd: int, stdin_fd: int | None, stdin_data: bytes, log_limit: int) -> None:
         super().__init__(out_fd, stdin_fd, stdin_data, log_limit)
         self.helper = helper
-        self.pid: int | None = None
+        self.pid: int | None = None  # the host's pid of the main process, looked up when needed
+        self._reported: int | None = None  # its pid as the helper reported it
         self.returncode: int | None = None
         self.escaped: list[int] = []
         self.failure: tuple[int, str] | None = None  # the helper could not start the command
@@ -233,8 +234,14 @@ class _HelperSupervisor(_Supervisor):
         self._set_watch(helper.sock.fileno(), 0)  # hang-ups only
 
     def group(self) -> int | None:
-        if self.pid is None and not self.exited:
-            self._take_messages(block=_HELPER_REPLY_SECONDS, until=lambda: self.pid is not None)
+        if self._reported is None and not self.exited:
+            self._take_messages(block=_HELPER_REPLY_SECONDS, until=lambda: self._reported is not None)
+        if self.pid is None and self._reported is not None:
+            # Looked up only here (a timeout, a cancel, a dead helper): the lookup scans the
+            # helper's children in /proc, a cost most attempts never need to pay.
+            self.pid = self.helper.host_pid(self._reported)
+            if self.pid is None:  # cannot be: the process stays a zombie until our next request
+                log.warning("sandbox helper %d: attempt process %s not found", self.helper.pid, self._reported)
         return self.pid
 
     def _on_watch(self, events: int) -> None:
@@ -268,9 +275,7 @@ class _HelperSupervisor(_Supervisor):
                 return
             message = json.loads(data)
             if "pid" in message:
-                self.pid = self.helper.host_pid(int(message["pid"]))
-                if self.pid is None:  # cannot be: the process stays a zombie until our next request
-                    log.warning("sandbox helper %d: attempt process %s not found", self.helper.pid, message["pid"])
+                self._reported = int(message["pid"])
             elif "exit" in message:
                 self.returncode = int(message["exit"])
                 self.escaped = list(message.get("escaped") or [])

@@ -68,6 +68,7 @@ class _Batch:
     stopped: bool = False  # the executor stopped while tasks may have been pending
     served: int = 0  # when a worker last picked this batch (for round-robin among equals)
     results: deque[tuple[Any, BaseException | None]] = field(default_factory=deque)
+    ready: threading.Condition | None = None  # the consumer waits on it (the pool's lock)
 
     def eligible(self) -> bool:
         return (
@@ -92,7 +93,12 @@ class ThreadPoolExecutor(TaskExecutor):
         if max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
         self._max_workers = max_workers
-        self._cond = threading.Condition()
+        # One lock, two kinds of waiters: idle workers wait on ``_cond``, each batch's consumer
+        # on the batch's ``ready``. A datum's end wakes its consumer only, and a worker is woken
+        # only when there may be work for it: each needless wake-up is a thread switch and a
+        # GIL hand-over on the datum's critical path.
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._batches: list[_Batch] = []
         self._threads: list[threading.Thread] = []
         self._started = False
@@ -122,6 +128,7 @@ class ThreadPoolExecutor(TaskExecutor):
                 if not batch.exhausted and batch.feeds:
                     batch.exhausted = True
                     batch.stopped = True
+                self._wake_consumer(batch)
             self._cond.notify_all()
         if wait:
             for thread in self._threads:
@@ -152,6 +159,7 @@ class ThreadPoolExecutor(TaskExecutor):
             raise ValueError(f"parallelism must be at least 1, got {parallelism}")
         limit = min(parallelism, self._max_workers)
         batch = _Batch(key=key, feeds=feeds, limit=limit, cancel=cancel, sealed=sealed)
+        batch.ready = threading.Condition(self._lock)
         with self._cond:
             if not self._started or self._stopping:
                 raise ExecutorStopped("the executor is not running")
@@ -168,10 +176,18 @@ class ThreadPoolExecutor(TaskExecutor):
             else:
                 batch.feeds.append(iter(tasks))
             self._cond.notify_all()
+            self._wake_consumer(batch)
         return True
 
+    @staticmethod
+    def _wake_consumer(batch: _Batch) -> None:
+        """Wake whoever waits for ``batch``'s results (call with the pool's lock held)."""
+        assert batch.ready is not None
+        batch.ready.notify_all()
+
     def _next_result(self, batch: _Batch) -> Any:
-        with self._cond:
+        assert batch.ready is not None
+        with self._lock:
             while not batch.results:
                 if batch.closed:
                     raise StopIteration
@@ -179,9 +195,11 @@ class ThreadPoolExecutor(TaskExecutor):
                     if batch.stopped and not batch.cancel.is_set():
                         raise ExecutorStopped(f"executor stopped before batch {batch.key} finished")
                     raise StopIteration
-                self._cond.wait(_CANCEL_POLL_SECONDS)
+                batch.ready.wait(_CANCEL_POLL_SECONDS)
+            full = batch.running + len(batch.results) >= 2 * batch.limit
             value, error = batch.results.popleft()
-            self._cond.notify_all()  # the batch's window has room again
+            if full:
+                self._cond.notify_all()  # the batch's window has room again
         if error is not None:
             raise error
         return value
@@ -194,6 +212,7 @@ class ThreadPoolExecutor(TaskExecutor):
             if batch in self._batches:
                 self._batches.remove(batch)
             self._cond.notify_all()
+            self._wake_consumer(batch)
 
     def _pick(self) -> _Batch | None:
         best: _Batch | None = None
@@ -225,9 +244,10 @@ class ThreadPoolExecutor(TaskExecutor):
                 pull_error = exc
             with self._cond:
                 batch.pulling = False
-                self._cond.notify_all()  # another worker may pull from this batch now
+                self._cond.notify()  # an idle worker may pull from this batch now
                 if task is None or batch.cancel.is_set() or batch.closed or batch.exhausted:
                     batch.running -= 1
+                    self._wake_consumer(batch)  # the batch may be finished now
                     if task is None:
                         if pull_error is not None:
                             batch.exhausted = True
@@ -248,7 +268,10 @@ class ThreadPoolExecutor(TaskExecutor):
                 batch.running -= 1
                 if not batch.closed:
                     batch.results.append(outcome)
-                self._cond.notify_all()
+                self._wake_consumer(batch)
+                # This worker picks again right away; an idle one is woken in case the pick
+                # goes elsewhere (a no-op when none waits).
+                self._cond.notify()
 
 
 class OpenBatch(Iterator[T]):

@@ -1,7 +1,9 @@
 """Cluster-wide facts and settings: the cluster ID, its metadata and the pipeline defaults.
 
 The cluster ID is made once per data directory (per database) and kept, so pachctl's contexts
-stay valid across restarts. Cluster defaults are a JSON document in pachd's shape,
+stay valid across restarts. The blob store a data directory was first started with (``local``
+or ``s3://bucket/prefix``) is recorded too, and a start with another one is refused: the files'
+content would be missing from it. Cluster defaults are a JSON document in pachd's shape,
 ``{"createPipelineRequest": {...}}``; their fields apply to every pipeline spec that does not
 set them (see ``merge_defaults``), below the project's defaults and the spec itself.
 """
@@ -12,7 +14,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from tuskd.domain.errors import InvalidArgument
+from tuskd.domain.errors import FailedPrecondition, InvalidArgument
 from tuskd.domain.ids import new_global_id
 from tuskd.store.base import Store, Tx
 from tuskd.store.meta import MetaTx
@@ -23,6 +25,7 @@ __all__ = ["ClusterService", "merge_defaults", "parse_defaults"]
 
 _CLUSTER_ID: Final = "cluster_id"
 _CLUSTER_DEFAULTS: Final = "cluster_defaults"
+_BLOB_STORE: Final = "blob_store"
 _EMPTY_DEFAULTS: Final = "{}"
 _MAX_DEPTH: Final = 64
 
@@ -84,6 +87,30 @@ class ClusterService:
                 found = new_global_id()
                 meta.set_setting(_CLUSTER_ID, found)
             return found
+
+    def check_blob_store(self, identity: str) -> None:
+        """Record ``identity`` (``local``, ``s3://bucket/prefix``) as this data directory's blob
+        store at its first start; FailedPrecondition at a later start with another one."""
+        with self._store.write() as tx:
+            meta = self._meta(tx)
+            recorded = meta.setting(_BLOB_STORE)
+            if recorded is None:
+                meta.set_setting(_BLOB_STORE, identity)
+                return
+        if recorded == identity:
+            return
+        flag = f"with --blobs {recorded} (and its endpoint)"
+        if recorded == "local":
+            flag = "without --blobs (or with --blobs local)"
+        raise FailedPrecondition(
+            f"this data directory keeps its files' content in the blob store {recorded}, but the server "
+            f"was started with {identity}, where that content is not: start it {flag} as before, or "
+            "give it a new --data-dir; to move the blobs to another store, follow docs/operations.md "
+            '("Moving blobs between stores")',
+            reason="BLOB_STORE_MISMATCH",
+            recorded=recorded,
+            configured=identity,
+        )
 
     def metadata(self) -> dict[str, str]:
         with self._store.read() as tx:

@@ -68,16 +68,19 @@ class FsckService:
 
     def _problem(self, blob: str, use: _Use) -> str | None:
         where = f"(file {use.path} in commit {use.commit})"
+        missing = f"consistency error: blob {blob} {where} is missing from the blob store"
         try:
+            # size and verify answer for the store's own copy (for S3 the bucket, not the cache).
             size = self._blobs.size(blob)
         except NotFound:
-            return f"consistency error: blob {blob} {where} is missing from the blob store"
+            return missing
         if size != use.size:
             return f"consistency error: blob {blob} {where} holds {size} bytes, the file records {use.size}"
         try:
-            # verify reads the store's own copy (for S3 the bucket, not the local cache).
             if self._blobs.verify(blob):
                 return None
+        except NotFound:  # gone between the two looks
+            return missing
         except OSError as exc:
             return f"consistency error: blob {blob} {where} cannot be read: {exc.strerror or exc}"
         found: str | None = None
@@ -89,7 +92,7 @@ class FsckService:
                 while chunk := raw.read(READ_CHUNK):
                     digest.update(chunk)
             found = digest.hexdigest()
-        except (OSError, DataLoss):
+        except (OSError, DataLoss, NotFound):
             pass
         if found is None or found == blob:
             # A store with a checked local copy (S3's cache) cannot say what its own copy holds.

@@ -52,9 +52,10 @@ class JobCommands:
         stopper: JobStopper | None = None,
         logs: JobLogs | None = None,
         clock: Callable[[], float] = time.time,
-        pfs: PfsService | None = None,
+        *,
+        pfs: PfsService,
     ) -> None:
-        """``pfs``: where the output commits of jobs killed without an engine are finished."""
+        """``pfs``: where the output commits of the jobs it kills are finished."""
         self._store = store
         self._jobs = jobs
         self._queries = queries

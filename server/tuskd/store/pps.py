@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tuskd.domain.datum_ledger import DatumChange
+from tuskd.domain.errors import Aborted
 from tuskd.domain.jobs import DatumRecord, Job, JobKey
 from tuskd.domain.states import DatumState, JobState
 
@@ -60,8 +61,11 @@ class DatumRow:
     inputs_json: str
 
 
-class DatumConflict(RuntimeError):
-    """A datum change found its row in another state than the ledger expected."""
+class DatumConflict(Aborted):
+    """A datum change found its row in another state than the ledger expected (a concurrent
+    writer got there first): ABORTED, never INTERNAL."""
+
+    reason = "DATUM_CONFLICT"
 
 
 @dataclass(frozen=True, slots=True)

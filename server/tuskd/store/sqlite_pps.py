@@ -1,406 +1,52 @@
 """SQLite implementation of :class:`tuskd.store.pps.PpsTx` on the main store's transactions.
 
 ``SqlitePpsTx(tx)`` works on the same connection as the wrapped ``SqliteTx``, so its writes are
-part of that transaction (and of its savepoints).
+part of that transaction (and of its savepoints). The statements are in pps_tables.py, shared
+with PostgreSQL.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from tuskd.domain.datum_ledger import DatumChange
-from tuskd.domain.jobs import Counts, DatumRecord, Job, JobKey, Stats
-from tuskd.domain.states import DatumState, JobState
 
-from .pps import (
-    DatumConflict,
-    DatumRow,
-    JobEvent,
-    JobQuery,
-    JobRow,
-    OutputEntry,
-    PipelineRow,
-    PipelineVersionRow,
-)
-from .pps_unfinished import UNFINISHED_JOBS_WHERE
+from .pps_tables import DATUM_UPSERT, PpsTables, Rows, datum_upsert_params
 from .sqlite import SqliteTx
 
-_JOB_COLUMNS = (
-    "id, project, pipeline, job_id, pipeline_version, output_repo, output_branch, state, reason, restart, "
-    "processed, skipped, failed, recovered, total, download_time, process_time, upload_time, "
-    "download_bytes, upload_bytes, created_us, started_us, finished_us, seq"
-)
-_PIPELINE_COLUMNS = "id, project, name, version, state, stopped, reason, created_us, updated_us"
-_DATUM_COLUMNS = (
-    "job_row, datum_id, hash, state, attempts, reason, inputs_json, process_time, download_bytes, upload_bytes, counted"
-)
-# The ledger's checked write (domain/datum_ledger.py): insert a new row, or update the row only
-# while it is in the state the change was made from. Plain SQL upsert syntax (SQLite >= 3.24 and
-# PostgreSQL both speak it).
-_DATUM_UPSERT = (
-    f"INSERT INTO datums ({_DATUM_COLUMNS}, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (job_row, datum_id) DO UPDATE SET hash = excluded.hash, state = excluded.state,"
-    " attempts = excluded.attempts, reason = excluded.reason, inputs_json = excluded.inputs_json,"
-    " process_time = excluded.process_time, download_bytes = excluded.download_bytes,"
-    " upload_bytes = excluded.upload_bytes, counted = excluded.counted, updated_us = excluded.updated_us"
-    " WHERE datums.state = ?"
-)
-_US = 1_000_000
+__all__ = ["SqlitePpsTx"]
 
 
-def _us(seconds: float) -> int:
-    return round(seconds * _US)
-
-
-def _job_row(r: tuple[Any, ...]) -> JobRow:
-    job = Job(
-        key=JobKey(r[1], r[2], r[3]),
-        pipeline_version=r[4],
-        output_repo=r[5],
-        output_branch=r[6],
-        state=JobState(r[7]),
-        reason=r[8],
-        restart=r[9],
-        counts=Counts(r[10], r[11], r[12], r[13]),
-        total=r[14],
-        stats=Stats(r[15], r[16], r[17], r[18], r[19]),
-        created=r[20] / _US,
-        started=r[21] / _US,
-        finished=r[22] / _US,
-    )
-    return JobRow(r[0], job, r[23])
-
-
-def _datum_row(r: tuple[Any, ...], key: JobKey) -> DatumRow:
-    record = DatumRecord(
-        job=key,
-        id=r[1],
-        hash=r[2],
-        state=DatumState(r[3]),
-        attempts=r[4],
-        reason=r[5],
-        stats=Stats(process_time=r[7], download_bytes=r[8], upload_bytes=r[9]),
-        counted=None if r[10] is None else DatumState(r[10]),
-    )
-    return DatumRow(record, r[6])
-
-
-class SqlitePpsTx:
+class SqlitePpsTx(PpsTables):
     """PPS tables inside one SqliteTx."""
 
     def __init__(self, tx: SqliteTx) -> None:
-        self._tx = tx
+        self._tx = self._sqlite = tx
 
-    @property
-    def writable(self) -> bool:
-        return self._tx.writable
+    def _x(self, sql: str, params: Sequence[Any] = ()) -> Rows:
+        return self._sqlite.connection.execute(sql, params)
 
-    def after_commit(self, callback: Callable[[], None]) -> None:
-        self._tx.after_commit(callback)
+    def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._sqlite.connection.executemany(sql, rows)
 
-    def emit(self, sink: Callable[[Sequence[Any]], None], event: Any) -> None:
-        self._tx.emit(sink, event)
-
-    def _x(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        return self._tx.connection.execute(sql, params)
-
-    # -- pipelines --------------------------------------------------------------------------
-
-    def insert_pipeline(self, project: str, name: str, state: int, now_us: int) -> PipelineRow:
-        cur = self._x(
-            "INSERT INTO pipelines (project, name, version, state, created_us, updated_us) VALUES (?, ?, 0, ?, ?, ?)",
-            (project, name, state, now_us, now_us),
-        )
+    def _insert_id(self, sql: str, params: Sequence[Any]) -> int:
+        cur = self._sqlite.connection.execute(sql, params)
         assert cur.lastrowid is not None
-        return PipelineRow(cur.lastrowid, project, name, 0, state, False, "", now_us, now_us)
-
-    @staticmethod
-    def _pipeline(r: tuple[Any, ...]) -> PipelineRow:
-        return PipelineRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8])
-
-    def get_pipeline(self, project: str, name: str) -> PipelineRow | None:
-        r = self._x(
-            f"SELECT {_PIPELINE_COLUMNS} FROM pipelines WHERE project = ? AND name = ?", (project, name)
-        ).fetchone()
-        return None if r is None else self._pipeline(r)
-
-    def list_pipelines(self, projects: Sequence[str] = ()) -> list[PipelineRow]:
-        sql = f"SELECT {_PIPELINE_COLUMNS} FROM pipelines"
-        params: list[Any] = []
-        if projects:
-            sql += f" WHERE project IN ({', '.join('?' for _ in projects)})"
-            params += projects
-        return [self._pipeline(r) for r in self._x(sql + " ORDER BY project, name", params)]
-
-    def update_pipeline(
-        self,
-        pipeline_id: int,
-        now_us: int,
-        *,
-        version: int | None = None,
-        state: int | None = None,
-        stopped: bool | None = None,
-        reason: str | None = None,
-    ) -> None:
-        sets, params = ["updated_us = ?"], [now_us]
-        for column, value in (("version", version), ("state", state), ("stopped", stopped), ("reason", reason)):
-            if value is not None:
-                sets.append(f"{column} = ?")
-                params.append(int(value) if isinstance(value, bool) else value)  # type: ignore[arg-type]
-        self._x(f"UPDATE pipelines SET {', '.join(sets)} WHERE id = ?", [*params, pipeline_id])
-
-    def delete_pipeline(self, pipeline_id: int) -> None:
-        self._x("DELETE FROM pipelines WHERE id = ?", (pipeline_id,))
-
-    def insert_pipeline_version(
-        self, pipeline_id: int, version: int, spec_json: str, user_spec_json: str, now_us: int
-    ) -> None:
-        self._x(
-            "INSERT INTO pipeline_versions (pipeline_id, version, spec_json, user_spec_json, created_us)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (pipeline_id, version, spec_json, user_spec_json, now_us),
-        )
-
-    def get_pipeline_version(self, pipeline_id: int, version: int) -> PipelineVersionRow | None:
-        r = self._x(
-            "SELECT pipeline_id, version, spec_json, user_spec_json, created_us FROM pipeline_versions"
-            " WHERE pipeline_id = ? AND version = ?",
-            (pipeline_id, version),
-        ).fetchone()
-        return None if r is None else PipelineVersionRow(*r)
-
-    # -- jobs -------------------------------------------------------------------------------
-
-    def _job_values(self, job: Job) -> tuple[Any, ...]:
-        c, s = job.counts, job.stats
-        return (
-            int(job.state), job.reason, job.restart, c.processed, c.skipped, c.failed, c.recovered, job.total,
-            s.download_time, s.process_time, s.upload_time, s.download_bytes, s.upload_bytes,
-            _us(job.created), _us(job.started), _us(job.finished),
-        )  # fmt: skip
-
-    def insert_job(self, job: Job, snapshot: str, now_us: int) -> JobRow:
-        k = job.key
-        self._x("INSERT OR IGNORE INTO job_sets (set_id, seq, created_us) VALUES (?, 0, ?)", (k.id, now_us))
-        cur = self._x(
-            "INSERT INTO jobs (project, pipeline, job_id, pipeline_version, output_repo, output_branch, state,"
-            " reason, restart, processed, skipped, failed, recovered, total, download_time, process_time,"
-            " upload_time, download_bytes, upload_bytes, created_us, started_us, finished_us, seq)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-            (k.project, k.pipeline, k.id, job.pipeline_version, job.output_repo, job.output_branch,
-             *self._job_values(job)),
-        )  # fmt: skip
-        assert cur.lastrowid is not None
-        row = cur.lastrowid
-        job_seq, _ = self._append_event(row, k.id, snapshot, now_us)
-        return JobRow(row, job, job_seq)
-
-    def _append_event(self, row: int, set_id: str, snapshot: str, now_us: int) -> tuple[int, int]:
-        job_seq = self._x("UPDATE jobs SET seq = seq + 1 WHERE id = ? RETURNING seq", (row,)).fetchone()[0]
-        set_seq = self._x("UPDATE job_sets SET seq = seq + 1 WHERE set_id = ? RETURNING seq", (set_id,)).fetchone()[0]
-        self._x(
-            "INSERT INTO job_events (job_row, set_id, job_seq, set_seq, at_us, snapshot) VALUES (?, ?, ?, ?, ?, ?)",
-            (row, set_id, job_seq, set_seq, now_us, snapshot),
-        )
-        return int(job_seq), int(set_seq)
-
-    def get_job(self, key: JobKey) -> JobRow | None:
-        r = self._x(
-            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE project = ? AND pipeline = ? AND job_id = ?",
-            (key.project, key.pipeline, key.id),
-        ).fetchone()
-        return None if r is None else _job_row(r)
-
-    def jobs_in_set(self, set_id: str) -> list[JobRow]:
-        return [
-            _job_row(r) for r in self._x(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_id = ? ORDER BY id", (set_id,))
-        ]
-
-    def list_jobs(self, query: JobQuery) -> list[JobRow]:
-        where: list[str] = ["1"]
-        params: list[Any] = []
-        if query.project is not None:
-            where.append("project = ?")
-            params.append(query.project)
-        if query.projects:
-            where.append(f"project IN ({', '.join('?' for _ in query.projects)})")
-            params += list(query.projects)
-        if query.pipeline is not None:
-            where.append("pipeline = ?")
-            params.append(query.pipeline)
-        if query.set_ids:
-            where.append(f"job_id IN ({', '.join('?' for _ in query.set_ids)})")
-            params += list(query.set_ids)
-        if query.states:
-            where.append(f"state IN ({', '.join('?' for _ in query.states)})")
-            params += [int(s) for s in query.states]
-        if query.pipeline_version is not None:
-            where.append("pipeline_version = ?")
-            params.append(query.pipeline_version)
-        if query.created_before_us is not None:
-            where.append("created_us < ?")
-            params.append(query.created_before_us)
-        if query.created_after_us is not None:
-            where.append("created_us > ?")
-            params.append(query.created_after_us)
-        if query.after_row is not None:
-            where.append("id < ?" if query.newest_first else "id > ?")
-            params.append(query.after_row)
-        sql = f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {' AND '.join(where)} ORDER BY id"
-        sql += " DESC" if query.newest_first else " ASC"
-        if query.limit is not None:
-            sql += " LIMIT ?"
-            params.append(query.limit)
-        return [_job_row(r) for r in self._x(sql, params)]
-
-    def count_jobs(self) -> int:
-        return int(self._x("SELECT COUNT(*) FROM jobs").fetchone()[0])
-
-    def save_job(self, row: int, job: Job, snapshot: str, now_us: int) -> tuple[int, int]:
-        self._x(
-            "UPDATE jobs SET state = ?, reason = ?, restart = ?, processed = ?, skipped = ?, failed = ?,"
-            " recovered = ?, total = ?, download_time = ?, process_time = ?, upload_time = ?,"
-            " download_bytes = ?, upload_bytes = ?, created_us = ?, started_us = ?, finished_us = ?"
-            " WHERE id = ?",
-            (*self._job_values(job), row),
-        )
-        return self._append_event(row, job.key.id, snapshot, now_us)
-
-    def job_events(self, row: int, after_seq: int) -> list[JobEvent]:
-        return [
-            JobEvent(s, snap)
-            for s, snap in self._x(
-                "SELECT job_seq, snapshot FROM job_events WHERE job_row = ? AND job_seq > ? ORDER BY job_seq",
-                (row, after_seq),
-            )
-        ]
-
-    def set_events(self, set_id: str, after_seq: int) -> list[JobEvent]:
-        return [
-            JobEvent(s, snap)
-            for s, snap in self._x(
-                "SELECT set_seq, snapshot FROM job_events WHERE set_id = ? AND set_seq > ? ORDER BY set_seq",
-                (set_id, after_seq),
-            )
-        ]
-
-    def set_seq(self, set_id: str) -> int:
-        r = self._x("SELECT seq FROM job_sets WHERE set_id = ?", (set_id,)).fetchone()
-        return 0 if r is None else int(r[0])
-
-    def delete_job(self, row: int) -> None:
-        self._x("DELETE FROM jobs WHERE id = ?", (row,))
-
-    def unfinished_jobs(self) -> list[JobRow]:
-        # The WHERE is the partial index's own condition, so SQLite reads the index (no scan).
-        sql = f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {UNFINISHED_JOBS_WHERE} ORDER BY id"
-        return [_job_row(r) for r in self._x(sql)]
-
-    def last_successful_job(self, project: str, pipeline: str, before_row: int) -> JobRow | None:
-        r = self._x(
-            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE project = ? AND pipeline = ? AND state = ? AND id < ?"
-            " ORDER BY id DESC LIMIT 1",
-            (project, pipeline, int(JobState.JOB_SUCCESS), before_row),
-        ).fetchone()
-        return None if r is None else _job_row(r)
-
-    # -- datums -----------------------------------------------------------------------------
-
-    def _key_of(self, job_row: int) -> JobKey:
-        r = self._x("SELECT project, pipeline, job_id FROM jobs WHERE id = ?", (job_row,)).fetchone()
-        if r is None:
-            raise KeyError(f"job row {job_row}")
-        return JobKey(*r)
+        return cur.lastrowid
 
     def upsert_datums(self, job_row: int, changes: Iterable[DatumChange], now_us: int) -> None:
-        connection = self._tx.connection
-        for c in changes:
-            r = c.record
-            cur = connection.execute(
-                _DATUM_UPSERT,
-                (job_row, r.id, r.hash, int(r.state), r.attempts, r.reason, c.inputs_json, r.stats.process_time,
-                 r.stats.download_bytes, r.stats.upload_bytes, None if r.counted is None else int(r.counted),
-                 now_us, int(c.before)),  # no stored row is UNKNOWN: a change from UNKNOWN updates none
-            )  # fmt: skip
-            if cur.rowcount != 1:
-                found = self._x(
-                    "SELECT state FROM datums WHERE job_row = ? AND datum_id = ?", (job_row, r.id)
-                ).fetchone()
-                raise DatumConflict(
-                    f"datum {r.id} of job {r.job} is {DatumState(found[0]).name if found else 'not recorded'}, "
-                    f"not {c.before.name}: its move to {r.state.name} was refused"
-                )
-
-    def get_datum(self, job_row: int, datum_id: str) -> DatumRow | None:
-        r = self._x(
-            f"SELECT {_DATUM_COLUMNS} FROM datums WHERE job_row = ? AND datum_id = ?", (job_row, datum_id)
-        ).fetchone()
-        return None if r is None else _datum_row(r, self._key_of(job_row))
-
-    def list_datums(
-        self,
-        job_row: int,
-        states: Sequence[DatumState] = (),
-        after_id: str | None = None,
-        limit: int | None = None,
-        reverse: bool = False,
-    ) -> list[DatumRow]:
-        key = self._key_of(job_row)
-        sql = f"SELECT {_DATUM_COLUMNS} FROM datums WHERE job_row = ?"
-        params: list[Any] = [job_row]
-        if states:
-            sql += f" AND state IN ({', '.join('?' for _ in states)})"
-            params += [int(s) for s in states]
-        if after_id is not None:
-            sql += " AND datum_id < ?" if reverse else " AND datum_id > ?"
-            params.append(after_id)
-        sql += " ORDER BY datum_id" + (" DESC" if reverse else "")
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-        return [_datum_row(r, key) for r in self._x(sql, params)]
-
-    def datum_hashes(self, job_row: int, states: Sequence[DatumState]) -> dict[str, str]:
-        sql = "SELECT datum_id, hash FROM datums WHERE job_row = ?"
-        params: list[Any] = [job_row]
-        if states:
-            sql += f" AND state IN ({', '.join('?' for _ in states)})"
-            params += [int(s) for s in states]
-        return dict(self._x(sql, params).fetchall())
-
-    def put_datum_outputs(self, job_row: int, entries: Iterable[OutputEntry]) -> None:
-        self._tx.connection.executemany(
-            "INSERT OR REPLACE INTO datum_outputs (job_row, datum_id, path, blob, size) VALUES (?, ?, ?, ?, ?)",
-            ((job_row, e.datum_id, e.path, e.blob, e.size) for e in entries),
-        )
-
-    def datum_outputs(self, job_row: int, datum_ids: Sequence[str] | None = None) -> list[OutputEntry]:
-        if datum_ids is None:
-            rows = self._x(
-                "SELECT datum_id, path, blob, size FROM datum_outputs WHERE job_row = ? ORDER BY datum_id, path",
-                (job_row,),
-            ).fetchall()
-        else:
-            rows = []
-            ids = list(datum_ids)
-            for i in range(0, len(ids), 500):
-                chunk = ids[i : i + 500]
-                rows += self._x(
-                    "SELECT datum_id, path, blob, size FROM datum_outputs WHERE job_row = ?"
-                    f" AND datum_id IN ({', '.join('?' for _ in chunk)}) ORDER BY datum_id, path",
-                    [job_row, *chunk],
-                ).fetchall()
-        return [OutputEntry(*r) for r in rows]
-
-    def copy_datum_outputs(self, from_row: int, to_row: int, datum_ids: Sequence[str]) -> None:
-        ids = list(datum_ids)
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            self._x(
-                "INSERT OR REPLACE INTO datum_outputs (job_row, datum_id, path, blob, size)"
-                " SELECT ?, datum_id, path, blob, size FROM datum_outputs WHERE job_row = ?"
-                f" AND datum_id IN ({', '.join('?' for _ in chunk)})",
-                [to_row, from_row, *chunk],
-            )
+        """One ``executemany`` for the batch inside a savepoint; when some change is refused,
+        rolled back and done one by one to name it (DatumConflict)."""
+        changes = list(changes)
+        if not changes:
+            return
+        rows = [datum_upsert_params(job_row, c, now_us) for c in changes]
+        connection = self._sqlite.connection
+        connection.execute("SAVEPOINT upsert_datums")
+        if connection.executemany(DATUM_UPSERT, rows).rowcount == len(rows):
+            connection.execute("RELEASE upsert_datums")
+            return
+        connection.execute("ROLLBACK TO upsert_datums")
+        connection.execute("RELEASE upsert_datums")
+        super().upsert_datums(job_row, changes, now_us)
