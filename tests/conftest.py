@@ -27,7 +27,7 @@ from .pg import pg_server, pg_url  # noqa: F401 - fixtures: a real PostgreSQL fo
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # S3 test servers (SeaweedFS, and moto for injected faults) as session fixtures.
-pytest_plugins = ("tests.s3servers",)
+pytest_plugins = ("tests.s3servers", "tests.daskcluster")
 
 
 @dataclass

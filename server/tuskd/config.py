@@ -165,6 +165,9 @@ class ServerConfig:
     blobs_s3: S3Location | None = None
     blob_cache_dir: Path | None = None
     blob_cache_bytes: int = DEFAULT_BLOB_CACHE_BYTES
+    # Where datums run: "" (this server's threads) or a Dask scheduler, dask://HOST:PORT or
+    # tls://HOST:PORT?ca=&cert=&key= (`tusk serve --executor`; parsed by engine/dask_common.py).
+    executor_url: str = ""
     auth_token_file: Path | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None

@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import cast
 
 from tuskd.blobs.base import BlobStore
@@ -25,7 +26,7 @@ from tuskd.domain.pfs import USER_REPO_TYPE, CommitKey
 from tuskd.domain.pipelines import PipelineKey, PipelineSpec
 from tuskd.engine.cron import CronTicker
 from tuskd.engine.egress import LocalFileEgress
-from tuskd.engine.executor import LocalExecutor
+from tuskd.engine.executor import Executor, LocalExecutor
 from tuskd.engine.scheduler import Engine, JobEngine
 from tuskd.services.cluster import ClusterService
 from tuskd.services.datum_queries import DatumQueries
@@ -180,6 +181,29 @@ def _open_blobs(config: ServerConfig) -> tuple[BlobStore, str, Callable[[], None
     return s3, f"s3://{location.bucket}/{location.prefix.strip('/')}".rstrip("/"), s3.close
 
 
+def _open_executor(config: ServerConfig, blobs: BlobStore) -> Executor:
+    """This server's threads, or a Dask cluster of ``tusk worker`` processes (``--executor``)."""
+    from tuskd.engine.dask_common import parse_executor_url  # imports nothing of Dask
+
+    target = parse_executor_url(config.executor_url)
+    if target is None:
+        return LocalExecutor(config.datum_workers, blobs, config.data_dir / "work")
+    if config.blobs_s3 is None:
+        raise FailedPrecondition(
+            f"--executor {config.executor_url}: workers on other machines cannot read this server's data "
+            "directory; keep the blobs on S3 (--blobs s3://...) as the workers do",
+            reason="EXECUTOR_NEEDS_S3",
+        )
+    try:
+        from tuskd.engine.dask_executor import DaskExecutor  # Dask is imported only on this path
+    except ImportError:
+        raise FailedPrecondition(
+            f"--executor {config.executor_url} needs Dask, which this install lacks: pip install 'tusk[dask]'",
+            reason="DASK_EXTRA_MISSING",
+        ) from None
+    return DaskExecutor(target)
+
+
 def open_deps(config: ServerConfig) -> Deps:
     """Create the data directory and every default dependency for ``config``."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -218,7 +242,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, opened: list[Callable[[]
     transactions = TransactionService(store, _meta_tables)
     trigger = JobTrigger(jobs)
     pfs.add_observer(trigger, commit_kinds=JobTrigger.COMMIT_KINDS)  # an output branch's commit gets its job
-    executor = LocalExecutor(config.datum_workers, blobs, config.data_dir / "work")
+    executor = _open_executor(config, blobs)
 
     def load_spec(job: Job) -> PipelineSpec:
         return pipelines.spec(PipelineKey(job.key.project, job.key.pipeline), job.pipeline_version)
@@ -278,3 +302,52 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, opened: list[Callable[[]
     deps._on_start.extend((lock.watch, executor.start, engine.start, cron.start))
     deps._on_close.extend((executor.stop, engine.close, cron.close))  # the ticker stops first
     return deps
+
+
+def serve_worker(
+    scheduler: str,
+    blobs_url: str,
+    work_dir: Path,
+    slots: int,
+    *,
+    cache_bytes: int,
+    host: str,
+    dashboard_address: str | None,
+    insecure: bool,
+    tls: tuple[Path, Path, Path] | None,
+    name: str | None = None,
+) -> None:
+    """``tusk worker``: a Dask worker running datum sets with blobs on S3 (engine/dask_worker.py)."""
+    from tuskd.blobs.cache import BlobCache
+    from tuskd.blobs.s3 import S3BlobStore
+    from tuskd.config import parse_blobs_url
+    from tuskd.engine.dask_common import TlsFiles, check_address
+
+    address = check_address(scheduler, insecure=insecure, what="--scheduler")
+    if address.startswith("tls://") and tls is None:
+        raise FailedPrecondition(f"--scheduler {scheduler}: tls:// needs --tls-ca, --tls-cert and --tls-key")
+    location = parse_blobs_url(blobs_url)
+    if location is None:
+        raise FailedPrecondition(
+            "--blobs: a worker needs the server's S3 blob store (s3://BUCKET/PREFIX?endpoint=...): "
+            "it cannot read the server's data directory"
+        )
+    try:
+        from tuskd.engine.dask_worker import WorkerConfig, run_worker  # Dask only on this path
+    except ImportError:
+        raise FailedPrecondition("tusk worker needs Dask, which this install lacks: pip install 'tusk[dask]'") from None
+    work_dir.mkdir(parents=True, exist_ok=True)
+    blobs = S3BlobStore(location, BlobCache(work_dir / "blob-cache", cache_bytes))
+    blobs.probe()
+    run_worker(
+        WorkerConfig(
+            scheduler=address,
+            blobs=blobs,
+            work_dir=work_dir,
+            slots=slots,
+            host=host,
+            dashboard_address=dashboard_address,
+            name=name,
+            tls=None if tls is None else TlsFiles(*tls),
+        )
+    )

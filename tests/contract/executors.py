@@ -2,10 +2,10 @@
 
 ``make_executor(slots)`` returns a started executor that runs at most ``slots`` datums at once,
 prepared for an engine, with the blob store its tasks read inputs from and store outputs in.
-The fixture is parametrized by executor kind: today only ``local`` (engine/executor.py's
-LocalExecutor: a thread pool over real sandboxes and a real LocalBlobStore in tmp). The Dask
-executor (issue 15) is added as a second parameter here: its branch starts a Dask cluster on
-127.0.0.1 and a blob store its workers share, and every contract test then runs against both.
+The fixture is parametrized by executor kind: ``local`` (engine/executor.py's LocalExecutor: a
+thread pool over real sandboxes and a real LocalBlobStore in tmp) and ``dask``
+(engine/dask_executor.py: a scheduler and two `tusk worker` processes on 127.0.0.1, started
+once per session by tests/daskcluster.py, blobs on SeaweedFS; the executor is given ``slots``).
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.daskcluster import cluster_blobs, dask_executor
 from tuskd.blobs.base import BlobStore
 from tuskd.blobs.local import LocalBlobStore
 from tuskd.engine.executor import Executor, LocalExecutor, WorkerSetup
 
-EXECUTOR_KINDS = ["local"]
+EXECUTOR_KINDS = ["local", "dask"]
 
 
 @dataclass
@@ -37,10 +38,13 @@ ExecutorFactory = Callable[[int], Harness]
 def make_executor(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ExecutorFactory]:
     made: list[Executor] = []
     kind = request.param
+    cluster = request.getfixturevalue("shared_dask_cluster") if kind == "dask" else None
 
     def factory(slots: int) -> Harness:
-        if kind != "local":  # pragma: no cover - the next kinds come with their executors
-            raise NotImplementedError(kind)
+        if cluster is not None:
+            executor = dask_executor(cluster, slots)
+            made.append(executor)
+            return Harness(executor, cluster_blobs(cluster, tmp_path / f"cache-{len(made)}"))
         n = len(made)
         blobs = LocalBlobStore(tmp_path / f"blobs-{n}")
         executor = LocalExecutor(slots, blobs, tmp_path / f"work-{n}")

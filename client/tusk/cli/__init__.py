@@ -26,6 +26,7 @@ from tusk.cli import (  # noqa: F401 - importing registers the commands
     projects,
     serve,
     transactions,
+    worker,
 )
 from tusk.cli.root import cli
 

@@ -67,6 +67,15 @@ from tusk.cli.root import cli
     envvar="TUSK_BLOB_CACHE_BYTES",
     help="With --blobs s3://...: most bytes the cache keeps (least recently used go first). Default: 10 GiB.",
 )
+@click.option(
+    "--executor",
+    "executor_url",
+    default="",
+    envvar="TUSK_EXECUTOR",
+    help="Where datums run: 'local' (this server's threads, the default) or a Dask scheduler of "
+    "`tusk worker` processes, dask://HOST:PORT or tls://HOST:PORT?ca=FILE&cert=FILE&key=FILE "
+    "($TUSK_EXECUTOR; needs --blobs s3://... and pip install 'tusk[dask]'; docs/operations.md).",
+)
 @click.option("--no-reflection", is_flag=True, help="Turn off gRPC server reflection.")
 @click.option(
     "--file-url-dir",
@@ -115,6 +124,7 @@ def serve_cmd(
     blobs_url: str,
     blob_cache_dir: Path | None,
     blob_cache_bytes: int | None,
+    executor_url: str,
     no_reflection: bool,
     file_url_dirs: tuple[Path, ...],
     no_file_urls: bool,
@@ -155,7 +165,9 @@ def serve_cmd(
     if blob_cache_bytes:
         config = replace(config, blob_cache_bytes=blob_cache_bytes)
     try:
-        config = replace(config, blobs_s3=parse_blobs_url(blobs_url), blob_cache_dir=blob_cache_dir)
+        config = replace(
+            config, blobs_s3=parse_blobs_url(blobs_url), blob_cache_dir=blob_cache_dir, executor_url=executor_url
+        )
         serve(config)
     except TuskError as exc:  # a bad flag or file: one clear line, no traceback
         raise click.ClickException(exc.message) from None
