@@ -53,7 +53,7 @@ def test_events_follow_commit_then_actions_and_rollbacks_drop_theirs(backend: Ba
     with backend.store.write() as tx:
         tx.after_commit(lambda: log.append("action"))
         tx.emit(sink, "a")
-        with pytest.raises(RuntimeError), backend.store.write() as inner:  # a savepoint
+        with pytest.raises(RuntimeError), backend.store.write(join=tx) as inner:  # a savepoint
             inner.emit(sink, "inner")
             inner.after_commit(lambda: log.append("inner action"))
             raise RuntimeError("savepoint rolled back")

@@ -41,7 +41,7 @@ def test_pipelines_and_versions(backend: Backend) -> None:
         pps.update_pipeline(b.id, 21, state=3)
         pps.update_pipeline(a.id, 22, stopped=False)
         pps.insert_pipeline_version(a.id, 2, '{"v": 2}', "user", 20)
-        with pytest.raises(backend.integrity_error), backend.store.write() as inner:
+        with pytest.raises(backend.integrity_error), backend.store.write(join=tx) as inner:
             backend.pps(inner).insert_pipeline("default", "a", 1, 13)
     with backend.store.read() as tx:
         pps = backend.pps(tx)
@@ -76,7 +76,7 @@ def test_jobs_rows_history_and_listing(backend: Backend) -> None:
             stats=Stats(1.25, 2.5, 0.75, 10, 20), created=1.5, started=2.0, finished=3.25,
         )  # fmt: skip
         assert pps.save_job(first.row, done, "snap-e1-done", 4) == (2, 3)  # job seq 2, set seq 3
-        with pytest.raises(backend.integrity_error), backend.store.write() as inner:
+        with pytest.raises(backend.integrity_error), backend.store.write(join=tx) as inner:
             backend.pps(inner).insert_job(job("edges", "s1"), "dup", 5)
     with backend.store.read() as tx:
         pps = backend.pps(tx)
@@ -186,7 +186,7 @@ def test_projects(backend: Backend) -> None:
         meta.update_project("lab", "new desc")
         meta.set_project_metadata("lab", {"b": "2", "a": "1"})
         meta.set_project_defaults("lab", '{"x": 1}')
-        with pytest.raises(backend.integrity_error), backend.store.write() as inner:
+        with pytest.raises(backend.integrity_error), backend.store.write(join=tx) as inner:
             backend.meta(inner).insert_project("lab", "", 7)
     with backend.store.read() as tx:
         meta = backend.meta(tx)

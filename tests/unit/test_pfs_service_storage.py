@@ -96,7 +96,7 @@ def test_observers_see_events_inside_the_transaction(svc: PfsService, store: Sql
             info = event.commit
             if event.kind is CommitEventKind.STARTED and info.origin == OriginKind.AUTO and info.direct_provenance:
                 # A later PPS layer would create its job row here, in the same transaction.
-                svc.create_repo(repo(f"job-{info.commit.repo.name}-{info.commit.id[:8]}"))
+                svc.create_repo(repo(f"job-{info.commit.repo.name}-{info.commit.id[:8]}"), tx=tx)
         elif isinstance(event, RepoEvent):
             seen.append((event.kind.value, event.repo.name))
 
@@ -122,7 +122,7 @@ def test_an_observer_can_veto_and_everything_rolls_back(svc: PfsService) -> None
 
     def veto(tx: PfsTx, event: PfsEvent) -> None:
         if isinstance(event, CommitEvent) and event.kind is CommitEventKind.STARTED:
-            svc.create_repo(repo("side-effect"))
+            svc.create_repo(repo("side-effect"), tx=tx)
             raise FailedPrecondition("no commits today")
 
     svc.add_observer(veto)

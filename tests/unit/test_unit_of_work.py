@@ -55,7 +55,7 @@ def test_a_rollback_drops_the_events_and_a_savepoint_rollback_its_own(store: Sql
         raise RuntimeError("rolled back")
     with store.write() as tx:
         tx.emit(delivered.extend, "kept")
-        with pytest.raises(RuntimeError), store.write() as inner:  # a nested write: a savepoint
+        with pytest.raises(RuntimeError), store.write(join=tx) as inner:  # a nested write: a savepoint
             inner.emit(delivered.extend, "inner")
             inner.after_commit(lambda: delivered.append("inner action"))
             raise RuntimeError("savepoint rolled back")

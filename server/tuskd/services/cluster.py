@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from tuskd.domain.errors import FailedPrecondition, InvalidArgument
 from tuskd.domain.ids import new_global_id
-from tuskd.store.base import Store, Tx
+from tuskd.store.base import PfsTx, Store, Tx, reading
 from tuskd.store.meta import MetaTx
 
 from .metadata import CLUSTER_METADATA
@@ -117,8 +117,8 @@ class ClusterService:
             raw = self._meta(tx).setting(CLUSTER_METADATA)
             return dict(json.loads(raw)) if raw else {}
 
-    def defaults_json(self) -> str:
-        with self._store.read() as tx:
+    def defaults_json(self, *, tx: PfsTx | None = None) -> str:
+        with reading(self._store, tx) as tx:
             return self._meta(tx).setting(_CLUSTER_DEFAULTS) or _EMPTY_DEFAULTS
 
     def set_defaults(self, defaults_json: str) -> None:

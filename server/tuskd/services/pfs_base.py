@@ -27,7 +27,7 @@ from tuskd.domain.pfs import (
     parse_ref,
 )
 from tuskd.services.url_sources import UrlLimits
-from tuskd.store.base import BranchRow, CommitRow, PfsTx, RepoRow, Store, Tx
+from tuskd.store.base import BranchRow, CommitRow, PfsTx, RepoRow, Store, Tx, reading
 from tuskd.store.meta import MetaKind, MetaTx
 
 from .events import EventHub, TopicsChanged
@@ -85,21 +85,15 @@ class PfsBase:
 
     @contextlib.contextmanager
     def _writing(self, tx: PfsTx | None) -> Iterator[PfsTx]:
-        """The caller's unit of work when it passes one (no transaction of our own), else a new
-        write transaction."""
-        if tx is not None:
-            yield tx
-            return
-        with self.store.write() as own:
+        """A nested step of the caller's unit of work when it passes one (a savepoint: this
+        operation rolls back on its own if it fails), else a new write transaction."""
+        with self.store.write(join=tx) as own:
             yield own
 
     @contextlib.contextmanager
     def _reading(self, tx: PfsTx | None) -> Iterator[PfsTx]:
         """The caller's transaction when it passes one, else a new read snapshot."""
-        if tx is not None:
-            yield tx
-            return
-        with self.store.read() as own:
+        with reading(self.store, tx) as own:
             yield own
 
     def _publish_after(self, tx: PfsTx, *topics: str) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from tuskd.domain.errors import FailedPrecondition, InvalidArgument
 from tuskd.domain.ids import new_global_id
 from tuskd.domain.pfs import BranchInfo, BranchKey, CommitRef, OriginKind, RepoKey, check_branch_name
-from tuskd.store.base import BranchRow
+from tuskd.store.base import BranchRow, PfsTx
 
 from .pfs_commits import CommitOps
 from .pfs_shared import _closure, _Names, repo_topic
@@ -22,6 +22,8 @@ class BranchOps(CommitOps):
         head: CommitRef | None = None,
         provenance: Sequence[BranchKey] = (),
         new_commit_set: bool = False,
+        *,
+        tx: PfsTx | None = None,
     ) -> BranchInfo:
         """Create or update a branch: point it at ``head`` and/or set its direct provenance.
 
@@ -36,7 +38,7 @@ class BranchOps(CommitOps):
             if p.repo == branch.repo:
                 raise InvalidArgument(f'repo "{branch.repo}" cannot be in the provenance of its own branch')
         del new_commit_set  # every CreateBranch already opens its own commit set
-        with self.store.write() as tx:
+        with self._writing(tx) as tx:
             names = _Names(tx)
             repo = self._repo_row(tx, branch.repo)
             set_id = new_global_id()
@@ -87,8 +89,8 @@ class BranchOps(CommitOps):
             self._publish_after(tx, repo_topic(repo.key))
             return self._branch_info(tx, tx.get_branch_by_id(row.id), self._branch_graph(tx), names)
 
-    def inspect_branch(self, branch: BranchKey) -> BranchInfo:
-        with self.store.read() as tx:
+    def inspect_branch(self, branch: BranchKey, *, tx: PfsTx | None = None) -> BranchInfo:
+        with self._reading(tx) as tx:
             repo = self._repo_row(tx, branch.repo)
             row = self._branch_row(tx, repo, branch.name)
             return self._branch_info(tx, row, self._branch_graph(tx), _Names(tx))
@@ -104,10 +106,10 @@ class BranchOps(CommitOps):
             names = _Names(tx)
             return [self._branch_info(tx, r, graph, names) for r in rows]
 
-    def delete_branch(self, branch: BranchKey, force: bool = False) -> None:
+    def delete_branch(self, branch: BranchKey, force: bool = False, *, tx: PfsTx | None = None) -> None:
         """Delete a branch (its commits stay). Refused while other branches have it in their
         provenance, unless ``force``, which also removes it from their provenance."""
-        with self.store.write() as tx:
+        with self._writing(tx) as tx:
             names = _Names(tx)
             repo = self._repo_row(tx, branch.repo)
             row = self._branch_row(tx, repo, branch.name)

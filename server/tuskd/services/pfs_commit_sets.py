@@ -107,14 +107,14 @@ class CommitSetOps(CommitOps):
                 commit_set=set_id,
             )
 
-    def squash_commit_set(self, set_id: str) -> None:
+    def squash_commit_set(self, set_id: str, *, tx: PfsTx | None = None) -> None:
         """Remove a commit set's commits, folding each one's changes into its children.
 
         Every commit must have children (squashing a head would lose data: drop it instead),
         and no other commit set may depend on this one.
         """
         check_global_id(set_id, "commit set")
-        with self.store.write() as tx:
+        with self._writing(tx) as tx:
             names = _Names(tx)
             rows = self._set_rows(tx, set_id)
             self._check_no_subvenant_sets(tx, set_id, rows, "squash")

@@ -104,11 +104,13 @@ class CommitOps(PfsBase):
         parent: CommitRef | None = None,
         description: str = "",
         set_id: str | None = None,
+        *,
+        tx: PfsTx | None = None,
     ) -> CommitInfo:
         """Open a USER commit on ``branch`` (created if missing) in a new commit set, or in
         ``set_id`` (a transaction's commits share its set)."""
         check_branch_name(branch.name)
-        with self.store.write() as tx:
+        with self._writing(tx) as tx:
             names = _Names(tx)
             row = self._start_tx(tx, branch, parent, description, names, set_id)
             return self._commit_info(tx, row, names)
@@ -320,6 +322,8 @@ class CommitOps(PfsBase):
         all: bool = False,
         origin_kind: OriginKind = OriginKind.UNKNOWN,
         started_time: datetime | None = None,
+        *,
+        tx: PfsTx | None = None,
     ) -> Iterator[CommitInfo]:
         """Commits of a repo, newest first (``reverse``: oldest first), at most ``number`` (0: all).
 
@@ -333,12 +337,12 @@ class CommitOps(PfsBase):
             raise InvalidArgument("cannot use a 'from' commit without a 'to' commit")
         if reverse and to is not None:
             raise InvalidArgument("cannot list commits in reverse while using 'from' or 'to'")
-        with self.store.read() as tx:
-            repo_id = self._repo_row(tx, repo).id
-            to_id = self._resolve(tx, to).id if to is not None else None
-            from_id = self._resolve(tx, from_).id if from_ is not None else None
+        with self._reading(tx) as rtx:
+            repo_id = self._repo_row(rtx, repo).id
+            to_id = self._resolve(rtx, to).id if to is not None else None
+            from_id = self._resolve(rtx, from_).id if from_ is not None else None
         origin = None if all or origin_kind == OriginKind.UNKNOWN else int(origin_kind)
-        return self._list_commits(repo_id, to_id, from_id, number, reverse, origin, started_time)
+        return self._list_commits(repo_id, to_id, from_id, number, reverse, origin, started_time, tx)
 
     def _list_commits(
         self,
@@ -349,9 +353,10 @@ class CommitOps(PfsBase):
         reverse: bool,
         origin: int | None,
         started_time: datetime | None,
+        tx: PfsTx | None = None,
     ) -> Iterator[CommitInfo]:
         remaining = number or -1
-        with self.store.read() as tx:
+        with self._reading(tx) as tx:
             names = _Names(tx)
             if to_id is None:
                 bound = None if started_time is None else int(started_time.timestamp() * 1_000_000)

@@ -27,7 +27,13 @@ class RepoOps(PfsBase):
     """Repo use cases."""
 
     def create_repo(
-        self, repo: RepoKey, description: str = "", update: bool = False, *, system: bool = False
+        self,
+        repo: RepoKey,
+        description: str = "",
+        update: bool = False,
+        *,
+        system: bool = False,
+        tx: PfsTx | None = None,
     ) -> RepoInfo:
         """Create ``repo``; with ``update`` an existing one gets the new description instead.
 
@@ -35,7 +41,7 @@ class RepoOps(PfsBase):
         """
         if not system:
             check_user_repo_type(repo)
-        with self.store.write() as tx:
+        with self._writing(tx) as tx:
             row = tx.get_repo(repo)
             if row is not None:
                 if not update:
@@ -48,23 +54,23 @@ class RepoOps(PfsBase):
             self._publish_after(tx, repo_topic(repo))
             return self._repo_info(tx, row)
 
-    def inspect_repo(self, repo: RepoKey) -> RepoInfo:
-        with self.store.read() as tx:
+    def inspect_repo(self, repo: RepoKey, *, tx: PfsTx | None = None) -> RepoInfo:
+        with self._reading(tx) as tx:
             return self._repo_info(tx, self._repo_row(tx, repo))
 
-    def list_repos(self, type: str = "", projects: Sequence[str] = ()) -> list[RepoInfo]:
+    def list_repos(self, type: str = "", projects: Sequence[str] = (), *, tx: PfsTx | None = None) -> list[RepoInfo]:
         """Repos, newest first; ``type`` "" means every type, ``projects`` empty every project."""
-        with self.store.read() as tx:
+        with self._reading(tx) as tx:
             return [self._repo_info(tx, r) for r in tx.list_repos(type or None, projects)]
 
-    def delete_repo(self, repo: RepoKey, force: bool = False) -> bool:
+    def delete_repo(self, repo: RepoKey, force: bool = False, *, tx: PfsTx | None = None) -> bool:
         """Delete a repo with its branches, commits and file trees; False if there was none.
 
         Refused (FAILED_PRECONDITION) while a branch of another repo has one of its branches in
         its provenance (a pipeline reads it), unless ``force``, which also cuts those links.
         A repo that does not exist is not an error (as pachd): the answer says nothing was deleted.
         """
-        with self.store.write() as tx:
+        with self._writing(tx) as tx:
             row = tx.get_repo(repo)
             if row is None:
                 return False
@@ -116,9 +122,9 @@ class RepoOps(PfsBase):
         tx.delete_repo(row.id)
         self._publish_after(tx, *sorted(topics))
 
-    def delete_all(self) -> None:
+    def delete_all(self, *, tx: PfsTx | None = None) -> None:
         """Delete every repo (forcefully), as pfs_v2.API/DeleteAll does."""
-        with self.store.write() as tx:
+        with self._writing(tx) as tx:
             for row in tx.list_repos():
                 if tx.get_repo(row.key) is not None:
                     self._delete_repo_tx(tx, row, force=True)

@@ -201,28 +201,28 @@ class PipelineBase:
     def _spec(self, t: PpsTx, row: PipelineRow, version: int | None = None) -> PipelineSpec:
         return spec_from_dict(json.loads(self._version_row(t, row, version or row.version).spec_json))
 
-    def _repo_exists(self, repo: RepoKey) -> bool:
+    def _repo_exists(self, tx: PfsTx, repo: RepoKey) -> bool:
         try:
-            self._pfs.inspect_repo(repo)
+            self._pfs.inspect_repo(repo, tx=tx)
         except NotFound:
             return False
         return True
 
-    def _check_inputs(self, spec: PipelineSpec) -> None:
+    def _check_inputs(self, tx: PfsTx, spec: PipelineSpec) -> None:
         """NOT_FOUND ``repo "x" not found`` for the first input repo that does not exist (cron
         repos are made by the pipeline)."""
         made = {_cron_repo(c) for c in cron_inputs(spec.input)}
         for leaf in input_repos(spec.input):
             repo = RepoKey.of(leaf.repo, leaf.project, leaf.repo_type)
             if repo not in made:
-                self._pfs.inspect_repo(repo)
+                self._pfs.inspect_repo(repo, tx=tx)
 
-    def _make_cron_repos(self, spec: PipelineSpec) -> None:
+    def _make_cron_repos(self, tx: PfsTx, spec: PipelineSpec) -> None:
         """Each cron input's tick repo, if missing (its master branch comes with the provenance)."""
         for cron in cron_inputs(spec.input):
             repo = _cron_repo(cron)
-            if not self._repo_exists(repo):
-                self._pfs.create_repo(repo, f"Cron tick repo for pipeline {spec.project}/{spec.name}.")
+            if not self._repo_exists(tx, repo):
+                self._pfs.create_repo(repo, f"Cron tick repo for pipeline {spec.project}/{spec.name}.", tx=tx)
 
     # -- killing ----------------------------------------------------------------------------
 

@@ -61,28 +61,28 @@ class PipelineLifecycle(PipelineBase):
             t.delete_job(job.row)
         t.delete_pipeline(row.id)
         out = output_repo(key)
-        if self._repo_exists(out):
+        if self._repo_exists(tx, out):
             if keep_repo:
                 branch = BranchKey(out, spec.output_branch)
                 try:
-                    self._pfs.inspect_branch(branch)
+                    self._pfs.inspect_branch(branch, tx=tx)
                 except NotFound:
                     pass
                 else:  # the kept repo stops following the inputs
-                    self._pfs.create_branch(branch, provenance=())
+                    self._pfs.create_branch(branch, provenance=(), tx=tx)
                 # Commits opened while the pipeline was stopped have no job to finish them.
-                for commit in list(self._pfs.list_commits(out, all=True)):
+                for commit in list(self._pfs.list_commits(out, all=True, tx=tx)):
                     if commit.commit.branch == spec.output_branch and commit.finishing is None:
                         self._pfs.finish_commit(
-                            CommitRef(out, id=commit.commit.id), error="pipeline deleted", force=True
+                            CommitRef(out, id=commit.commit.id), error="pipeline deleted", force=True, tx=tx
                         )
             else:
-                self._pfs.delete_repo(out, force=force)
-        if self._repo_exists(spec_repo(key)):
-            self._pfs.delete_repo(spec_repo(key), force=True)
+                self._pfs.delete_repo(out, force=force, tx=tx)
+        if self._repo_exists(tx, spec_repo(key)):
+            self._pfs.delete_repo(spec_repo(key), force=True, tx=tx)
         for cron in cron_inputs(spec.input):  # even with keep_repo, as pachd: they only trigger jobs
-            if self._repo_exists(_cron_repo(cron)):
-                self._pfs.delete_repo(_cron_repo(cron), force=True)
+            if self._repo_exists(tx, _cron_repo(cron)):
+                self._pfs.delete_repo(_cron_repo(cron), force=True, tx=tx)
         log.info("pipeline deleted", extra={"pipeline": str(key)})
 
     def delete_all(self, *, force: bool = False, keep_repo: bool = False, projects: Sequence[str] = ()) -> int:
@@ -141,8 +141,8 @@ class PipelineLifecycle(PipelineBase):
             row = self._row(t, key)
             spec = self._spec(t, row)
             out = output_repo(key)
-            if self._repo_exists(out):
-                for commit in list(self._pfs.list_commits(out, reverse=True, all=True)):
+            if self._repo_exists(tx, out):
+                for commit in list(self._pfs.list_commits(out, reverse=True, all=True, tx=tx)):
                     if commit.commit.branch == spec.output_branch and commit.finishing is None:
                         open_job(self._jobs, tx, row, spec.output_branch, commit.commit.id)
             self._notify(tx, PipelineChange(PipelineChangeKind.STARTED, key, row.version))

@@ -17,7 +17,7 @@ from tuskd.domain.pipelines import (
     spec_from_dict,
 )
 from tuskd.domain.states import JobState
-from tuskd.store.base import Tx
+from tuskd.store.base import PfsTx, Tx
 from tuskd.store.meta import MetaKind
 from tuskd.store.pps import JobQuery, PipelineRow
 
@@ -43,7 +43,7 @@ class PipelineReads(PipelineBase):
             t = self._tables(tx)
             return self._spec(t, self._row(t, key), version)
 
-    def _info(self, tx: Tx, row: PipelineRow, version: int | None = None) -> PipelineInfo:
+    def _info(self, tx: PfsTx, row: PipelineRow, version: int | None = None) -> PipelineInfo:
         t = self._tables(tx)
         key = PipelineKey(row.project, row.name)
         vrow = self._version_row(t, row, version or row.version)
@@ -52,7 +52,7 @@ class PipelineReads(PipelineBase):
         spec_commit: CommitKey | None = None
         if vrow.version == row.version:
             try:
-                spec_commit = self._pfs.inspect_branch(BranchKey(spec_repo(key), SPEC_BRANCH)).head
+                spec_commit = self._pfs.inspect_branch(BranchKey(spec_repo(key), SPEC_BRANCH), tx=tx).head
             except NotFound:
                 spec_commit = None
         spec = spec_from_dict(json.loads(vrow.spec_json))

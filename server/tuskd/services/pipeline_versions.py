@@ -51,23 +51,25 @@ class PipelineVersions(PipelineBase):
         update: bool = False,
         reprocess: bool = False,
         dry_run: bool = False,
+        tx: PfsTx | None = None,
     ) -> int:
         """Create the pipeline, or with ``update`` replace its spec (version + 1); return the version.
 
         ``reprocess`` (with update) renews the salt so no datum is skipped. ``dry_run`` checks
-        everything and changes nothing (returns 0).
+        everything and changes nothing (returns 0). ``tx``: a step of the caller's unit of work
+        (a savepoint of it) instead of a write transaction of its own.
         """
         spec = validate_pipeline_spec(spec)
         self._check_egress(spec)
         spec = replace(spec, input=with_cron_start(spec.input, datetime.fromtimestamp(self._clock(), UTC)))
         key = spec.key
-        with self._store.write() as tx:
+        with self._store.write(join=tx) as tx:
             t = self._tables(tx)
             row = t.get_pipeline(key.project, key.name)
             if row is not None and not update:
                 shown = f"{key.project}/{key.name}"
                 raise AlreadyExists(f'pipeline "{shown}" already exists', reason="PIPELINE_EXISTS", pipeline=str(key))
-            self._check_inputs(spec)
+            self._check_inputs(tx, spec)
             if row is not None:
                 old = self._spec(t, row)
                 if spec.output_branch != old.output_branch:
@@ -92,14 +94,14 @@ class PipelineVersions(PipelineBase):
         t.update_pipeline(row.id, now_us, version=1)
         t.insert_pipeline_version(row.id, 1, _dump(spec), user_spec_json, now_us)
         out = output_repo(key)
-        if not self._repo_exists(out):
-            self._pfs.create_repo(out, f"Output repo for pipeline {key}.")
-        self._pfs.create_repo(spec_repo(key), f"Spec repo for pipeline {key}.", update=True, system=True)
-        self._make_cron_repos(spec)
+        if not self._repo_exists(tx, out):
+            self._pfs.create_repo(out, f"Output repo for pipeline {key}.", tx=tx)
+        self._pfs.create_repo(spec_repo(key), f"Spec repo for pipeline {key}.", update=True, system=True, tx=tx)
+        self._make_cron_repos(tx, spec)
         # The output branch follows its inputs from now on; this opens its first commit (with
         # the current input heads, or empty commits made for missing input branches), and the
         # trigger gives that commit its job.
-        self._pfs.create_branch(BranchKey(out, spec.output_branch), provenance=_provenance(spec))
+        self._pfs.create_branch(BranchKey(out, spec.output_branch), provenance=_provenance(spec), tx=tx)
         self._notify(tx, PipelineChange(PipelineChangeKind.CREATED, key, 1))
         log.info("pipeline created", extra={"pipeline": str(key)})
         return 1
@@ -124,22 +126,22 @@ class PipelineVersions(PipelineBase):
         old = self._spec(t, row)
         salt = self._new_salt() if reprocess else (spec.salt or old.salt)
         spec = replace(spec, salt=salt)
-        self._make_cron_repos(spec)
+        self._make_cron_repos(tx, spec)
         version, killed = self._new_version(tx, row, spec, user_spec_json)
         new_prov, old_prov = _provenance(spec), _provenance(old)
         if set(new_prov) != set(old_prov):
             # New provenance opens the output commit (and so the job) by itself.
-            self._pfs.create_branch(BranchKey(output_repo(key), spec.output_branch), provenance=new_prov)
+            self._pfs.create_branch(BranchKey(output_repo(key), spec.output_branch), provenance=new_prov, tx=tx)
         else:
-            self._spec_commit(key, f"version {version}")
+            self._spec_commit(tx, key, f"version {version}")
         self._notify(tx, PipelineChange(PipelineChangeKind.UPDATED, key, version, killed, "pipeline updated"))
         log.info("pipeline updated", extra={"pipeline": str(key), "version": version})
         return version
 
-    def _spec_commit(self, key: PipelineKey, description: str) -> None:
+    def _spec_commit(self, tx: PfsTx, key: PipelineKey, description: str) -> None:
         """A finished commit on the spec branch: propagates to the output branch (a new job)."""
-        info = self._pfs.start_commit(BranchKey(spec_repo(key), SPEC_BRANCH), description=description)
-        self._pfs.finish_commit(CommitRef(info.commit.repo, id=info.commit.id))
+        info = self._pfs.start_commit(BranchKey(spec_repo(key), SPEC_BRANCH), description=description, tx=tx)
+        self._pfs.finish_commit(CommitRef(info.commit.repo, id=info.commit.id), tx=tx)
 
     # -- rerun ----------------------------------------------------------------------------
 
@@ -156,6 +158,6 @@ class PipelineVersions(PipelineBase):
                 spec = replace(spec_from_dict(json.loads(current.spec_json)), salt=self._new_salt())
                 version, killed = self._new_version(tx, row, spec, current.user_spec_json)
                 kind = PipelineChangeKind.UPDATED
-            self._spec_commit(key, f"rerun of version {version}")
+            self._spec_commit(tx, key, f"rerun of version {version}")
             self._notify(tx, PipelineChange(kind, key, version, killed, "pipeline rerun"))
             log.info("pipeline rerun", extra={"pipeline": str(key), "reprocess": reprocess})

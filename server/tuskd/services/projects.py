@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from tuskd.domain.errors import AlreadyExists, FailedPrecondition, NotFound
 from tuskd.domain.pfs import DEFAULT_PROJECT, PfsEvent, ProjectInfo, RepoEvent, RepoEventKind, check_name
-from tuskd.store.base import PfsTx, Store, Tx
+from tuskd.store.base import PfsTx, Store, Tx, reading
 from tuskd.store.meta import MetaTx, ProjectRow
 
 from .pfs import PfsService
@@ -76,8 +76,8 @@ class ProjectService:
                 meta.insert_project(name, description, self._clock())
             return _info(self.require(tx, name))
 
-    def inspect(self, name: str) -> ProjectInfo:
-        with self._store.read() as tx:
+    def inspect(self, name: str, *, tx: PfsTx | None = None) -> ProjectInfo:
+        with reading(self._store, tx) as tx:
             return _info(self.require(tx, name or DEFAULT_PROJECT))
 
     def list_projects(self) -> list[ProjectInfo]:
@@ -94,7 +94,7 @@ class ProjectService:
         name = name or DEFAULT_PROJECT
         with self._store.write() as tx:
             self.require(tx, name)
-            repos = sorted(str(info.repo) for info in self._pfs.list_repos("", [name]))
+            repos = sorted(str(info.repo) for info in self._pfs.list_repos("", [name], tx=tx))
             if repos:
                 raise FailedPrecondition(
                     f"cannot delete project {name}: " + "\n".join(f"repo {r} still exists" for r in repos),
@@ -107,7 +107,7 @@ class ProjectService:
     def delete_all(self) -> None:
         """pfs_v2 DeleteAll: every repo, then every project; "default" is made anew (empty)."""
         with self._store.write() as tx:
-            self._pfs.delete_all()
+            self._pfs.delete_all(tx=tx)
             meta = self._meta(tx)
             for row in meta.list_projects():
                 meta.delete_project(row.name)

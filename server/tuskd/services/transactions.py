@@ -18,16 +18,18 @@ from datetime import UTC, datetime
 
 from tuskd.domain.errors import NotFound, ResourceExhausted
 from tuskd.domain.ids import new_global_id
-from tuskd.store.base import Store, Tx
+from tuskd.store.base import PfsTx, Store, Tx
 from tuskd.store.meta import MetaTx, TransactionRow
 
-__all__ = ["TransactionRecord", "TransactionService"]
+__all__ = ["TransactionRecord", "TransactionService", "WriteTx"]
 
 # Each append replays the whole queue inside the write lock: a bound keeps that cheap.
 MAX_REQUESTS = 1000
-# Applies serialized requests in order (the transaction's ID names their commit set) and returns
-# their serialized answers, one per request.
-Replay = Callable[[str, Sequence[bytes]], list[bytes]]
+# Applies serialized requests in order, in the given write transaction (the transaction's ID
+# names their commit set), and returns their serialized answers, one per request.
+Replay = Callable[[str, Sequence[bytes], PfsTx], list[bytes]]
+# That write transaction (the store's unit of work), as the transport layer names it.
+WriteTx = PfsTx
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +123,8 @@ class TransactionService:
                     reason="TRANSACTION_TOO_BIG",
                 )
             try:
-                with self._store.write():
-                    raise _Undo(replay(txn_id, requests))
+                with self._store.write(join=tx):
+                    raise _Undo(replay(txn_id, requests, tx))
             except _Undo as undone:
                 answers = undone.result
             self._meta(tx).update_transaction(txn_id, row.version + 1, _pack(requests), _pack(answers))
@@ -133,7 +135,7 @@ class TransactionService:
         with self._store.write() as tx:
             row = self._row(tx, txn_id)
             record = _record(row)
-            answers = replay(txn_id, record.requests)
+            answers = replay(txn_id, record.requests, tx)
             self._meta(tx).delete_transaction(txn_id)
             return replace(record, responses=tuple(answers))
 
@@ -145,7 +147,7 @@ class TransactionService:
                 reason="TRANSACTION_TOO_BIG",
             )
         txn_id = new_global_id()
-        with self._store.write():
-            answers = replay(txn_id, requests)
+        with self._store.write() as tx:
+            answers = replay(txn_id, requests, tx)
         started = datetime.fromtimestamp(self._clock() / 1_000_000, UTC)
         return TransactionRecord(txn_id, started, 0, tuple(requests), tuple(answers))

@@ -14,7 +14,7 @@ that never leave the service layer (the API speaks names and global IDs).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -28,6 +28,7 @@ __all__ = [
     "RepoRow",
     "Store",
     "Tx",
+    "reading",
 ]
 
 
@@ -180,5 +181,16 @@ class Store(Protocol):
         that run exactly one statement (atomic on its own): cheaper on hot single-row reads."""
         ...
 
-    def write(self) -> AbstractContextManager[PfsTx]: ...
+    def write(self, join: object | None = None) -> AbstractContextManager[PfsTx]:
+        """A write transaction: the unit of work, passed explicitly to whatever writes in it.
+        Opening one (or a read) on a thread already inside a write raises ``ImplicitJoin``;
+        ``join=tx`` (that thread's open write) is a nested step: a savepoint of ``tx``."""
+        ...
+
     def close(self) -> None: ...
+
+
+def reading(store: Store, tx: PfsTx | None) -> AbstractContextManager[PfsTx]:
+    """The caller's transaction when it passes one (a read in its unit of work), else a new read
+    snapshot of ``store``."""
+    return nullcontext(tx) if tx is not None else store.read()

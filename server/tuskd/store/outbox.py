@@ -25,9 +25,29 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["CommitSequencer", "EventSink", "UnitOfWork"]
+__all__ = ["CommitSequencer", "EventSink", "ImplicitJoin", "UnitOfWork", "check_join"]
 
 log = logging.getLogger(__name__)
+
+
+class ImplicitJoin(RuntimeError):
+    """A programming error: a transaction was opened on a thread already inside a write, or
+    ``write(join=tx)`` named a transaction that is not that thread's open write. The unit of
+    work is passed explicitly (``tx=tx``); a nested atomic step is ``store.write(join=tx)``."""
+
+
+def check_join(current: Any, join: Any, kind: str) -> None:
+    """Refuse an implicit join of ``current`` (the thread's open write, or None) and a ``join``
+    that is not it."""
+    if join is None:
+        if current is not None:
+            raise ImplicitJoin(
+                f"store.{kind}() opened on a thread already inside a write transaction: pass that unit of work"
+                " down instead (tx=tx), or write(join=tx) for a nested step that rolls back on its own"
+            )
+    elif join is not current:
+        raise ImplicitJoin("store.write(join=tx): tx is not the open write transaction of this thread")
+
 
 EventSink = Callable[[Sequence[Any]], None]
 """Receives, after COMMIT and in commit order, the events one unit of work emitted to it."""

@@ -169,9 +169,9 @@ class PostgresStore:
                     self._pool_open = True
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[PostgresTx]:
+    def write(self, join: object | None = None) -> Iterator[PostgresTx]:
         self._check_open()
-        with self._tx.write() as tx:
+        with self._tx.write(join) as tx:
             yield tx
 
     @contextlib.contextmanager

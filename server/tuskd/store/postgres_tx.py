@@ -9,8 +9,8 @@ The semantics are those of the SQLite store (store/sqlite.py), so the services c
   failure or a deadlock with another writer.
 * ``read()`` is a REPEATABLE READ, READ ONLY snapshot; ``read(snapshot=False)`` runs its one
   statement in autocommit.
-* A ``write()`` or ``read()`` opened on a thread already inside a write joins it (a SAVEPOINT
-  for a nested write).
+* A ``write()`` or ``read()`` opened on a thread already inside a write raises
+  :class:`~tuskd.store.outbox.ImplicitJoin`; ``write(join=tx)`` with that write is a SAVEPOINT.
 * A write is a unit of work (store/outbox.py): events (``tx.emit``) and after-commit actions
   are dropped on rollback (a savepoint's on its rollback). A write that emitted events takes a
   commit ticket just before ``COMMIT``, while its advisory lock still orders the writers: the
@@ -39,7 +39,7 @@ from psycopg import pq
 
 from tuskd.domain.errors import InvalidArgument, TuskError, Unavailable
 
-from .outbox import CommitSequencer, EventSink, UnitOfWork
+from .outbox import CommitSequencer, EventSink, UnitOfWork, check_join
 
 __all__ = ["PgTransactions", "PgTx", "TxClosed", "pyformat", "unavailable"]
 
@@ -242,8 +242,9 @@ class PgTransactions(Generic[T]):
         raise unavailable(failure, self._where) or failure from failure
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[T]:
+    def write(self, join: object | None = None) -> Iterator[T]:
         current: T | None = getattr(self._local, "tx", None)
+        check_join(current, join, "write")
         if current is not None:
             with self._savepoint(current):
                 yield current
@@ -304,10 +305,7 @@ class PgTransactions(Generic[T]):
 
     @contextlib.contextmanager
     def read(self, snapshot: bool = True) -> Iterator[T]:
-        current: T | None = getattr(self._local, "tx", None)
-        if current is not None:
-            yield current
-            return
+        check_join(getattr(self._local, "tx", None), None, "read")
         # Without a snapshot the one statement runs in autocommit.
         conn = self._begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") if snapshot else self._checkout()
         tx = self._make(conn, False)

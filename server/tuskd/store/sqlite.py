@@ -21,20 +21,18 @@ still under the write lock, a write that emitted events takes a commit ticket; a
 released its events go to their sinks in ticket order (never before an earlier commit's), then
 its actions run. A rollback drops both.
 
-A ``write()`` opened on a thread that is already inside one joins it through a SAVEPOINT, and a
-``read()`` there reads through the write transaction (seeing its own changes). New code passes
-the transaction down instead (see docs/consistency.md for the joins left); setting
-``TUSK_TRACE_NESTED_TX=<file>`` appends every such join's call site to that file.
+The unit of work is passed explicitly to whatever writes in it: a ``write()`` or ``read()``
+opened on a thread already inside a write raises :class:`~tuskd.store.outbox.ImplicitJoin` (a
+programming error). ``write(join=tx)``, with that thread's open write, is a nested step: a
+SAVEPOINT that rolls back on its own (see docs/consistency.md).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sqlite3
 import threading
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,14 +40,12 @@ from typing import Any
 from tuskd.domain.errors import ResourceExhausted
 
 from .migrations import MIGRATIONS, Migration, apply_migrations
-from .outbox import CommitSequencer, EventSink, UnitOfWork
+from .outbox import CommitSequencer, EventSink, UnitOfWork, check_join
 from .sqlite_pfs import SqlitePfsTables
 
 __all__ = ["SqliteStore", "SqliteTx", "TxClosed"]
 
 log = logging.getLogger(__name__)
-
-_TRACE_ENV = "TUSK_TRACE_NESTED_TX"
 
 
 class TxClosed(RuntimeError):
@@ -123,7 +119,6 @@ class SqliteStore:
         self._closed = False
         self._rows_written = 0
         self._sequencer = CommitSequencer()
-        self._trace: str | None = os.environ.get(_TRACE_ENV) or None
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -146,10 +141,10 @@ class SqliteStore:
     # -- transactions -----------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[SqliteTx]:
+    def write(self, join: object | None = None) -> Iterator[SqliteTx]:
         current: SqliteTx | None = getattr(self._local, "tx", None)
+        check_join(current, join, "write")
         if current is not None:
-            self._trace_nesting("write")
             with self._savepoint(current):
                 yield current
             return
@@ -192,19 +187,6 @@ class SqliteStore:
         """Committed writes whose events wait for an earlier commit's delivery (diagnostics)."""
         return self._sequencer.waiting
 
-    def _trace_nesting(self, kind: str) -> None:
-        """Append an implicit join of a thread's write to the trace file: the joining call site
-        and the two callers above it (outside the store)."""
-        if self._trace is None:
-            return
-        frames = [
-            f"{f.filename}:{f.lineno} {f.name}"
-            for f in reversed(traceback.extract_stack()[:-3])
-            if "/contextlib.py" not in f.filename and "/store/" not in f.filename
-        ]
-        with open(self._trace, "a", encoding="utf-8") as fh:
-            fh.write(f"{kind} " + " <- ".join(frames[:3]) + "\n")
-
     @contextlib.contextmanager
     def _savepoint(self, tx: SqliteTx) -> Iterator[None]:
         depth = getattr(self._local, "depth", 0) + 1
@@ -230,11 +212,7 @@ class SqliteStore:
 
     @contextlib.contextmanager
     def read(self, snapshot: bool = True) -> Iterator[SqliteTx]:
-        current: SqliteTx | None = getattr(self._local, "tx", None)
-        if current is not None:
-            self._trace_nesting("read")
-            yield current
-            return
+        check_join(getattr(self._local, "tx", None), None, "read")
         self._check_open()
         conn = self._checkout()
         if snapshot:

@@ -19,6 +19,7 @@ from google.protobuf import empty_pb2, wrappers_pb2
 from tusk.proto.pfs_v2 import pfs_pb2, pfs_pb2_grpc
 from tuskd.domain.errors import Aborted, InvalidArgument, Unimplemented
 from tuskd.domain.pfs import CommitState
+from tuskd.services.transactions import WriteTx
 from tuskd.transport import pfs_convert as conv
 from tuskd.transport.base import ServicerBase
 from tuskd.transport.pfs_maintenance import MaintenanceRpcs
@@ -40,10 +41,12 @@ class PfsApi(ProjectRpcs, MaintenanceRpcs, Queueing, ServicerBase, pfs_pb2_grpc.
 
     # -- repos ------------------------------------------------------------------------------
 
-    def CreateRepo(self, request: pfs_pb2.CreateRepoRequest, context: grpc.ServicerContext | None) -> empty_pb2.Empty:
+    def CreateRepo(
+        self, request: pfs_pb2.CreateRepoRequest, context: grpc.ServicerContext | None, tx: WriteTx | None = None
+    ) -> empty_pb2.Empty:
         if self.queued(context, "create_repo", request) is not None:
             return _EMPTY
-        self.deps.pfs.create_repo(conv.repo_key(request.repo), request.description, request.update)
+        self.deps.pfs.create_repo(conv.repo_key(request.repo), request.description, request.update, tx=tx)
         return _EMPTY
 
     def InspectRepo(self, request: pfs_pb2.InspectRepoRequest, context: grpc.ServicerContext) -> pfs_pb2.RepoInfo:
@@ -60,11 +63,11 @@ class PfsApi(ProjectRpcs, MaintenanceRpcs, Queueing, ServicerBase, pfs_pb2_grpc.
             yield conv.repo_info(info)
 
     def DeleteRepo(
-        self, request: pfs_pb2.DeleteRepoRequest, context: grpc.ServicerContext | None
+        self, request: pfs_pb2.DeleteRepoRequest, context: grpc.ServicerContext | None, tx: WriteTx | None = None
     ) -> pfs_pb2.DeleteRepoResponse:
         if self.queued(context, "delete_repo", request) is not None:
             return pfs_pb2.DeleteRepoResponse(deleted=True)  # as pachd, inside a transaction
-        deleted = self.deps.pfs.delete_repo(conv.repo_key(request.repo), request.force)
+        deleted = self.deps.pfs.delete_repo(conv.repo_key(request.repo), request.force, tx=tx)
         return pfs_pb2.DeleteRepoResponse(deleted=deleted)
 
     def DeleteAll(self, request: empty_pb2.Empty, context: grpc.ServicerContext) -> empty_pb2.Empty:
@@ -79,18 +82,22 @@ class PfsApi(ProjectRpcs, MaintenanceRpcs, Queueing, ServicerBase, pfs_pb2_grpc.
             return answer.commit
         return self.start_commit(request)
 
-    def start_commit(self, request: pfs_pb2.StartCommitRequest, set_id: str | None = None) -> pfs_pb2.Commit:
+    def start_commit(
+        self, request: pfs_pb2.StartCommitRequest, set_id: str | None = None, tx: WriteTx | None = None
+    ) -> pfs_pb2.Commit:
         branch = request.branch if request.branch.name else request.parent.branch
         parent = conv.commit_ref(request.parent) if request.parent.id else None
-        info = self.deps.pfs.start_commit(conv.branch_key(branch), parent, request.description, set_id)
+        info = self.deps.pfs.start_commit(conv.branch_key(branch), parent, request.description, set_id, tx=tx)
         return conv.commit_pb(info.commit)
 
     def FinishCommit(
-        self, request: pfs_pb2.FinishCommitRequest, context: grpc.ServicerContext | None
+        self, request: pfs_pb2.FinishCommitRequest, context: grpc.ServicerContext | None, tx: WriteTx | None = None
     ) -> empty_pb2.Empty:
         if self.queued(context, "finish_commit", request) is not None:
             return _EMPTY
-        self.deps.pfs.finish_commit(conv.commit_ref(request.commit), request.description, request.error, request.force)
+        self.deps.pfs.finish_commit(
+            conv.commit_ref(request.commit), request.description, request.error, request.force, tx=tx
+        )
         return _EMPTY
 
     def InspectCommit(self, request: pfs_pb2.InspectCommitRequest, context: grpc.ServicerContext) -> pfs_pb2.CommitInfo:
@@ -148,11 +155,11 @@ class PfsApi(ProjectRpcs, MaintenanceRpcs, Queueing, ServicerBase, pfs_pb2_grpc.
             yield conv.commit_set_info(info)
 
     def SquashCommitSet(
-        self, request: pfs_pb2.SquashCommitSetRequest, context: grpc.ServicerContext | None
+        self, request: pfs_pb2.SquashCommitSetRequest, context: grpc.ServicerContext | None, tx: WriteTx | None = None
     ) -> empty_pb2.Empty:
         if self.queued(context, "squash_commit_set", request) is not None:
             return _EMPTY
-        self.deps.pfs.squash_commit_set(request.commit_set.id)
+        self.deps.pfs.squash_commit_set(request.commit_set.id, tx=tx)
         return _EMPTY
 
     def DropCommitSet(self, request: pfs_pb2.DropCommitSetRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
@@ -162,7 +169,7 @@ class PfsApi(ProjectRpcs, MaintenanceRpcs, Queueing, ServicerBase, pfs_pb2_grpc.
     # -- branches ---------------------------------------------------------------------------
 
     def CreateBranch(
-        self, request: pfs_pb2.CreateBranchRequest, context: grpc.ServicerContext | None
+        self, request: pfs_pb2.CreateBranchRequest, context: grpc.ServicerContext | None, tx: WriteTx | None = None
     ) -> empty_pb2.Empty:
         if self.queued(context, "create_branch", request) is not None:
             return _EMPTY
@@ -176,6 +183,7 @@ class PfsApi(ProjectRpcs, MaintenanceRpcs, Queueing, ServicerBase, pfs_pb2_grpc.
             head=head,
             provenance=[conv.branch_key(p) for p in request.provenance],
             new_commit_set=request.new_commit_set,
+            tx=tx,
         )
         return _EMPTY
 
@@ -190,11 +198,11 @@ class PfsApi(ProjectRpcs, MaintenanceRpcs, Queueing, ServicerBase, pfs_pb2_grpc.
             yield conv.branch_info(info)
 
     def DeleteBranch(
-        self, request: pfs_pb2.DeleteBranchRequest, context: grpc.ServicerContext | None
+        self, request: pfs_pb2.DeleteBranchRequest, context: grpc.ServicerContext | None, tx: WriteTx | None = None
     ) -> empty_pb2.Empty:
         if self.queued(context, "delete_branch", request) is not None:
             return _EMPTY
-        self.deps.pfs.delete_branch(conv.branch_key(request.branch), request.force)
+        self.deps.pfs.delete_branch(conv.branch_key(request.branch), request.force, tx=tx)
         return _EMPTY
 
     # -- files: writing ---------------------------------------------------------------------

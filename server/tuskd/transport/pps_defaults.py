@@ -17,6 +17,7 @@ from tuskd.domain.errors import InvalidArgument, Unimplemented
 from tuskd.domain.pfs import DEFAULT_PROJECT
 from tuskd.services.cluster import merge_defaults, parse_defaults
 from tuskd.services.templates import render_template
+from tuskd.services.transactions import WriteTx
 from tuskd.transport import pfs_convert
 from tuskd.transport.base import ServicerBase
 
@@ -47,11 +48,14 @@ def parse_request_json(text: str, field: str) -> pps_pb2.CreatePipelineRequest:
 
 
 class DefaultsRpcs(ServicerBase):
-    def effective_request(self, request: pps_pb2.CreatePipelineRequest) -> pps_pb2.CreatePipelineRequest:
-        """``request`` over the project's and the cluster's defaults (unchanged when none are set)."""
+    def effective_request(
+        self, request: pps_pb2.CreatePipelineRequest, tx: WriteTx | None = None
+    ) -> pps_pb2.CreatePipelineRequest:
+        """``request`` over the project's and the cluster's defaults (unchanged when none are set);
+        read in the caller's transaction ``tx`` when given."""
         project = request.pipeline.project.name or DEFAULT_PROJECT
-        cluster = parse_defaults(self.deps.cluster.defaults_json(), "cluster defaults")
-        own = parse_defaults(self.deps.projects.inspect(project).defaults_json, "project defaults")
+        cluster = parse_defaults(self.deps.cluster.defaults_json(tx=tx), "cluster defaults")
+        own = parse_defaults(self.deps.projects.inspect(project, tx=tx).defaults_json, "project defaults")
         if not cluster and not own:
             return request
         merged = merge_defaults(cluster, own, json_format.MessageToDict(request))

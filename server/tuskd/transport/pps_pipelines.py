@@ -11,6 +11,7 @@ from google.protobuf import empty_pb2, json_format
 from tusk.proto.pps_v2 import pps_pb2
 from tuskd.domain.errors import InvalidArgument
 from tuskd.domain.pfs import DEFAULT_PROJECT
+from tuskd.services.transactions import WriteTx
 from tuskd.transport import pipeline_convert as convert
 from tuskd.transport.base import ServicerBase
 from tuskd.transport.transactions import Queueing
@@ -24,14 +25,16 @@ class PipelineRpcs(Queueing, ServicerBase):
             self.create_pipeline_from(request)
         return empty_pb2.Empty()
 
-    def create_pipeline_from(self, request: pps_pb2.CreatePipelineRequest) -> None:
-        effective = self.effective_request(request)  # type: ignore[attr-defined]
+    def create_pipeline_from(self, request: pps_pb2.CreatePipelineRequest, tx: WriteTx | None = None) -> None:
+        """Create or update the pipeline ``request`` names (in the caller's write ``tx``, if given)."""
+        effective = self.effective_request(request, tx)  # type: ignore[attr-defined]
         self.deps.pipelines.create(
             convert.spec_from_request(effective),
             user_spec_json=convert.user_spec_json(request),
             update=request.update,
             reprocess=request.reprocess,
             dry_run=request.dry_run,
+            tx=tx,
         )
 
     def RunCron(self, request: pps_pb2.RunCronRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
@@ -119,4 +122,3 @@ def _kept(
     while batch := list(itertools.islice(messages, 256)):
         docs: list[object] = [json_format.MessageToDict(m, preserving_proto_field_name=True) for m in batch]
         yield from (m for m, ok in zip(batch, matches(docs), strict=True) if ok)
-

@@ -19,7 +19,7 @@ from tusk.proto.pfs_v2 import pfs_pb2
 from tusk.proto.pps_v2 import pps_pb2
 from tusk.proto.transaction_v2 import transaction_pb2, transaction_pb2_grpc
 from tuskd.domain.errors import InvalidArgument, Unimplemented
-from tuskd.services.transactions import TransactionRecord
+from tuskd.services.transactions import TransactionRecord, WriteTx
 from tuskd.transport.base import ServedDeps, ServicerBase
 from tuskd.transport.pfs_convert import timestamp
 from tuskd.transport.unimplemented import complete_servicer
@@ -49,32 +49,35 @@ class Replayer:
     """Applies serialized TransactionRequests through the servicers' own methods, in order."""
 
     def __init__(self, pfs: Any, pps: Any) -> None:
-        self._steps: dict[str, Callable[[Any, str], Any]] = {
-            "create_repo": lambda r, _t: pfs.CreateRepo(r, None),
-            "delete_repo": lambda r, _t: pfs.DeleteRepo(r, None),
-            "start_commit": lambda r, t: pfs.start_commit(r, set_id=t),
-            "finish_commit": lambda r, _t: pfs.FinishCommit(r, None),
-            "squash_commit_set": lambda r, _t: pfs.SquashCommitSet(r, None),
-            "create_branch": lambda r, _t: pfs.CreateBranch(r, None),
-            "delete_branch": lambda r, _t: pfs.DeleteBranch(r, None),
-            "create_pipeline_v2": lambda r, _t: pps.create_pipeline_from(r.create_pipeline_request),
+        self._steps: dict[str, Callable[[Any, str, WriteTx], Any]] = {
+            "create_repo": lambda r, _t, tx: pfs.CreateRepo(r, None, tx),
+            "delete_repo": lambda r, _t, tx: pfs.DeleteRepo(r, None, tx),
+            "start_commit": lambda r, t, tx: pfs.start_commit(r, set_id=t, tx=tx),
+            "finish_commit": lambda r, _t, tx: pfs.FinishCommit(r, None, tx),
+            "squash_commit_set": lambda r, _t, tx: pfs.SquashCommitSet(r, None, tx),
+            "create_branch": lambda r, _t, tx: pfs.CreateBranch(r, None, tx),
+            "delete_branch": lambda r, _t, tx: pfs.DeleteBranch(r, None, tx),
+            "create_pipeline_v2": lambda r, _t, tx: pps.create_pipeline_from(r.create_pipeline_request, tx=tx),
         }
 
-    def __call__(self, txn_id: str, requests: Sequence[bytes]) -> list[bytes]:
+    def __call__(self, txn_id: str, requests: Sequence[bytes], tx: WriteTx) -> list[bytes]:
+        """Apply ``requests`` in order inside the caller's write transaction ``tx``."""
         out = []
         for raw in requests:
             request = transaction_pb2.TransactionRequest.FromString(raw)
-            out.append(self.apply(request, txn_id).SerializeToString())
+            out.append(self.apply(request, txn_id, tx).SerializeToString())
         return out
 
-    def apply(self, request: transaction_pb2.TransactionRequest, txn_id: str) -> transaction_pb2.TransactionResponse:
+    def apply(
+        self, request: transaction_pb2.TransactionRequest, txn_id: str, tx: WriteTx
+    ) -> transaction_pb2.TransactionResponse:
         fields = [f.name for f, _ in request.ListFields()]
         if len(fields) != 1:
             raise InvalidArgument(f"a transaction request must set exactly one operation, not {fields or 'none'}")
         field = fields[0]
         if field in _REFUSED:
             raise Unimplemented(_REFUSED[field])
-        result = self._steps[field](getattr(request, field), txn_id)
+        result = self._steps[field](getattr(request, field), txn_id, tx)
         if isinstance(result, pfs_pb2.Commit):
             return transaction_pb2.TransactionResponse(commit=result)
         return transaction_pb2.TransactionResponse()
