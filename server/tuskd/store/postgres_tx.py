@@ -204,6 +204,9 @@ class PgTransactions(Generic[T]):
         self._probe = probe  # opens (and closes) a new connection: raises when the database refuses
         self._local = threading.local()
         self._sequencer = CommitSequencer()
+        # Run first in every write (under the write lock): raises to refuse it (the engine
+        # lease's fence, store/postgres_lease.py); None checks nothing.
+        self.fence: Callable[[T], None] | None = None
 
     def outbox_waiting(self) -> int:
         """Committed writes whose events wait for an earlier commit's delivery (diagnostics)."""
@@ -255,6 +258,8 @@ class PgTransactions(Generic[T]):
         committed = False
         try:
             try:
+                if self.fence is not None:
+                    self.fence(tx)
                 yield tx
             except BaseException:
                 _end(conn)

@@ -1,0 +1,266 @@
+"""Which server runs the engine when several share one database: the engine lease, applied.
+
+``tusk serve --engine on|standby|off`` ($TUSK_ENGINE). On a store with an engine lease
+(PostgreSQL: store/postgres_lease.py) a :class:`Leadership` thread takes the lease when it is
+free or has lapsed, and only then starts what a leader runs (the engine, the cron ticker):
+exactly a restart's start, so leftovers are killed and unfinished jobs resume (``restart`` + 1
+for a job that was running, finished datums kept). While leading it renews the lease every
+third of its length; from the moment it takes the lease every write of this server checks the
+lease's epoch in its own transaction (the store's fence), so writes of a leader that was taken
+over are refused.
+
+* ``on``: tries at start, and keeps trying while another live server holds the lease.
+* ``standby``: waits one lease length before its first try (so a leader started beside it
+  wins), then the same.
+* ``off``: never runs an engine.
+
+A leader that finds its lease taken (its renewal matched no row, or it could not renew for a
+whole lease length) stops its engine at once, as a shutdown does, and runs none again until it
+is restarted. A leader closing cleanly releases the lease, so a standby takes over at once.
+
+While this server does not lead, StopJob and RestartDatum are UNAVAILABLE naming the leader
+(the client sends them there); the rest of the API is served as usual.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Literal, Protocol
+
+from tuskd.domain.errors import Unavailable
+from tuskd.domain.jobs import Job, JobKey
+from tuskd.engine.logs import DatumLogs
+from tuskd.engine.ports import PipelineChangeView
+from tuskd.engine.scheduler import Engine, JobEngine
+from tuskd.store.pps import DatumRow
+
+__all__ = ["EngineMode", "Leadership", "LeasePort", "SoleLease", "no_fence", "server_name"]
+
+log = logging.getLogger(__name__)
+
+EngineMode = Literal["on", "standby", "off"]
+
+
+def server_name(address: str = "") -> str:
+    """How this server names itself in the lease row (and in messages naming the leader)."""
+    where = f" serving {address}" if address else ""
+    return f"tusk server pid {os.getpid()} on {socket.gethostname()}{where}"
+
+
+class LeaseView(Protocol):
+    @property
+    def epoch(self) -> int: ...
+
+    def describe(self) -> str: ...
+
+
+class LeasePort(Protocol):
+    """The store's engine lease (store/postgres_lease.py's EngineLease)."""
+
+    seconds: float
+
+    def take(self, holder: str) -> int | None: ...
+
+    def renew(self, epoch: int) -> bool: ...
+
+    def release(self, epoch: int) -> None: ...
+
+    def holder(self) -> LeaseView: ...
+
+
+class Leadership(JobEngine):
+    """Runs ``engine`` (and ``extra`` starts/stops, e.g. the cron ticker) while this server
+    holds the lease; the :class:`JobEngine` the services see (commands reach the engine only
+    while it leads)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        lease: LeasePort,
+        fence: Callable[[int | None], None],
+        me: Callable[[], str],
+        mode: EngineMode,
+        on_lead: Sequence[Callable[[], None]] = (),
+        on_stop: Sequence[Callable[[], None]] = (),
+    ) -> None:
+        self.engine = engine
+        self.logs: DatumLogs = engine.logs
+        self._lease = lease
+        self._fence = fence
+        self._me = me
+        self._mode = mode
+        self._on_lead = list(on_lead)
+        self._on_stop = list(on_stop)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.epoch: int | None = None  # the lease this server holds (None: not leading)
+        self._lost = False
+
+    @property
+    def leading(self) -> bool:
+        return self.epoch is not None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._mode == "off":
+            log.info("engine off: this server runs no jobs")
+            return
+        if self._mode == "on" and self._try_take():  # the usual case: lead from the first call
+            self._lead()
+        self._thread = threading.Thread(target=self._loop, name="tusk-engine-lease", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(self._lease.seconds + 5)
+        with self._lock:
+            epoch = self.epoch
+        if epoch is not None:
+            self._step_down("closing")
+            try:
+                self._lease.release(epoch)
+            except Unavailable as exc:
+                log.warning("could not release the engine lease (it lapses by itself): %s", exc)
+
+    def _loop(self) -> None:
+        period = self._lease.seconds / 3
+        if self._mode == "standby" and not self.leading and self._stop.wait(self._lease.seconds):
+            return
+        while not self._stop.is_set() and not self._lost:
+            if self.leading:
+                if not self._renew_until_lost(period):
+                    return
+            elif self._try_take():
+                self._lead()
+            elif self._stop.wait(period):
+                return
+
+    def _try_take(self) -> bool:
+        try:
+            epoch = self._lease.take(self._me())
+        except Unavailable as exc:
+            log.warning("could not reach the database for the engine lease: %s", exc)
+            return False
+        if epoch is None:
+            return False
+        with self._lock:
+            self.epoch = epoch
+        self._fence(epoch)  # before anything of the engine writes
+        log.info("took the engine lease (epoch %d): starting the engine", epoch)
+        return True
+
+    def _lead(self) -> None:
+        for start in self._on_lead:
+            start()
+
+    def _renew_until_lost(self, period: float) -> bool:
+        """Renew while leading; False once the lease was lost (the engine is then stopped)."""
+        last_renewed = time.monotonic()
+        while not self._stop.wait(period):
+            epoch = self.epoch
+            if epoch is None:
+                return False
+            try:
+                if self._lease.renew(epoch):
+                    last_renewed = time.monotonic()
+                    continue
+                why = "another server took the engine lease"
+            except Unavailable as exc:
+                if time.monotonic() - last_renewed < self._lease.seconds:
+                    log.warning("could not renew the engine lease (retrying): %s", exc)
+                    continue
+                why = f"the engine lease could not be renewed for {self._lease.seconds:g} s ({exc})"
+            log.error("%s: stopping this server's engine; restart the server to stand by again", why)
+            self._lost = True
+            self._step_down(why)
+            return False
+        return True
+
+    def _step_down(self, why: str) -> None:
+        for stop in self._on_stop:
+            try:
+                stop()
+            except Exception:
+                log.exception("error while stopping the engine (%s)", why)
+        with self._lock:
+            self.epoch = None
+        self._fence(None)
+
+    # -- the engine's commands: here only while leading --------------------------------------
+
+    def _leader(self, what: str) -> Engine:
+        if self.leading:
+            return self.engine
+        try:
+            holder = self._lease.holder().describe()
+        except Unavailable:
+            holder = "unknown (the database is unreachable)"
+        raise Unavailable(
+            f"{what} needs the job engine, which this server does not run (--engine {self._mode}"
+            f"{', its lease was lost' if self._lost else ''}); send it to the engine leader: {holder}",
+            reason="NOT_ENGINE_LEADER",
+        )
+
+    def stop_job(self, key: JobKey, reason: str = "job stopped", grace: float = 0.0) -> Job:
+        return self._leader("StopJob").stop_job(key, reason, grace)
+
+    def stop_job_set(self, set_id: str, reason: str = "job stopped", grace: float = 0.0) -> list[Job]:
+        return self._leader("StopJob").stop_job_set(set_id, reason, grace)
+
+    def on_pipeline_changed(self, project: str, name: str, killed: Iterable[JobKey] = ()) -> None:
+        if self.leading:
+            self.engine.on_pipeline_changed(project, name, killed)
+
+    def pipeline_changed(self, change: PipelineChangeView) -> None:
+        if self.leading:
+            self.engine.pipeline_changed(change)
+
+    def job_killed(self, key: JobKey, reason: str) -> None:
+        if self.leading:
+            self.engine.job_killed(key, reason)
+
+    def unrecorded_datums(self, key: JobKey) -> list[DatumRow]:
+        return self.engine.unrecorded_datums(key) if self.leading else []
+
+    def restart_datums(self, key: JobKey, datum_ids: Sequence[str]) -> list[str]:
+        return self._leader("RestartDatum").restart_datums(key, datum_ids)
+
+    def running(self) -> list[JobKey]:
+        return self.engine.running() if self.leading else []
+
+
+class SoleLease:
+    """The lease of a store only one server can open (SQLite: the data directory's lock): always
+    this server's, epoch 1, nothing to fence."""
+
+    seconds = 3600.0
+
+    class _View:
+        epoch = 1
+
+        def describe(self) -> str:
+            return "this server (the only one on its store)"
+
+    def take(self, holder: str) -> int | None:
+        return 1
+
+    def renew(self, epoch: int) -> bool:
+        return True
+
+    def release(self, epoch: int) -> None:
+        pass
+
+    def holder(self) -> LeaseView:
+        return self._View()
+
+
+def no_fence(epoch: int | None) -> None:
+    """The fence of a store with a :class:`SoleLease`: nothing to check."""
