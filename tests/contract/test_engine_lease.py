@@ -78,9 +78,8 @@ def test_writes_fenced_at_a_taken_over_epoch_are_refused_and_nothing_is_written(
     new = b.lease(60).take("server B")
     assert new == old + 1
     b.fence(new)
-    with pytest.raises(Fenced, match=f"epoch {old}.*taken over by epoch {new}") as caught:
-        with a.write() as tx:
-            tx.insert_repo(RepoKey.of("late"), "", 2)
+    with pytest.raises(Fenced, match=f"epoch {old}.*taken over by epoch {new}") as caught, a.write() as tx:
+        tx.insert_repo(RepoKey.of("late"), "", 2)
     assert isinstance(caught.value, Unavailable)  # a client of the stale server sees UNAVAILABLE
     with b.write() as tx:
         tx.insert_repo(RepoKey.of("after"), "", 3)
