@@ -127,6 +127,9 @@ class _OpenedStore:
     meta: Callable[[Tx], MetaTx]
     lease: LeasePort = field(default_factory=SoleLease)  # who runs the engine (engine/leadership.py)
     fence: Callable[[int | None], None] = no_fence
+    # Starts hearing other servers' changes (PostgreSQL LISTEN): given the handler, returns what
+    # stops it; None for a store no other server writes.
+    listen: Callable[[Callable[[Sequence[str] | None], None]], Callable[[], None]] | None = None
 
 
 def _open_store(config: ServerConfig) -> _OpenedStore:
@@ -162,7 +165,7 @@ def _open_store(config: ServerConfig) -> _OpenedStore:
     # Servers whose blobs are on S3 may share the database (the engine lease picks the one that
     # runs jobs); a server with a local blob directory must be alone on it.
     store = PostgresStore(location.conninfo, server_lock="exclusive" if config.blobs_s3 is None else "shared")
-    return _OpenedStore(store, pps, meta, store.lease(), store.fence)
+    return _OpenedStore(store, pps, meta, store.lease(), store.fence, lambda on_remote: store.listen(on_remote).close)
 
 
 def _output_job_stopper(engine: JobEngine) -> Callable[[Sequence[CommitKey]], None]:
@@ -200,6 +203,29 @@ def _open_blobs(config: ServerConfig) -> tuple[BlobStore, str, Callable[[], None
         s3.close()
         raise
     return s3, f"s3://{location.bucket}/{location.prefix.strip('/')}".rstrip("/"), s3.close
+
+
+def _hear_other_servers(
+    deps: Deps, listen: Callable[[Callable[[Sequence[str] | None], None]], Callable[[], None]]
+) -> None:
+    """Wake this server's waiters on changes other servers of the database commit (from start
+    until close, before the store closes)."""
+
+    def on_remote(topics: Sequence[str] | None) -> None:
+        deps.jobs.remote_changed()  # before the wake-up: woken watchers read the store
+        if topics is None:
+            deps.hub.publish_all()
+        else:
+            deps.hub.publish(*topics)
+
+    stops: list[Callable[[], None]] = []
+
+    def stop() -> None:
+        while stops:
+            stops.pop()()
+
+    deps._on_start.append(lambda: stops.append(listen(on_remote)))
+    deps._on_close.append(stop)
 
 
 def open_deps(config: ServerConfig) -> Deps:
@@ -305,6 +331,8 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, opened: list[Callable[[]
     deps._on_close.append(lock.release)  # closed last: after everything that writes the dir
     deps._on_close.append(close_blobs)
     deps._on_close.append(store.close)
+    if opened_store.listen is not None:
+        _hear_other_servers(deps, opened_store.listen)
     # Closed after the store in reverse order: waiters wake first (ServerShuttingDown).
     deps._on_close.append(hub.shutdown)
     deps._on_close.append(jq.close)

@@ -28,6 +28,7 @@ import psycopg_pool
 from tuskd.domain.errors import FailedPrecondition
 
 from .migrations import Migration
+from .postgres_events import PgEventListener, RemoteHandler, new_sender, notify_topics
 from .postgres_lease import DEFAULT_LEASE_SECONDS, EngineLease, Fenced, check_fence, ensure_lease_table
 from .postgres_migrations import PG_MIGRATIONS, apply_pg_migrations
 from .postgres_pfs import PostgresTx
@@ -175,6 +176,18 @@ class PostgresStore:
         self._closed = False
         self._conninfo = conninfo
         self._kwargs = kwargs
+        self._sender = new_sender()
+        self._tx.before_commit = self._notify
+
+    def _notify(self, tx: PostgresTx) -> None:
+        notify_topics(tx, self._sender)
+
+    def listen(self, on_remote: RemoteHandler) -> PgEventListener:
+        """Start a thread handing ``on_remote`` the wait topics other servers' writes changed
+        (None: anything may have; see store/postgres_events.py). ``close`` it before the store."""
+        listener = PgEventListener(self._conninfo, self._kwargs, self._sender, on_remote)
+        listener.start()
+        return listener
 
     def lease(self, seconds: float = DEFAULT_LEASE_SECONDS) -> EngineLease:
         """The database's engine lease (see store/postgres_lease.py)."""
