@@ -112,8 +112,11 @@ class Leadership(JobEngine):
         if self._mode == "off":
             log.info("engine off: this server runs no jobs")
             return
-        if self._mode == "on" and self._try_take():  # the usual case: lead from the first call
-            self._lead()
+        if self._mode == "on":
+            if self._try_take():  # the usual case: lead from the first call
+                self._lead()
+            else:
+                log.info("engine lease held by %s: standing by until it lapses", self._describe_holder())
         self._thread = threading.Thread(target=self._loop, name="tusk-engine-lease", daemon=True)
         self._thread.start()
 
@@ -199,15 +202,18 @@ class Leadership(JobEngine):
     def _leader(self, what: str) -> Engine:
         if self.leading:
             return self.engine
-        try:
-            holder = self._lease.holder().describe()
-        except Unavailable:
-            holder = "unknown (the database is unreachable)"
+        holder = self._describe_holder()
         raise Unavailable(
             f"{what} needs the job engine, which this server does not run (--engine {self._mode}"
             f"{', its lease was lost' if self._lost else ''}); send it to the engine leader: {holder}",
             reason="NOT_ENGINE_LEADER",
         )
+
+    def _describe_holder(self) -> str:
+        try:
+            return self._lease.holder().describe()
+        except Unavailable:
+            return "unknown (the database is unreachable)"
 
     def stop_job(self, key: JobKey, reason: str = "job stopped", grace: float = 0.0) -> Job:
         return self._leader("StopJob").stop_job(key, reason, grace)
