@@ -253,7 +253,7 @@ class SoleLease:
         epoch = 1
 
         def describe(self) -> str:
-            return "this server (the only one on its store)"
+            return "none (a SQLite store has one server, and this one runs no engine)"
 
     def take(self, holder: str) -> int | None:
         return 1
