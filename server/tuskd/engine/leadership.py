@@ -44,6 +44,7 @@ __all__ = ["EngineMode", "Leadership", "LeasePort", "SoleLease", "no_fence", "se
 log = logging.getLogger(__name__)
 
 EngineMode = Literal["on", "standby", "off"]
+_START_WAIT_SECONDS = 120.0
 
 
 def server_name(address: str = "") -> str:
@@ -101,6 +102,10 @@ class Leadership(JobEngine):
         self._thread: threading.Thread | None = None
         self.epoch: int | None = None  # the lease this server holds (None: not leading)
         self._lost = False
+        # Clear while the engine starts: renewals go on meanwhile (a start may outlast the
+        # lease), and a step-down waits for the start to end before stopping what it started.
+        self._started = threading.Event()
+        self._started.set()
 
     @property
     def leading(self) -> bool:
@@ -112,13 +117,13 @@ class Leadership(JobEngine):
         if self._mode == "off":
             log.info("engine off: this server runs no jobs")
             return
-        if self._mode == "on":
-            if self._try_take():  # the usual case: lead from the first call
-                self._lead()
-            else:
-                log.info("engine lease held by %s: standing by until it lapses", self._describe_holder())
+        took = self._mode == "on" and self._try_take()  # the usual case: lead from the first call
+        if self._mode == "on" and not took:
+            log.info("engine lease held by %s: standing by until it lapses", self._describe_holder())
         self._thread = threading.Thread(target=self._loop, name="tusk-engine-lease", daemon=True)
-        self._thread.start()
+        self._thread.start()  # renews from now on
+        if took:  # here, so leftovers are killed and jobs resumed before the server serves
+            self._lead()
 
     def close(self) -> None:
         self._stop.set()
@@ -142,7 +147,7 @@ class Leadership(JobEngine):
                 if not self._renew_until_lost(period):
                     return
             elif self._try_take():
-                self._lead()
+                threading.Thread(target=self._lead_or_step_down, name="tusk-engine-start", daemon=True).start()
             elif self._stop.wait(period):
                 return
 
@@ -156,13 +161,32 @@ class Leadership(JobEngine):
             return False
         with self._lock:
             self.epoch = epoch
+            self._started.clear()
         self._fence(epoch)  # before anything of the engine writes
         log.info("took the engine lease (epoch %d): starting the engine", epoch)
         return True
 
     def _lead(self) -> None:
-        for start in self._on_lead:
-            start()
+        try:
+            for start in self._on_lead:
+                start()
+        finally:
+            self._started.set()
+
+    def _lead_or_step_down(self) -> None:
+        try:
+            self._lead()
+        except Exception:
+            log.exception("the engine did not start: giving the engine lease up")
+            with self._lock:
+                epoch = self.epoch
+            self._lost = True
+            self._step_down("the engine did not start")
+            if epoch is not None:
+                try:
+                    self._lease.release(epoch)
+                except Unavailable as exc:
+                    log.warning("could not release the engine lease (it lapses by itself): %s", exc)
 
     def _renew_until_lost(self, period: float) -> bool:
         """Renew while leading; False once the lease was lost (the engine is then stopped)."""
@@ -188,6 +212,8 @@ class Leadership(JobEngine):
         return True
 
     def _step_down(self, why: str) -> None:
+        if not self._started.wait(_START_WAIT_SECONDS):
+            log.warning("the engine is still starting after %g s: stopping it anyway", _START_WAIT_SECONDS)
         for stop in self._on_stop:
             try:
                 stop()
