@@ -25,6 +25,7 @@ from tuskd.domain.pfs import USER_REPO_TYPE, CommitKey
 from tuskd.domain.pipelines import PipelineKey, PipelineSpec
 from tuskd.engine.cron import CronTicker
 from tuskd.engine.egress import LocalFileEgress
+from tuskd.engine.engine_requests import RequestPort
 from tuskd.engine.executor import LocalExecutor
 from tuskd.engine.leadership import EngineMode, Leadership, LeasePort, SoleLease, no_fence, server_name
 from tuskd.engine.scheduler import Engine, JobEngine
@@ -130,6 +131,8 @@ class _OpenedStore:
     # Starts hearing other servers' changes (PostgreSQL LISTEN): given the handler, returns what
     # stops it; None for a store no other server writes.
     listen: Callable[[Callable[[Sequence[str] | None], None]], Callable[[], None]] | None = None
+    # StopJob/RestartDatum handed to the engine leader (None: UNAVAILABLE off the leader).
+    requests: RequestPort | None = None
 
 
 def _open_store(config: ServerConfig) -> _OpenedStore:
@@ -165,7 +168,9 @@ def _open_store(config: ServerConfig) -> _OpenedStore:
     # Servers whose blobs are on S3 may share the database (the engine lease picks the one that
     # runs jobs); a server with a local blob directory must be alone on it.
     store = PostgresStore(location.conninfo, server_lock="exclusive" if config.blobs_s3 is None else "shared")
-    return _OpenedStore(store, pps, meta, store.lease(), store.fence, lambda on_remote: store.listen(on_remote).close)
+    return _OpenedStore(
+        store, pps, meta, store.lease(), store.fence, lambda on_remote: store.listen(on_remote).close, store.requests()
+    )
 
 
 def _output_job_stopper(engine: JobEngine) -> Callable[[Sequence[CommitKey]], None]:
@@ -296,6 +301,7 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, opened: list[Callable[[]
         cast(EngineMode, engine_mode(config.engine)),
         on_lead=(engine.start, cron.start),
         on_stop=(cron.close, engine.close),  # the ticker stops first
+        requests=opened_store.requests,
     )
     pipelines.add_listener(leader.pipeline_changed)  # after commit: stop the jobs a pipeline change killed
     pipelines.add_listener(cron.pipeline_changed)  # a cron pipeline created, changed or gone

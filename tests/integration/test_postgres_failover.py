@@ -3,8 +3,9 @@ one started ``--engine on`` leads (holds the engine lease) and runs the job; the
 ``--engine standby`` serves the API but runs nothing. SIGKILL the leader in the middle of a job
 of slow datums: the standby takes the lease once it lapses (epoch + 1), resumes the job as a
 restart does (``restart`` + 1) and finishes it, without running again a datum the leader had
-recorded; a write of the dead leader's epoch is refused. A server with a local blob directory
-is refused on a database another server uses, with the reason."""
+recorded; a write of the dead leader's epoch is refused. StopJob sent to the standby is handed
+to the leader through the database, which kills the job's processes. A server with a local blob
+directory is refused on a database another server uses, with the reason."""
 
 from __future__ import annotations
 
@@ -15,11 +16,9 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import grpc
 import psycopg
 import pytest
 
-import tusk
 from tests.conftest import ServerProcess, spawn_server
 from tests.reliability.common import crash, marked_processes, pipeline_spec, put_files, tree, wait_for
 from tests.s3servers import CREDENTIALS, S3Server
@@ -64,10 +63,6 @@ def test_the_standby_takes_over_a_job_when_the_leader_is_killed(
             c.pps.create_pipeline(pipeline_spec("edges", "images", UPPER, env))
             commit = put_files(c, "images", files)
             job = f"edges@{commit}"
-            # StopJob needs the engine: the standby refuses it, naming the leader (nothing stopped).
-            with pytest.raises(tusk.TuskError, match=f"engine leader: tusk server pid {leader.proc.pid} ") as caught:
-                c.pps.stop_job(job)
-            assert caught.value.code == grpc.StatusCode.UNAVAILABLE
 
             def recorded() -> set[str]:
                 return {d.datum.id for d in c.pps.list_datum(job) if d.state == pps_pb2.SUCCESS}
@@ -105,6 +100,28 @@ def test_the_standby_takes_over_a_job_when_the_leader_is_killed(
     finally:
         for pid in marked_processes(marker):  # datums the killed leader had started
             os.kill(pid, signal.SIGKILL)
+
+
+def test_stop_job_on_the_standby_is_run_by_the_leader(
+    pg_url: str, seaweedfs: S3Server, server_process: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    blobs = seaweedfs.url(f"failover/{uuid.uuid4().hex}")
+    common = ("--store", pg_url, "--blobs", blobs)
+    leader = server_process(*common, "--engine", "on", data_dir=tmp_path / "leader", env=S3_ENV)
+    standby = server_process(*common, "--engine", "standby", data_dir=tmp_path / "standby", env=S3_ENV)
+    marker = f"tusk-stop-{uuid.uuid4().hex}"
+    started = tmp_path / "started"
+    with leader.client() as c:
+        c.pfs.create_repo("images")
+        c.pps.create_pipeline(pipeline_spec("hang", "images", f'touch "{started}"; sleep 1000', {"MARK": marker}))
+        commit = put_files(c, "images", {"/a": b"a"})
+    wait_for(started.exists, timeout=60, what="the datum to start on the leader")
+    assert marked_processes(marker), "the datum runs on the leader"
+    with standby.client() as s:
+        s.pps.stop_job(f"hang@{commit}", reason="stopped through the standby")
+        info = s.pps.inspect_job(f"hang@{commit}")
+    assert (info.state, info.reason) == (pps_pb2.JOB_KILLED, "stopped through the standby")
+    assert marked_processes(marker) == []  # StopJob returned once the leader's processes were gone
 
 
 def test_a_server_with_local_blobs_is_refused_on_a_shared_database(

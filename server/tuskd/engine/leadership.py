@@ -18,8 +18,10 @@ A leader that finds its lease taken (its renewal matched no row, or it could not
 whole lease length) stops its engine at once, as a shutdown does, and runs none again until it
 is restarted. A leader closing cleanly releases the lease, so a standby takes over at once.
 
-While this server does not lead, StopJob and RestartDatum are UNAVAILABLE naming the leader
-(the client sends them there); the rest of the API is served as usual.
+While this server does not lead, StopJob and RestartDatum are handed to the leader through the
+database (engine/engine_requests.py) and answered with its outcome; on a store without that
+(SQLite, whose one server then runs no engine) they are UNAVAILABLE. The rest of the API is
+served as usual.
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from tuskd.domain.errors import Unavailable
-from tuskd.domain.jobs import Job, JobKey
+from tuskd.domain.jobs import Job, JobKey, job_from_dict, job_to_dict
+from tuskd.engine.engine_requests import RequestPort, RequestRunner, forward
 from tuskd.engine.logs import DatumLogs
 from tuskd.engine.ports import PipelineChangeView
 from tuskd.engine.scheduler import Engine, JobEngine
@@ -45,6 +48,15 @@ log = logging.getLogger(__name__)
 
 EngineMode = Literal["on", "standby", "off"]
 _START_WAIT_SECONDS = 120.0
+_FORWARD_SECONDS = 60.0  # the leader's answer to a forwarded StopJob (plus its grace) or RestartDatum
+
+
+def _key_args(key: JobKey) -> list[str]:
+    return [key.project, key.pipeline, key.id]
+
+
+def _key(args: list[str]) -> JobKey:
+    return JobKey(args[0], args[1], args[2])
 
 
 def server_name(address: str = "") -> str:
@@ -56,6 +68,9 @@ def server_name(address: str = "") -> str:
 class LeaseView(Protocol):
     @property
     def epoch(self) -> int: ...
+
+    @property
+    def live(self) -> bool: ...
 
     def describe(self) -> str: ...
 
@@ -88,6 +103,7 @@ class Leadership(JobEngine):
         mode: EngineMode,
         on_lead: Sequence[Callable[[], None]] = (),
         on_stop: Sequence[Callable[[], None]] = (),
+        requests: RequestPort | None = None,
     ) -> None:
         self.engine = engine
         self.logs: DatumLogs = engine.logs
@@ -97,6 +113,8 @@ class Leadership(JobEngine):
         self._mode = mode
         self._on_lead = list(on_lead)
         self._on_stop = list(on_stop)
+        self._requests = requests  # None: StopJob/RestartDatum are UNAVAILABLE off the leader
+        self._runner: RequestRunner | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -170,8 +188,22 @@ class Leadership(JobEngine):
         try:
             for start in self._on_lead:
                 start()
+            epoch = self.epoch
+            if self._requests is not None and epoch is not None:
+                self._runner = RequestRunner(self._requests, epoch, self._handlers())
+                self._runner.start()
         finally:
             self._started.set()
+
+    def _handlers(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
+        engine = self.engine
+        return {
+            "stop_job": lambda a: job_to_dict(engine.stop_job(_key(a["key"]), a["reason"], a["grace"])),
+            "stop_job_set": lambda a: [
+                job_to_dict(j) for j in engine.stop_job_set(a["set_id"], a["reason"], a["grace"])
+            ],
+            "restart_datums": lambda a: engine.restart_datums(_key(a["key"]), a["datum_ids"]),
+        }
 
     def _lead_or_step_down(self) -> None:
         try:
@@ -214,6 +246,9 @@ class Leadership(JobEngine):
     def _step_down(self, why: str) -> None:
         if not self._started.wait(_START_WAIT_SECONDS):
             log.warning("the engine is still starting after %g s: stopping it anyway", _START_WAIT_SECONDS)
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
         for stop in self._on_stop:
             try:
                 stop()
@@ -225,15 +260,22 @@ class Leadership(JobEngine):
 
     # -- the engine's commands: here only while leading --------------------------------------
 
-    def _leader(self, what: str) -> Engine:
-        if self.leading:
-            return self.engine
-        holder = self._describe_holder()
-        raise Unavailable(
-            f"{what} needs the job engine, which this server does not run (--engine {self._mode}"
-            f"{', its lease was lost' if self._lost else ''}); send it to the engine leader: {holder}",
-            reason="NOT_ENGINE_LEADER",
-        )
+    def _forward(self, what: str, kind: str, args: dict[str, Any], timeout: float) -> Any:
+        """``what`` on the engine leader, through the database. UNAVAILABLE at once where it
+        cannot be handed over: no live leader, or a store without requests (SQLite, whose one
+        server then runs no engine)."""
+        try:
+            holder = self._lease.holder()
+        except Unavailable as exc:
+            raise Unavailable(f"{what} needs the job engine, and the database is unreachable: {exc}") from exc
+        if self._requests is None or not holder.live:
+            missing = "" if self._requests is None else "; no server holds the engine lease now"
+            raise Unavailable(
+                f"{what} needs the job engine, which this server does not run (--engine {self._mode}"
+                f"{', its lease was lost' if self._lost else ''}){missing}; engine leader: {holder.describe()}",
+                reason="NOT_ENGINE_LEADER",
+            )
+        return forward(self._requests, kind, args, timeout, self._describe_holder)
 
     def _describe_holder(self) -> str:
         try:
@@ -242,10 +284,16 @@ class Leadership(JobEngine):
             return "unknown (the database is unreachable)"
 
     def stop_job(self, key: JobKey, reason: str = "job stopped", grace: float = 0.0) -> Job:
-        return self._leader("StopJob").stop_job(key, reason, grace)
+        if self.leading:
+            return self.engine.stop_job(key, reason, grace)
+        args = {"key": _key_args(key), "reason": reason, "grace": grace}
+        return job_from_dict(self._forward("StopJob", "stop_job", args, grace + _FORWARD_SECONDS))
 
     def stop_job_set(self, set_id: str, reason: str = "job stopped", grace: float = 0.0) -> list[Job]:
-        return self._leader("StopJob").stop_job_set(set_id, reason, grace)
+        if self.leading:
+            return self.engine.stop_job_set(set_id, reason, grace)
+        args = {"set_id": set_id, "reason": reason, "grace": grace}
+        return [job_from_dict(j) for j in self._forward("StopJob", "stop_job_set", args, grace + _FORWARD_SECONDS)]
 
     def on_pipeline_changed(self, project: str, name: str, killed: Iterable[JobKey] = ()) -> None:
         if self.leading:
@@ -263,7 +311,10 @@ class Leadership(JobEngine):
         return self.engine.unrecorded_datums(key) if self.leading else []
 
     def restart_datums(self, key: JobKey, datum_ids: Sequence[str]) -> list[str]:
-        return self._leader("RestartDatum").restart_datums(key, datum_ids)
+        if self.leading:
+            return self.engine.restart_datums(key, datum_ids)
+        args = {"key": _key_args(key), "datum_ids": list(datum_ids)}
+        return [str(d) for d in self._forward("RestartDatum", "restart_datums", args, _FORWARD_SECONDS)]
 
     def running(self) -> list[JobKey]:
         return self.engine.running() if self.leading else []
@@ -277,6 +328,7 @@ class SoleLease:
 
     class _View:
         epoch = 1
+        live = False  # asked only when this server runs no engine
 
         def describe(self) -> str:
             return "none (a SQLite store has one server, and this one runs no engine)"

@@ -32,6 +32,7 @@ from .postgres_events import PgEventListener, RemoteHandler, new_sender, notify_
 from .postgres_lease import DEFAULT_LEASE_SECONDS, EngineLease, Fenced, check_fence, ensure_lease_table
 from .postgres_migrations import PG_MIGRATIONS, apply_pg_migrations
 from .postgres_pfs import PostgresTx
+from .postgres_requests import EngineRequests
 from .postgres_tx import PgTransactions, TxClosed, unavailable
 
 __all__ = ["EngineLease", "Fenced", "PostgresStore", "PostgresTx", "TxClosed", "create_database_hint"]
@@ -192,6 +193,10 @@ class PostgresStore:
     def lease(self, seconds: float = DEFAULT_LEASE_SECONDS) -> EngineLease:
         """The database's engine lease (see store/postgres_lease.py)."""
         return EngineLease(self._conninfo, self._kwargs, self.where, seconds)
+
+    def requests(self) -> EngineRequests:
+        """StopJob and RestartDatum handed to the engine leader (store/postgres_requests.py)."""
+        return EngineRequests(self._conninfo, self._kwargs, self.where)
 
     def fence(self, epoch: int | None) -> None:
         """From now on refuse every write unless the engine lease still holds ``epoch``

@@ -31,6 +31,7 @@ import psycopg
 from tuskd.domain.errors import Unavailable
 
 from .postgres_migrations import MIGRATION_LOCK
+from .postgres_requests import REQUESTS_TABLE
 from .postgres_tx import WRITE_LOCK, PgTx, unavailable
 
 __all__ = ["EngineLease", "Fenced", "LeaseHolder", "check_fence", "ensure_lease_table"]
@@ -72,6 +73,7 @@ def ensure_lease_table(conn: psycopg.Connection) -> None:
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
         conn.execute(_TABLE)
+        conn.execute(REQUESTS_TABLE)
         conn.execute(
             "INSERT INTO engine_lease (id, epoch, holder, expires_at) VALUES (1, 0, '', '-infinity')"
             " ON CONFLICT (id) DO NOTHING"
