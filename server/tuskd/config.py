@@ -123,6 +123,17 @@ def parse_blobs_url(url: str) -> S3Location | None:
     )
 
 
+ENGINE_MODES = ("on", "standby", "off")
+
+
+def engine_mode(value: str | None) -> str:
+    """``--engine``/``$TUSK_ENGINE``: on (the default), standby or off."""
+    mode = (value or "on").strip().lower()
+    if mode not in ENGINE_MODES:
+        raise InvalidArgument(f"--engine {value!r}: expected one of {', '.join(ENGINE_MODES)}")
+    return mode
+
+
 @dataclass(frozen=True)
 class ServerConfig:
     address: str = DEFAULT_ADDRESS
@@ -130,6 +141,10 @@ class ServerConfig:
     # The metadata store URL (`tusk serve --store`, $TUSK_STORE): see store_location. None keeps
     # it in SQLite in the data directory (which holds the blobs and logs either way).
     store: str | None = None
+    # Whether this server runs the job engine (`tusk serve --engine`, $TUSK_ENGINE): "on" (take
+    # the database's engine lease and run it), "standby" (serve every call; take the lease once
+    # it lapses) or "off" (never). Standby needs a store several servers share (PostgreSQL).
+    engine: str = "on"
     # Threads serving every call but the long waits and streams below (unary calls, uploads,
     # downloads, listings); idle threads cost little.
     rpc_workers: int = 256

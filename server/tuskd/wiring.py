@@ -18,15 +18,17 @@ from typing import cast
 
 from tuskd.blobs.base import BlobStore
 from tuskd.blobs.local import LocalBlobStore
-from tuskd.config import ServerConfig, store_location
+from tuskd.config import ServerConfig, engine_mode, store_location
 from tuskd.datadir import DataDirLock
-from tuskd.domain.errors import FailedPrecondition, NotFound
+from tuskd.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from tuskd.domain.jobs import Job, JobKey
 from tuskd.domain.pfs import USER_REPO_TYPE, CommitKey
 from tuskd.domain.pipelines import PipelineKey, PipelineSpec
 from tuskd.engine.cron import CronTicker
 from tuskd.engine.egress import LocalFileEgress
+from tuskd.engine.engine_requests import RequestPort
 from tuskd.engine.executor import Executor, LocalExecutor
+from tuskd.engine.leadership import EngineMode, Leadership, LeasePort, SoleLease, no_fence, server_name
 from tuskd.engine.scheduler import Engine, JobEngine
 from tuskd.services.cluster import ClusterService
 from tuskd.services.datum_queries import DatumQueries
@@ -94,6 +96,8 @@ class Deps:
     on_serving: list[Callable[[bool], None]] = field(default_factory=list)
     # This server's hold on its data directory (announce() records the address it listens on).
     data_dir_lock: DataDirLock | None = None
+    # Whether this server runs the engine (the database's engine lease; engine/leadership.py).
+    leadership: Leadership | None = None
     _on_start: list[Callable[[], None]] = field(default_factory=list)
     _on_close: list[Callable[[], None]] = field(default_factory=list)
 
@@ -118,14 +122,35 @@ def _sqlite_meta(tx: Tx) -> MetaTx:
     return SqliteMetaTx(cast(SqliteTx, tx))
 
 
-def _open_store(config: ServerConfig) -> tuple[Store, Callable[[Tx], PpsTx], Callable[[Tx], MetaTx]]:
-    """The metadata store ``config.store`` names, with its PPS and metadata tables."""
+@dataclass
+class _OpenedStore:
+    store: Store
+    pps: Callable[[Tx], PpsTx]
+    meta: Callable[[Tx], MetaTx]
+    lease: LeasePort = field(default_factory=SoleLease)  # who runs the engine (engine/leadership.py)
+    fence: Callable[[int | None], None] = no_fence
+    # Starts hearing other servers' changes (PostgreSQL LISTEN): given the handler, returns what
+    # stops it; None for a store no other server writes.
+    listen: Callable[[Callable[[Sequence[str] | None], None]], Callable[[], None]] | None = None
+    # StopJob/RestartDatum handed to the engine leader (None: UNAVAILABLE off the leader).
+    requests: RequestPort | None = None
+
+
+def _open_store(config: ServerConfig) -> _OpenedStore:
+    """The metadata store ``config.store`` names, with its PPS and metadata tables and its
+    engine lease."""
     location = store_location(config.store, config.data_dir)
+    mode = engine_mode(config.engine)
     if location.conninfo is None:
         assert location.path is not None
+        if mode == "standby":
+            raise InvalidArgument(
+                "--engine standby needs a metadata store several servers share (--store postgresql://...);"
+                " a SQLite store has one server, which runs the engine (on) or not (off)"
+            )
         # Enough idle readers for the concurrent RPCs of a busy server: opening one costs far
         # more than keeping it (each open parses the schema).
-        return SqliteStore(location.path, max_idle_readers=64), _sqlite_pps, _sqlite_meta
+        return _OpenedStore(SqliteStore(location.path, max_idle_readers=64), _sqlite_pps, _sqlite_meta)
     try:  # only here: the default install has no PostgreSQL driver
         from tuskd.store.postgres import PostgresStore, PostgresTx
         from tuskd.store.postgres_meta import PostgresMetaTx
@@ -141,7 +166,12 @@ def _open_store(config: ServerConfig) -> tuple[Store, Callable[[Tx], PpsTx], Cal
     def meta(tx: Tx) -> MetaTx:
         return PostgresMetaTx(cast(PostgresTx, tx))
 
-    return PostgresStore(location.conninfo, exclusive=True), pps, meta
+    # Servers whose blobs are on S3 may share the database (the engine lease picks the one that
+    # runs jobs); a server with a local blob directory must be alone on it.
+    store = PostgresStore(location.conninfo, server_lock="exclusive" if config.blobs_s3 is None else "shared")
+    return _OpenedStore(
+        store, pps, meta, store.lease(), store.fence, lambda on_remote: store.listen(on_remote).close, store.requests()
+    )
 
 
 def _output_job_stopper(engine: JobEngine) -> Callable[[Sequence[CommitKey]], None]:
@@ -204,6 +234,29 @@ def _open_executor(config: ServerConfig, blobs: BlobStore) -> Executor:
     return DaskExecutor(target)
 
 
+def _hear_other_servers(
+    deps: Deps, listen: Callable[[Callable[[Sequence[str] | None], None]], Callable[[], None]]
+) -> None:
+    """Wake this server's waiters on changes other servers of the database commit (from start
+    until close, before the store closes)."""
+
+    def on_remote(topics: Sequence[str] | None) -> None:
+        deps.jobs.remote_changed()  # before the wake-up: woken watchers read the store
+        if topics is None:
+            deps.hub.publish_all()
+        else:
+            deps.hub.publish(*topics)
+
+    stops: list[Callable[[], None]] = []
+
+    def stop() -> None:
+        while stops:
+            stops.pop()()
+
+    deps._on_start.append(lambda: stops.append(listen(on_remote)))
+    deps._on_close.append(stop)
+
+
 def open_deps(config: ServerConfig) -> Deps:
     """Create the data directory and every default dependency for ``config``."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -221,7 +274,8 @@ def open_deps(config: ServerConfig) -> Deps:
 
 
 def _open_deps(config: ServerConfig, lock: DataDirLock, opened: list[Callable[[], None]]) -> Deps:
-    store, _pps_tables, _meta_tables = _open_store(config)
+    opened_store = _open_store(config)
+    store, _pps_tables, _meta_tables = opened_store.store, opened_store.pps, opened_store.meta
     opened.append(store.close)
     blobs, blob_store_identity, close_blobs = _open_blobs(config)
     opened.append(close_blobs)
@@ -259,11 +313,23 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, opened: list[Callable[[]
         terminator=JobTerminator(jobs, pfs),
         datum_output_limit=config.datum_output_limit,
     )
-    pipelines.add_listener(engine.pipeline_changed)  # after commit: stop the jobs a pipeline change killed
     jq = JqPool(JqLimits(workers=config.jq_workers, memory_bytes=config.jq_memory_bytes, seconds=config.jq_seconds))
     cron = CronTicker(pipelines, pfs)
+    # The engine and the cron ticker run while this server holds the engine lease; the
+    # services reach the engine through ``leader`` (UNAVAILABLE naming the leader elsewhere).
+    leader = Leadership(
+        engine,
+        opened_store.lease,
+        opened_store.fence,
+        lambda: server_name(str(lock.identity.get("address") or config.address)),
+        cast(EngineMode, engine_mode(config.engine)),
+        on_lead=(engine.start, cron.start),
+        on_stop=(cron.close, engine.close),  # the ticker stops first
+        requests=opened_store.requests,
+    )
+    pipelines.add_listener(leader.pipeline_changed)  # after commit: stop the jobs a pipeline change killed
     pipelines.add_listener(cron.pipeline_changed)  # a cron pipeline created, changed or gone
-    trigger.add_kill_hook(engine.job_killed)  # ... and of jobs whose output commit was dropped (after commit)
+    trigger.add_kill_hook(leader.job_killed)  # ... and of jobs whose output commit was dropped (after commit)
     job_queries = JobQueries(store, jobs, pfs, hub)
     deps = Deps(
         config=config,
@@ -279,28 +345,31 @@ def _open_deps(config: ServerConfig, lock: DataDirLock, opened: list[Callable[[]
         transactions=transactions,
         engine=engine,
         jq=jq,
-        history=PfsHistory(pfs, _output_job_stopper(engine)),
+        history=PfsHistory(pfs, _output_job_stopper(leader)),
         fsck=FsckService(store, blobs),
         egress=EgressService(pfs, blobs, config.data_dir, LocalFileEgress()),
         summaries=SummaryService(pfs, pipelines, projects),
         cron=cron,
         job_queries=job_queries,
-        job_commands=JobCommands(store, jobs, job_queries, hub, engine, engine.logs, pfs=pfs),
-        datum_queries=DatumQueries(store, jobs, pfs, hub, engine),  # the engine restarts datums
+        job_commands=JobCommands(store, jobs, job_queries, hub, leader, engine.logs, pfs=pfs),
+        datum_queries=DatumQueries(store, jobs, pfs, hub, leader),  # the engine restarts datums
         job_logs=JobLogs(store, jobs, hub, engine.logs),
         streams=StreamLimits(config.max_streams_per_kind),
         data_dir_lock=lock,
+        leadership=leader,
     )
     deps._on_close.append(lock.release)  # closed last: after everything that writes the dir
     deps._on_close.append(close_blobs)
     deps._on_close.append(store.close)
+    if opened_store.listen is not None:
+        _hear_other_servers(deps, opened_store.listen)
     # Closed after the store in reverse order: waiters wake first (ServerShuttingDown).
     deps._on_close.append(hub.shutdown)
     deps._on_close.append(jq.close)
     # The engine starts after the executor and closes first (before the executor, the hub and
     # the store): its jobs stop cleanly while everything they use still works.
-    deps._on_start.extend((lock.watch, executor.start, engine.start, cron.start))
-    deps._on_close.extend((executor.stop, engine.close, cron.close))  # the ticker stops first
+    deps._on_start.extend((lock.watch, executor.start, leader.start))
+    deps._on_close.extend((executor.stop, leader.close))
     return deps
 
 

@@ -26,6 +26,16 @@ from tusk.cli.root import cli
     "postgresql://user@host:port/database ($TUSK_STORE; the password comes from $PGPASSWORD or ~/.pgpass, "
     "never the URL). Blobs and logs stay in the data directory.",
 )
+@click.option(
+    "--engine",
+    "engine",
+    type=click.Choice(["on", "standby", "off"], case_sensitive=False),
+    envvar="TUSK_ENGINE",
+    default="on",
+    show_default=True,
+    help="Run the job engine: 'on' (take the database's engine lease and run jobs), 'standby' (serve "
+    "every call; run jobs once the leader's lease lapses; PostgreSQL only) or 'off' ($TUSK_ENGINE).",
+)
 @click.option("--datum-workers", type=click.IntRange(1, 1024), default=None, help="Server-wide cap on running datums.")
 @click.option(
     "--max-streams",
@@ -118,6 +128,7 @@ def serve_cmd(
     listen: str,
     data_dir: Path | None,
     store: str | None,
+    engine: str,
     datum_workers: int | None,
     max_streams: int | None,
     datum_output_limit: int | None,
@@ -146,6 +157,7 @@ def serve_cmd(
         address=listen,
         data_dir=data_dir or default_data_dir(),
         store=store,
+        engine=engine.lower(),
         reflection=not no_reflection,
         file_url_dirs=() if no_file_urls else tuple(file_url_dirs),
         auth_token_file=auth_token_file,

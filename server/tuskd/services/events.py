@@ -172,6 +172,13 @@ class EventHub:
         for sub in targets:
             sub.notify()
 
+    def publish_all(self) -> None:
+        """Wake every subscription (a change of unknown topics: e.g. notifications were lost)."""
+        with self._lock:
+            targets = {s for subs in self._topics.values() for s in subs}
+        for sub in targets:
+            sub.notify()
+
     def _unregister(self, sub: Subscription) -> None:
         with self._lock:
             for topic in sub.topics:

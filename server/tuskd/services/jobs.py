@@ -79,6 +79,13 @@ class JobChanged:
     def terminal(self) -> bool:
         return is_terminal(self.job.state)
 
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """The wait topics this change wakes (also sent to other servers on a shared database)."""
+        key = self.job.key
+        topics = (job_topic(key), set_topic(key.id), pipeline_topic(key.project, key.pipeline), ANY_JOB_TOPIC)
+        return (*topics, JOB_LIFECYCLE_TOPIC) if self.created or self.terminal else topics
+
 
 @dataclass(frozen=True)
 class WatchTarget:
@@ -125,6 +132,10 @@ class RecentChanges:
             self._runs.move_to_end(target)
             run.append((seq, job))
 
+    def clear(self) -> None:
+        with self._lock:
+            self._runs.clear()
+
     def since(self, target: object, after_seq: int) -> builtins.list[tuple[int, Job]] | None:
         """Every known change after ``after_seq``, or None when the run does not reach back."""
         with self._lock:
@@ -166,13 +177,13 @@ class JobService:
                 self._recent.add(job.key.id, event.set_seq, job)
         finally:
             for event in events:
-                key = event.job.key
-                topics.update(dict.fromkeys((
-                    job_topic(key), set_topic(key.id), pipeline_topic(key.project, key.pipeline), ANY_JOB_TOPIC,
-                )))  # fmt: skip
-                if event.created or event.terminal:
-                    topics[JOB_LIFECYCLE_TOPIC] = None
+                topics.update(dict.fromkeys(event.topics))
             self._hub.publish(*topics)
+
+    def remote_changed(self) -> None:
+        """Another server on the database changed jobs: forget the changes remembered here
+        (they may have gaps now), so woken watchers read the store."""
+        self._recent.clear()
 
     def tables(self, tx: Tx) -> PpsTx:
         return self._tables(tx)

@@ -20,7 +20,7 @@ import os
 import socket
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import psycopg
 import psycopg_pool
@@ -28,11 +28,14 @@ import psycopg_pool
 from tuskd.domain.errors import FailedPrecondition
 
 from .migrations import Migration
+from .postgres_events import PgEventListener, RemoteHandler, new_sender, notify_topics
+from .postgres_lease import DEFAULT_LEASE_SECONDS, EngineLease, Fenced, check_fence, ensure_lease_table
 from .postgres_migrations import PG_MIGRATIONS, apply_pg_migrations
 from .postgres_pfs import PostgresTx
+from .postgres_requests import EngineRequests
 from .postgres_tx import PgTransactions, TxClosed, unavailable
 
-__all__ = ["PostgresStore", "PostgresTx", "TxClosed", "create_database_hint"]
+__all__ = ["EngineLease", "Fenced", "PostgresStore", "PostgresTx", "TxClosed", "create_database_hint"]
 
 log = logging.getLogger(__name__)
 
@@ -65,31 +68,45 @@ def _check_database(conn: psycopg.Connection, where: str) -> None:
         )
 
 
-# Session advisory lock an exclusive store holds for its lifetime ("tusksrv" in ASCII).
+# Session advisory lock every server holds for its lifetime ("tusksrv" in ASCII): shared by
+# servers whose blobs are on a shared store (S3), exclusive for one with a local blob directory.
 SERVER_LOCK: Final = 0x7475736B737276
 
 
-def _hold_server_lock(conninfo: str, kwargs: dict[str, Any], where: str) -> psycopg.Connection:
+def _hold_server_lock(conninfo: str, kwargs: dict[str, Any], where: str, shared: bool) -> psycopg.Connection:
     """A connection holding the database's server lock, or FailedPrecondition naming the holder."""
     me = f"tusk server pid {os.getpid()} on {socket.gethostname()}"
     conn = psycopg.connect(conninfo, **{**kwargs, "application_name": me[:63]})
     try:
-        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (SERVER_LOCK,)).fetchone()
+        take = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+        row = conn.execute(f"SELECT {take}(%s)", (SERVER_LOCK,)).fetchone()
         if row is not None and row[0]:
             return conn
-        holder = conn.execute(
-            "SELECT a.application_name, COALESCE(host(a.client_addr), 'a local socket'), a.backend_start"
+        holders = conn.execute(
+            "SELECT a.application_name, COALESCE(host(a.client_addr), 'a local socket'), a.backend_start, l.mode"
             " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
             " WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database"
             " WHERE datname = current_database()) AND l.classid = %s AND l.objid = %s AND l.objsubid = 1",
             (SERVER_LOCK >> 32, SERVER_LOCK & 0xFFFFFFFF),
-        ).fetchone()
-        who = "another tusk server" if holder is None else f"{holder[0]} (from {holder[1]}, since {holder[2]:%c})"
-        raise FailedPrecondition(
-            f"the metadata database {where} is in use by {who}: run one tusk server per database"
-            " (a standby taking over from a leader is not built yet)",
-            reason="STORE_IN_USE",
+        ).fetchall()
+        who = (
+            "another tusk server"
+            if not holders
+            else ", ".join(f"{h[0]} (from {h[1]}, since {h[2]:%c})" for h in holders)
         )
+        if shared:
+            why = (
+                f"the metadata database {where} is in use by {who}, which keeps its blobs in its local data"
+                " directory: only one server may use a database then. Start every server on it with the same"
+                " shared blob store (--blobs s3://...)"
+            )
+        else:
+            why = (
+                f"the metadata database {where} is in use by {who}: run one tusk server per database when its"
+                " blobs are in a local data directory (this one's are, and no other server can read them);"
+                " servers sharing a database must share a blob store (start each with the same --blobs s3://...)"
+            )
+        raise FailedPrecondition(why, reason="STORE_IN_USE")
     except BaseException:
         conn.close()
         raise
@@ -99,10 +116,12 @@ class PostgresStore:
     """A :class:`~tuskd.store.base.Store` on PostgreSQL. Opening connects, checks the database
     and applies pending migrations; ``close`` closes every connection.
 
-    ``exclusive`` (what a server asks for): hold the database's server lock, a session advisory
-    lock on a connection of its own, until ``close``, so a second server on the same database is
-    refused at start (the PostgreSQL counterpart of the data directory's ``flock``). PostgreSQL
-    releases it when that connection ends, whatever ends it.
+    ``server_lock`` (what a server asks for): hold the database's server lock, a session
+    advisory lock on a connection of its own, until ``close``. ``"exclusive"`` (a server with a
+    local blob directory) refuses any other server on the database at start; ``"shared"`` (a
+    server whose blobs are on S3) admits other shared holders: which of them runs the engine is
+    the engine lease's business (``lease``, store/postgres_lease.py). PostgreSQL releases the
+    lock when that connection ends, whatever ends it.
     """
 
     def __init__(
@@ -115,7 +134,7 @@ class PostgresStore:
         connect_timeout: float = 10.0,
         checkout_timeout: float = 30.0,
         lock_timeout: float = 30.0,
-        exclusive: bool = False,
+        server_lock: Literal["exclusive", "shared"] | None = None,
     ) -> None:
         self.where = _describe(conninfo)
         kwargs: dict[str, Any] = {
@@ -131,9 +150,10 @@ class PostgresStore:
         try:
             with psycopg.connect(conninfo, **kwargs) as conn:
                 _check_database(conn, self.where)
-                if exclusive:
-                    self._holder = _hold_server_lock(conninfo, kwargs, self.where)
+                if server_lock is not None:
+                    self._holder = _hold_server_lock(conninfo, kwargs, self.where, server_lock == "shared")
                 apply_pg_migrations(conn, migrations)
+                ensure_lease_table(conn)
         except psycopg.OperationalError as exc:
             self._release()
             raise unavailable(exc, self.where) or exc from exc
@@ -155,6 +175,40 @@ class PostgresStore:
             self._pool, self._make, self.where, lambda: psycopg.connect(conninfo, **kwargs).close()
         )
         self._closed = False
+        self._conninfo = conninfo
+        self._kwargs = kwargs
+        self._sender = new_sender()
+        self._tx.before_commit = self._notify
+
+    def _notify(self, tx: PostgresTx) -> None:
+        notify_topics(tx, self._sender)
+
+    def listen(self, on_remote: RemoteHandler) -> PgEventListener:
+        """Start a thread handing ``on_remote`` the wait topics other servers' writes changed
+        (None: anything may have; see store/postgres_events.py). ``close`` it before the store."""
+        listener = PgEventListener(self._conninfo, self._kwargs, self._sender, on_remote)
+        listener.start()
+        return listener
+
+    def lease(self, seconds: float = DEFAULT_LEASE_SECONDS) -> EngineLease:
+        """The database's engine lease (see store/postgres_lease.py)."""
+        return EngineLease(self._conninfo, self._kwargs, self.where, seconds)
+
+    def requests(self) -> EngineRequests:
+        """StopJob and RestartDatum handed to the engine leader (store/postgres_requests.py)."""
+        return EngineRequests(self._conninfo, self._kwargs, self.where)
+
+    def fence(self, epoch: int | None) -> None:
+        """From now on refuse every write unless the engine lease still holds ``epoch``
+        (:class:`~tuskd.store.postgres_lease.Fenced`); None: check nothing."""
+        if epoch is None:
+            self._tx.fence = None
+            return
+
+        def check(tx: PostgresTx) -> None:
+            check_fence(tx, epoch)
+
+        self._tx.fence = check
 
     def _make(self, conn: psycopg.Connection, writable: bool) -> PostgresTx:
         return PostgresTx(conn, writable, self.where)

@@ -204,6 +204,12 @@ class PgTransactions(Generic[T]):
         self._probe = probe  # opens (and closes) a new connection: raises when the database refuses
         self._local = threading.local()
         self._sequencer = CommitSequencer()
+        # Run first in every write (under the write lock): raises to refuse it (the engine
+        # lease's fence, store/postgres_lease.py); None checks nothing.
+        self.fence: Callable[[T], None] | None = None
+        # Run last in a write whose unit of work has events, before COMMIT (the change
+        # notification to other servers, store/postgres_events.py); None: nothing.
+        self.before_commit: Callable[[T], None] | None = None
 
     def outbox_waiting(self) -> int:
         """Committed writes whose events wait for an earlier commit's delivery (diagnostics)."""
@@ -256,7 +262,11 @@ class PgTransactions(Generic[T]):
         committed = False
         try:
             try:
+                if self.fence is not None:
+                    self.fence(tx)
                 yield tx
+                if self.before_commit is not None and tx._work.events:
+                    self.before_commit(tx)
             except BaseException:
                 _end(conn)
                 raise
