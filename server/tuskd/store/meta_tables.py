@@ -9,9 +9,11 @@ The statements use ``?`` placeholders and SQL both SQLite and PostgreSQL speak (
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
+from .dialect import Rows, Unit
 from .meta import MetaKind, ProjectRow, TransactionRow
 
 __all__ = ["MetaTables", "Rows"]
@@ -20,19 +22,6 @@ _PROJECT_COLUMNS = "name, description, created_us, metadata, defaults"
 _TXN_COLUMNS = "id, started_us, version, requests, responses"
 
 
-class Rows(Protocol):
-    """What a statement returns on either driver (a DB-API cursor)."""
-
-    def fetchone(self) -> Any: ...
-    def fetchall(self) -> list[Any]: ...
-    def __iter__(self) -> Any: ...
-
-
-class _Unit(Protocol):
-    @property
-    def writable(self) -> bool: ...
-    def after_commit(self, callback: Callable[[], None]) -> None: ...
-    def emit(self, sink: Callable[[Sequence[Any]], None], event: Any) -> None: ...
 
 
 def _project(row: Any) -> ProjectRow:
@@ -47,13 +36,14 @@ def _dump(metadata: Mapping[str, str]) -> str:
     return json.dumps(dict(sorted(metadata.items())), ensure_ascii=False)
 
 
-class MetaTables:
+class MetaTables(ABC):
     """Projects and metadata maps inside the transaction ``_tx``; ``_sql`` runs one statement."""
 
-    _tx: _Unit
+    _tx: Unit
 
+    @abstractmethod
     def _sql(self, sql: str, params: Iterable[Any] = ()) -> Rows:
-        raise NotImplementedError
+        ...
 
     @property
     def writable(self) -> bool:

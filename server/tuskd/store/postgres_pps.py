@@ -14,9 +14,10 @@ from typing import Any
 from tuskd.domain.datum_ledger import DatumChange
 from tuskd.domain.jobs import Job
 
+from .dialect import Rows
 from .postgres_tx import PgTx, pyformat
 from .pps import JobRow
-from .pps_tables import DATUM_UPSERT, PpsTables, Rows, datum_upsert_params
+from .pps_tables import DATUM_UPSERT, PpsTables, datum_upsert_params
 
 __all__ = ["PostgresPpsTx"]
 

@@ -12,13 +12,15 @@ writes and the datum ledger's batch with fewer round trips. Rows come back the s
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from tuskd.domain.datum_ledger import DatumChange
 from tuskd.domain.jobs import Counts, DatumRecord, Job, JobKey, Stats
 from tuskd.domain.states import DatumState, JobState
 
+from .dialect import Rows, Unit
 from .pps import (
     DatumConflict,
     DatumRow,
@@ -97,21 +99,6 @@ def _datum_row(r: tuple[Any, ...], key: JobKey) -> DatumRow:
     return DatumRow(record, r[6])
 
 
-class Rows(Protocol):
-    """What a statement returns on either driver (a DB-API cursor)."""
-
-    def fetchone(self) -> Any: ...
-    def fetchall(self) -> list[Any]: ...
-    def __iter__(self) -> Any: ...
-    @property
-    def rowcount(self) -> int: ...
-
-
-class _Unit(Protocol):
-    @property
-    def writable(self) -> bool: ...
-    def after_commit(self, callback: Callable[[], None]) -> None: ...
-    def emit(self, sink: Callable[[Sequence[Any]], None], event: Any) -> None: ...
 
 
 def datum_upsert_params(job_row: int, c: DatumChange, now_us: int) -> tuple[Any, ...]:
@@ -123,21 +110,24 @@ def datum_upsert_params(job_row: int, c: DatumChange, now_us: int) -> tuple[Any,
             int(c.before))  # fmt: skip
 
 
-class PpsTables:
+class PpsTables(ABC):
     """PPS tables inside the transaction ``_tx``; the subclass runs the statements."""
 
-    _tx: _Unit
+    _tx: Unit
     _IDS_PER_STATEMENT = 500  # list-valued parameters per statement (SQLite's variable limit)
 
+    @abstractmethod
     def _x(self, sql: str, params: Sequence[Any] = ()) -> Rows:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _insert_id(self, sql: str, params: Sequence[Any]) -> int:
         """Run an INSERT of one row; the id it was given."""
-        raise NotImplementedError
+        ...
 
     def _in(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         """``column`` matches one of ``values``: the condition and its parameters."""

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .meta_tables import MetaTables, Rows
+from .dialect import Rows
+from .meta_tables import MetaTables
 from .sqlite import SqliteTx
 
 __all__ = ["SqliteMetaTx"]

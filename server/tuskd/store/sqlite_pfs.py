@@ -8,6 +8,7 @@ lifecycle (plumbing and unit of work live in sqlite.py, table access here).
 from __future__ import annotations
 
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final
 
@@ -33,14 +34,14 @@ def _stack_cte(stack: Sequence[int]) -> tuple[str, list[int]]:
     return f"WITH s(layer_id, pos) AS (VALUES {values}) ", params
 
 
-class SqlitePfsTables:
+class SqlitePfsTables(ABC):
     """Typed PFS table access on the connection of the transaction it is mixed into."""
 
     _conn: sqlite3.Connection
 
+    @abstractmethod
     def _check(self) -> None:
         """Raise if the transaction has ended (the transaction class decides)."""
-        raise NotImplementedError
 
     def _x(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         self._check()

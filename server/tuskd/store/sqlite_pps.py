@@ -12,7 +12,8 @@ from typing import Any
 
 from tuskd.domain.datum_ledger import DatumChange
 
-from .pps_tables import DATUM_UPSERT, PpsTables, Rows, datum_upsert_params
+from .dialect import Rows
+from .pps_tables import DATUM_UPSERT, PpsTables, datum_upsert_params
 from .sqlite import SqliteTx
 
 __all__ = ["SqlitePpsTx"]
