@@ -179,9 +179,11 @@ def dask_cluster(tmp_path: Path, seaweedfs: S3Server) -> Iterator[DaskCluster]:
         cluster.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def shared_dask_cluster(tmp_path_factory: pytest.TempPathFactory, seaweedfs: S3Server) -> Iterator[DaskCluster]:
-    """One cluster (two workers x 2 slots) for tests that only submit work (the executor contract)."""
+    """One cluster (two workers x 2 slots) for the tests of one module that only submit work (the
+    executor contract); stopped after the module, so its idle workers do not load the rest of
+    the suite."""
     root = tmp_path_factory.mktemp("dask-shared")
     cluster = start_cluster(root, seaweedfs, f"dask-shared/{root.name}-{os.getpid()}")
     try:
