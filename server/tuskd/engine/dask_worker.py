@@ -18,6 +18,7 @@ cancelled before its datum started makes the datum CANCELLED without running.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import signal
 import threading
@@ -136,7 +137,9 @@ class TuskWorkerPlugin(WorkerPlugin):
                     self.work_root,
                     self.blobs,
                     link=isolation is Isolation.NAMESPACE,
-                    scratch_root=default_scratch_root(f"worker-{setup.engine_id}"),
+                    # Per worker directory too: two workers of one host (each with its own
+                    # --cache-dir) must not share, nor reset, each other's scratch.
+                    scratch_root=default_scratch_root(f"worker-{_path_tag(self.work_root)}-{setup.engine_id}"),
                     sandboxes=SandboxPool(isolation=isolation, env=dict(setup.env), max_idle=self.slots),
                 )
                 self._workspace.reset()
@@ -227,3 +230,8 @@ async def _serve(config: WorkerConfig) -> None:
 def run_worker(config: WorkerConfig) -> None:
     """Serve as a worker until SIGTERM, Ctrl-C or the scheduler going away for good."""
     asyncio.run(_serve(config))
+
+
+def _path_tag(path: Path) -> str:
+    """A short name that differs between the work roots of two workers on one host."""
+    return hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
