@@ -195,10 +195,8 @@ class LocalBatch:
             self._close_space()
 
     def _close_space(self) -> None:
-        try:
-            self._space.close()
-        except OSError:
-            log.exception("could not remove a job's datum trees")
+        # Off the job's path: its sandboxes' reset and its trees' removal are the janitor's.
+        self._space.retire()
 
     def _run(self, task: DatumTask) -> tuple[str, DatumResult] | None:
         with self._mu:

@@ -88,14 +88,16 @@ class Sandbox:
         if helper is None:
             return
         try:
-            if not helper.send({"op": "reset"}) or helper.receive(_HELPER_REPLY_SECONDS) is None:
+            reply = helper.receive(_HELPER_REPLY_SECONDS) if helper.send({"op": "reset"}) else None
+            if reply is None:
                 raise HelperError("the sandbox helper is gone")
         except (HelperError, OSError) as exc:
             log.info("sandbox helper %d dropped at reset: %s", helper.pid, exc)
             self._drop_helper()
             return
-        assert helper.ns is not None
-        leftovers = kill_namespace(helper.ns, exclude=helper.own_pids)
+        # The helper is the subreaper of every process it started: it killed what was left
+        # (no /proc scan in the server, whose CPU the next job needs).
+        leftovers = reply.get("killed") or []
         if leftovers:
             log.warning("killed %d process(es) left in a sandbox helper's namespace: %s", len(leftovers), leftovers)
 

@@ -50,6 +50,7 @@ from pathlib import Path
 
 from tuskd.blobs.base import BlobStore
 from tuskd.engine.datum_runner import clear_dir
+from tuskd.engine.janitor import Janitor
 from tuskd.engine.outputs import DEFAULT_OUTPUT_LIMIT, CollectedFile, collect_outputs
 from tuskd.engine.sandbox import Sandbox, SandboxPool
 
@@ -66,6 +67,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+REMOVE_AFTER_SECONDS = 1.0
+"""A retired job space's trees are removed this long after the job's datums end (its sandboxes
+are reset at once): the job's last writes then do not share the interpreter with the removal."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +215,7 @@ class Workspace:
         self._link = link
         self.sandboxes = sandboxes
         self.output_limit = output_limit
+        self.janitor = Janitor()  # closes retired job spaces off the jobs' path
 
     def reset(self) -> None:
         """Remove everything an earlier server left (call when no job runs)."""
@@ -221,6 +227,7 @@ class Workspace:
         return JobSpace(self, self.root / name, self.scratch_root / name)
 
     def close(self) -> None:
+        self.janitor.close()  # the retired spaces' sandboxes go back first
         if self.sandboxes is not None:
             self.sandboxes.close()
         remove_tree(self.scratch_root)
@@ -288,15 +295,43 @@ class JobSpace:
 
     def close(self) -> None:
         """Give the sandboxes back and remove every slot (no datum of the job may be running)."""
+        self._close(self._take_sandboxes(), expected=False)
+
+    def retire(self) -> None:
+        """``close`` without waiting for it: the sandboxes are announced to the pool now (so
+        the next job waits for them rather than start helpers) and reset on the workspace's
+        janitor thread; the slots are removed there ``REMOVE_AFTER_SECONDS`` later."""
+        sandboxes = self._take_sandboxes()
+        if self._ws.sandboxes is not None:
+            self._ws.sandboxes.expect(len(sandboxes))
+        self._ws.janitor.submit(lambda: self._release(sandboxes, expected=True))
+        self._ws.janitor.submit(self._remove, REMOVE_AFTER_SECONDS)
+
+    def _take_sandboxes(self) -> list[Sandbox]:
         with self._lock:
             slots, self._free = self._free, []
+        sandboxes = []
         for slot in slots:
             if slot.sandbox is not None:
-                sandbox, slot.sandbox = slot.sandbox, None
+                sandboxes.append(slot.sandbox)
+                slot.sandbox = None
+        return sandboxes
+
+    def _close(self, sandboxes: list[Sandbox], *, expected: bool) -> None:
+        self._release(sandboxes, expected=expected)
+        self._remove()
+
+    def _release(self, sandboxes: list[Sandbox], *, expected: bool) -> None:
+        for sandbox in sandboxes:  # reset (mounts dropped) before the trees go
+            try:
                 if self._ws.sandboxes is not None:
-                    self._ws.sandboxes.release(sandbox)
+                    self._ws.sandboxes.release(sandbox, expected=expected)
                 else:
                     sandbox.close()
+            except Exception:
+                log.exception("could not give a sandbox back")
+
+    def _remove(self) -> None:
         remove_tree(self.root)
         remove_tree(self._scratch)
 

@@ -31,7 +31,8 @@ machinery or tusk's other packages: the one path step below puts this source tre
      ``{"exit": <returncode>, "escaped": [pids]}``. The main process itself stays a zombie
      until the engine's next message, so its pid (the group id the engine may signal for a
      timeout or a cancel) cannot be reused while the engine may still use it.
-   * ``reset``: unmount the layout (the helper goes back to a pool).
+   * ``reset``: kill every process left in the tree, unmount the layout (the helper goes back
+     to a pool), reply ``{"ok": true, "killed": [pids]}``.
    * ``quit``, or the socket closing (the server exited or was killed): kill every process of
      the tree and exit.
 
@@ -152,8 +153,9 @@ class Zygote:
             for fd in fds:
                 os.close(fd)
             if op == "reset":
+                leftovers = sweep()  # nothing of the last job outlives it (the tree is ours)
                 self._unmount()
-                self.send({"ok": True})
+                self.send({"ok": True, "killed": leftovers})
             elif op == "quit":
                 return
             else:
