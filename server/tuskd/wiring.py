@@ -241,7 +241,7 @@ def _hear_other_servers(
     until close, before the store closes)."""
 
     def on_remote(topics: Sequence[str] | None) -> None:
-        deps.jobs.remote_changed()  # before the wake-up: woken watchers read the store
+        deps.jobs.remote_changed(topics)  # before the wake-up: woken watchers read the store
         if topics is None:
             deps.hub.publish_all()
         else:

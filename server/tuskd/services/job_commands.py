@@ -13,9 +13,9 @@ from tuskd.domain.errors import Aborted
 from tuskd.domain.ids import check_global_id
 from tuskd.domain.jobs import MAX_GRACE_SECONDS, Job, JobKey, check_seconds, job_not_found
 from tuskd.domain.states import JobState, is_terminal
-from tuskd.services.events import EventHub, TopicsChanged
+from tuskd.services.events import EventHub
 from tuskd.services.job_terminate import JobTerminator
-from tuskd.services.jobs import ANY_JOB_TOPIC, JobService, job_topic, pipeline_topic, set_topic
+from tuskd.services.jobs import JobService
 from tuskd.services.pfs import PfsService
 from tuskd.store.base import Store
 
@@ -77,8 +77,7 @@ class JobCommands:
             if not is_terminal(row.job.state):  # restarted by a racing call between stop and here
                 raise Aborted(f"job {key} started again while it was being deleted; try again", job=str(key))
             t.delete_job(row.row)  # its history, datums and datum outputs go with it
-            topics = (job_topic(key), set_topic(key.id), pipeline_topic(key.project, key.pipeline), ANY_JOB_TOPIC)
-            tx.emit(self._hub.deliver, TopicsChanged(topics))  # an event: other servers hear it too
+            self._jobs.removed(tx, [key])  # an event: the read model forgets it; other servers hear it too
         if self._logs is not None:
             self._logs.remove_job(key)
 

@@ -37,6 +37,7 @@ from tuskd.services.datum_queries import (
 )
 from tuskd.services.events import CancelToken, EventHub
 from tuskd.services.job_commands import DEFAULT_STOP_REASON, JobStopper
+from tuskd.services.job_views import Render
 from tuskd.services.jobs import JobService, WatchItem, WatchTarget, from_snapshot, pipeline_topic
 from tuskd.services.pfs import PfsService
 from tuskd.store.base import Store
@@ -80,6 +81,7 @@ def job_key(project: str, pipeline: str, job_id: str) -> JobKey:
 class Listed:
     job: Job
     page_token: str  # empty unless paging was asked for
+    seq: int = 0  # the job's change number as listed (0: unknown)
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,17 @@ class JobQueries:
         if wait:
             return self._jobs.wait_terminal(key, cancel)
         return self._jobs.get(key).job
+
+    def inspect_rendered(self, key: JobKey, details: bool, render: Render) -> bytes:
+        """The job's current state as ``render`` makes it, from the read model (services/job_views.py):
+        rendered once per change, however many calls ask."""
+        return self._jobs.views.view(key, details, render)
+
+    def rendering(self, job: Job, details: bool, render: Render, seq: int = 0) -> bytes:
+        """``job`` (as a listing or a wait read it; ``seq``: its change number when known) as
+        ``render`` makes it: the read model's rendering when it holds this very change, else
+        rendered now."""
+        return self._jobs.views.rendering(job, details, render, seq)
 
     def input_commits(self, job: Job) -> dict[tuple[str, str], str]:
         """(project, repo) -> commit ID of each input commit the job reads (from PFS provenance).
@@ -297,7 +310,7 @@ class JobQueries:
                 cursor = row.row
                 if row.row not in chosen:
                     continue
-                yield Listed(row.job, encode_job_token(row.row, fingerprint) if fingerprint else "")
+                yield Listed(row.job, encode_job_token(row.row, fingerprint) if fingerprint else "", row.seq)
                 sent += 1
                 if limit is not None and sent >= limit:
                     return

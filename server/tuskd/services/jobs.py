@@ -41,6 +41,7 @@ from tuskd.store.base import Store, Tx
 from tuskd.store.pps import JobQuery, JobRow, OutputEntry, PpsTx
 
 from .events import CancelToken, EventHub
+from .job_views import JobViews, jobs_removed_topic
 
 PpsTables = Callable[[Tx], PpsTx]
 
@@ -85,6 +86,25 @@ class JobChanged:
         key = self.job.key
         topics = (job_topic(key), set_topic(key.id), pipeline_topic(key.project, key.pipeline), ANY_JOB_TOPIC)
         return (*topics, JOB_LIFECYCLE_TOPIC) if self.created or self.terminal else topics
+
+
+@dataclass(frozen=True, slots=True)
+class JobsRemoved:
+    """An outbox event: ``keys`` (one job: DeleteJob), or every job of ``pipeline`` (project,
+    name: a deleted pipeline), no longer exist."""
+
+    keys: tuple[JobKey, ...] = ()
+    pipeline: tuple[str, str] | None = None
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """What waiters here and other servers on a shared database are told."""
+        named: list[str] = []
+        for key in self.keys:
+            named += [job_topic(key), set_topic(key.id), pipeline_topic(key.project, key.pipeline), ANY_JOB_TOPIC]
+        if self.pipeline is not None:
+            named.append(jobs_removed_topic(*self.pipeline))
+        return tuple(dict.fromkeys(named))
 
 
 @dataclass(frozen=True)
@@ -158,6 +178,7 @@ class JobService:
         self._hub = hub
         self._clock = clock
         self._recent = RecentChanges()
+        self.views = JobViews(self.get)  # the read model, fed by _deliver and remote_changed
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -168,22 +189,39 @@ class JobService:
         tx.emit(self._deliver, JobChanged(job, job_seq, set_seq, created))
 
     def _deliver(self, events: Sequence[Any]) -> None:
-        """The outbox sink of job changes (in commit order): remember, then wake."""
+        """The outbox sink of job changes and removals (in commit order): remember, then wake."""
         topics: dict[str, None] = {}
-        try:  # remembered before the wake-up, so a woken watcher finds the change here
+        try:  # remembered before the wake-up, so a woken watcher (and its client) finds the change here
             for event in events:
+                if isinstance(event, JobsRemoved):
+                    for key in event.keys:
+                        self.views.removed(key)
+                    if event.pipeline is not None:
+                        self.views.pipeline_removed(*event.pipeline)
+                    continue
                 job = event.job
+                self.views.changed(job, event.seq)
                 self._recent.add(job.key, event.seq, job)
                 self._recent.add(job.key.id, event.set_seq, job)
+        except BaseException:
+            self.views.clear()  # never leave a view older than a committed change
+            raise
         finally:
             for event in events:
                 topics.update(dict.fromkeys(event.topics))
             self._hub.publish(*topics)
 
-    def remote_changed(self) -> None:
-        """Another server on the database changed jobs: forget the changes remembered here
-        (they may have gaps now), so woken watchers read the store."""
+    def removed(self, tx: Tx, keys: Sequence[JobKey] = (), pipeline: tuple[str, str] | None = None) -> None:
+        """Inside the caller's write: these jobs (or every job of ``pipeline``) are being deleted;
+        after COMMIT the read model forgets them and waiters (here and on other servers) wake."""
+        tx.emit(self._deliver, JobsRemoved(tuple(keys), pipeline))
+
+    def remote_changed(self, topics: Sequence[str] | None = None) -> None:
+        """Another server on the database changed jobs under ``topics`` (None: anything may have
+        changed): forget the changes remembered here (they may have gaps now), so woken watchers
+        read the store, and drop the read model's entries of the jobs named."""
         self._recent.clear()
+        self.views.remote(topics)
 
     def tables(self, tx: Tx) -> PpsTx:
         return self._tables(tx)

@@ -59,6 +59,7 @@ class PipelineLifecycle(PipelineBase):
         self._notify(tx, PipelineChange(PipelineChangeKind.DELETED, key, row.version, killed, "pipeline deleted"))
         for job in t.list_jobs(JobQuery(project=key.project, pipeline=key.name)):
             t.delete_job(job.row)
+        self._jobs.removed(tx, pipeline=(key.project, key.name))  # the read model forgets them (here and elsewhere)
         t.delete_pipeline(row.id)
         out = output_repo(key)
         if self._repo_exists(tx, out):

@@ -8,8 +8,6 @@ that hangs up or passes its deadline frees its server thread at once.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from functools import cached_property
-from typing import Protocol
 
 import grpc
 from google.protobuf import empty_pb2, json_format
@@ -25,7 +23,6 @@ from tuskd.domain.states import JobState
 from tuskd.services.job_commands import JobCommands
 from tuskd.services.job_queries import JobListing, JobQueries, JobSetListing, job_key
 from tuskd.services.jobs import WatchTarget
-from tuskd.services.pipelines import PipelineChange
 from tuskd.transport.base import ServicerBase
 from tuskd.transport.job_convert import (
     fill_input_commits,
@@ -35,10 +32,9 @@ from tuskd.transport.job_convert import (
 )
 from tuskd.transport.pipeline_convert import details_proto
 
-# (project, pipeline, version) -> that version's Details, None when the pipeline is gone.
+# (project, pipeline, version) -> that version's Details, None when the pipeline is gone: one
+# call's memo (a listing converts each version's spec once).
 SpecCache = dict[tuple[str, str, int], "pps_pb2.JobInfo.Details | None"]
-_DETAILS_CACHE_SIZE = 1024
-_INSPECTED_CACHE_SIZE = 4096
 
 
 def key_of(job: pps_pb2.Job) -> JobKey:
@@ -64,12 +60,6 @@ def _to_json(message: object) -> object:
     return json_format.MessageToDict(message, preserving_proto_field_name=True)  # type: ignore[arg-type]
 
 
-class _Committing(Protocol):
-    """What a pipeline hook here uses of the transaction it is called in."""
-
-    def after_commit(self, callback: Callable[[], None]) -> None: ...
-
-
 class JobRpcs(ServicerBase):
     @property
     def job_queries(self) -> JobQueries:
@@ -81,71 +71,49 @@ class JobRpcs(ServicerBase):
 
     # -- conversion helpers -----------------------------------------------------------------
 
-    @cached_property
-    def details_cache(self) -> SpecCache:
-        """Converted JobInfo.Details per pipeline version, shared by every call.
-
-        A pipeline version's spec never changes; entries of a pipeline are dropped when it
-        changes (a delete and re-create restarts its version numbers)."""
-        cache: SpecCache = {}
-
-        def forget(tx: _Committing, change: PipelineChange) -> None:
-            key = change.pipeline
-
-            def drop() -> None:
-                for version in list(cache):  # a snapshot: other calls insert concurrently
-                    if version[0] == key.project and version[1] == key.name:
-                        cache.pop(version, None)
-
-            tx.after_commit(drop)
-
-        self.deps.pipelines.add_hook(forget)
-        return cache
-
     def job_details(self, job: Job, specs: SpecCache | None = None) -> pps_pb2.JobInfo.Details | None:
         """The spec of the pipeline version the job runs under, with its input commits filled in."""
-        specs = self.details_cache if specs is None else specs
         version = (job.key.project, job.key.pipeline, job.pipeline_version)
-        if version not in specs:
+        if specs is not None and version in specs:
+            converted = specs[version]
+        else:
             try:
                 spec = self.deps.pipelines.spec(PipelineKey(job.key.project, job.key.pipeline), job.pipeline_version)
-                converted: pps_pb2.JobInfo.Details | None = details_proto(spec)
+                converted = details_proto(spec)
             except NotFound:
                 converted = None  # the pipeline (or that version) is gone
-            if len(specs) >= _DETAILS_CACHE_SIZE:
-                specs.clear()
-            specs[version] = converted
-        cached = specs[version]
-        if cached is None:
+            if specs is not None:
+                specs[version] = converted
+        if converted is None:
             return None
         details = pps_pb2.JobInfo.Details()
-        details.CopyFrom(cached)
+        details.CopyFrom(converted)
         fill_input_commits(details, self.job_queries.input_commits(job))
         return details
 
-    def job_info(self, job: Job, details: bool, specs: SpecCache | None = None) -> pps_pb2.JobInfo:
-        return job_info(job, self.job_details(job, specs) if details else None)
+    def render(self, job: Job, details: bool, specs: SpecCache | None = None) -> bytes:
+        """The one rendering of a job: its JobInfo, serialized. The read model (services/job_views.py)
+        keeps it per job change; every job RPC answers from it."""
+        return job_info(job, self.job_details(job, specs) if details else None).SerializeToString()
+
+    def job_info(self, job: Job, details: bool, specs: SpecCache | None = None, seq: int = 0) -> pps_pb2.JobInfo:
+        """The JobInfo of a job a listing or a wait read (``seq``: its change number, when known);
+        the read model's rendering when it holds that change."""
+        if specs is None:
+            rendered = self.job_queries.rendering(job, details, self.render, seq)
+        else:
+            rendered = self.job_queries.rendering(job, details, lambda j, d: self.render(j, d, specs), seq)
+        return pps_pb2.JobInfo.FromString(rendered)
 
     # -- RPCs -------------------------------------------------------------------------------
 
-    @cached_property
-    def _inspected(self) -> dict[tuple[Job, bool], pps_pb2.JobInfo]:
-        return {}
-
-    def InspectJob(self, request: pps_pb2.InspectJobRequest, context: grpc.ServicerContext) -> pps_pb2.JobInfo:
+    def InspectJob(self, request: pps_pb2.InspectJobRequest, context: grpc.ServicerContext) -> bytes:
+        """Answers the serialized JobInfo (transport/preserialized.py: sent as it is)."""
         key = key_of(request.job)
-        cancel = self.cancel_token(context, "InspectJob with wait") if request.wait else None
-        job = self.job_queries.inspect(key, request.wait, cancel)
-        # A Job value (every field, counters and state included) always converts to the same
-        # JobInfo: repeated inspects of an unchanged job reuse the converted message.
-        cache = self._inspected
-        info = cache.get((job, request.details))
-        if info is None:
-            info = self.job_info(job, request.details)
-            if len(cache) >= _INSPECTED_CACHE_SIZE:
-                cache.clear()
-            cache[(job, request.details)] = info
-        return info
+        if request.wait:
+            job = self.job_queries.inspect(key, True, self.cancel_token(context, "InspectJob with wait"))
+            return self.job_queries.rendering(job, request.details, self.render)
+        return self.job_queries.inspect_rendered(key, request.details, self.render)
 
     def ListJob(self, request: pps_pb2.ListJobRequest, context: grpc.ServicerContext) -> Iterator[pps_pb2.JobInfo]:
         pipeline = None
@@ -178,7 +146,7 @@ class JobRpcs(ServicerBase):
                 return verdicts
 
         for item in self.job_queries.list_jobs(listing, keep):
-            info = kept.pop(item.job.key, None) or self.job_info(item.job, request.details, specs)
+            info = kept.pop(item.job.key, None) or self.job_info(item.job, request.details, specs, item.seq)
             info.page_token = item.page_token
             yield info
 

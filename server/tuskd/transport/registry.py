@@ -32,6 +32,7 @@ from tuskd.transport.metadata import MetadataApi
 from tuskd.transport.not_activated import not_activated_servicers
 from tuskd.transport.pfs import PfsApi
 from tuskd.transport.pps import PpsApi
+from tuskd.transport.preserialized import adding
 from tuskd.transport.transactions import Replayer, TransactionApi
 from tuskd.transport.unimplemented import complete_servicer, is_served
 from tuskd.transport.unserved import reason_for
@@ -94,11 +95,11 @@ def register_services(server: grpc.Server, deps: ServedDeps) -> tuple[str, ...]:
     replayer = Replayer(pfs, pps)
     pfs.replayer = pps.replayer = replayer
     made = {PfsApi: pfs, PpsApi: pps, TransactionApi: TransactionApi(deps, replayer), VersionApi: VersionApi()}
-    for _, add, cls in _SERVED:
+    for service, add, cls in _SERVED:
         servicer = made.get(cls)
         if servicer is None:
             servicer = cls(deps) if issubclass(cls, (AdminApi, MetadataApi)) else cls()
-        add(servicer, server)
+        adding(add, service.full_name)(servicer, server)  # some answers are already serialized
     names = list(SERVICE_NAMES)
     for add, servicer, name in not_activated_servicers():
         add(servicer, server)
