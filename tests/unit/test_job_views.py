@@ -84,12 +84,15 @@ def test_a_wait_reuses_the_rendering_of_the_same_job_value(svc: JobService) -> N
     assert len(render.calls) == 1
 
 
-def test_a_read_racing_a_change_does_not_keep_the_older_rendering(svc: JobService) -> None:
+@pytest.mark.parametrize("remembered", [True, False], ids=["entry", "miss"])
+def test_a_read_racing_a_change_does_not_keep_the_older_rendering(svc: JobService, remembered: bool) -> None:
     key = _create(svc, "edges")
+    if not remembered:
+        svc.views.clear()  # the read fills from the store
     render = Renders()
 
     def render_while_it_changes(job: Job, details: bool) -> bytes:
-        if not render.calls:  # the first read: the job changes between its store read and its fill
+        if not render.calls:  # the first read: the job changes between its read and its fill
             svc.transition(key, JobState.JOB_KILLED, "changed meanwhile")
         return render(job, details)
 
@@ -97,8 +100,11 @@ def test_a_read_racing_a_change_does_not_keep_the_older_rendering(svc: JobServic
     assert svc.views.view(key, True, render).endswith(b"JOB_KILLED|changed meanwhile|details")
 
 
-def test_a_read_racing_a_removal_does_not_bring_the_job_back(svc: JobService) -> None:
+@pytest.mark.parametrize("remembered", [True, False], ids=["entry", "miss"])
+def test_a_read_racing_a_removal_does_not_bring_the_job_back(svc: JobService, remembered: bool) -> None:
     key = _create(svc, "edges")
+    if not remembered:
+        svc.views.clear()
     render = Renders()
 
     def render_while_removed(job: Job, details: bool) -> bytes:

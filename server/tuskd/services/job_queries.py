@@ -185,12 +185,12 @@ class JobQueries:
         if known is not None:
             return known
         try:
-            info = self._pfs.inspect_commit(
+            provenance = self._pfs.direct_provenance(
                 CommitRef(RepoKey.of(job.output_repo, job.key.project), job.output_branch, job.key.id)
             )
         except (NotFound, InvalidArgument):
             return {}
-        commits = {(c.repo.project, c.repo.name): c.id for c in info.direct_provenance}
+        commits = {(c.repo.project, c.repo.name): c.id for c in provenance}
         if len(self._input_commits) >= _INPUT_COMMITS_CACHE:
             self._input_commits.clear()
         self._input_commits[job.key] = commits

@@ -93,9 +93,8 @@ class JobViews:
         out = render(job, details)
         with self._lock:
             current = self._entries.get(key)
-            if entry is not None:
-                if current is entry:  # not replaced meanwhile: the rendering is of its job
-                    entry.views[index] = out
+            if entry is not None:  # a change replaces the entry: a replaced one is no longer read
+                entry.views[index] = out
             elif current is None and self._epoch == epoch:  # nothing changed since the read
                 fresh = _Entry(job, seq)
                 fresh.views[index] = out
@@ -117,8 +116,7 @@ class JobViews:
         out = render(job, details)
         if entry is not None and same:
             with self._lock:
-                if self._entries.get(job.key) is entry:
-                    entry.views[index] = out
+                entry.views[index] = out  # (a replaced entry is no longer read)
         return out
 
     def __len__(self) -> int:

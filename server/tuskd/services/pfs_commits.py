@@ -264,6 +264,15 @@ class CommitOps(PfsBase):
                 return self._commit_info(tx, row, names)
         return self._wait_commit(row.id, key, wait, timeout, cancel)
 
+    def direct_provenance(self, commit: CommitRef) -> tuple[CommitKey, ...]:
+        """Only the commit's direct provenance (a job's input commits): what InspectCommit
+        answers in ``direct_provenance``, without the size and the other fields it computes."""
+        with self._reading(None) as tx:
+            row = self._resolve(tx, commit)
+            names = _Names(tx)
+            provenance = (tx.get_commit(prov_id) for prov_id in tx.commit_provenance(row.id))
+            return tuple(names.commit(prov) for prov in provenance if prov is not None)
+
     def _reached(self, tx: PfsTx, row: CommitRow, state: CommitState) -> tuple[bool, set[RepoKey]]:
         """Whether ``row`` is in ``state``; plus the repos whose changes could change the answer."""
         if state <= CommitState.STARTED:
