@@ -23,7 +23,6 @@ process of the job runs, or the job's runner calls it on its way out.
 from __future__ import annotations
 
 from tuskd.domain import datum_ledger as ledger
-from tuskd.domain.errors import NotFound
 from tuskd.domain.jobs import Job, JobKey, job_not_found, output_commit_error
 from tuskd.domain.pfs import CommitRef, RepoKey
 from tuskd.domain.states import DatumState, JobState, is_terminal
@@ -64,9 +63,5 @@ class JobTerminator:
     def _finish_output(self, tx: PfsTx, ref: CommitRef, error: str) -> None:
         if self._pfs is None:
             return
-        try:
-            info = self._pfs.inspect_commit(ref, tx=tx)
-        except NotFound:
-            return  # gone (dropped, squashed, its repo deleted): nothing to finish
-        if info.finishing is None:
-            self._pfs.finish_commit(ref, error=error, force=True, tx=tx)
+        # Gone (dropped, squashed, its repo deleted) or already finishing: nothing to finish.
+        self._pfs.finish_if_open(ref, error, tx=tx)

@@ -193,6 +193,20 @@ class CommitOps(PfsBase):
             assert finished is not None
             return self._commit_info(tx, finished, names)
 
+    def finish_if_open(self, commit: CommitRef, error: str, *, tx: PfsTx) -> bool:
+        """In the caller's unit of work: finish ``commit`` with ``error`` (forced) unless it is
+        gone or already finishing; whether it did. It answers no CommitInfo: an open commit's
+        size walks its open ancestors, which a chain of queued jobs makes long."""
+        with self._writing(tx) as tx:  # a nested step, as finish_commit
+            try:
+                row = self._resolve(tx, commit)
+            except NotFound:
+                return False
+            if row.finishing_us is not None:
+                return False
+            self._finish_tx(tx, row, error, None, True, _Names(tx))
+            return True
+
     def _finish_tx(
         self,
         tx: PfsTx,
