@@ -172,6 +172,35 @@ work that the floor skips (it answers with pre-serialized bytes and never parses
 Removing the error interceptor entirely made no measurable difference (0.55/0.66 vs 0.64/0.60).
 Closing it needs the request path off Python threads (grpc.aio) or a native front end.""",
     ),
+    "inspect_job_distinct": Analysis(
+        "db1e4fa",
+        (
+            "server/tuskd/transport/pps_jobs.py",
+            "server/tuskd/services/job_views.py",
+            "server/tuskd/services/job_queries.py",
+            "server/tuskd/services/job_terminate.py",
+            "server/tuskd/engine/scheduler.py",
+            "server/tuskd/engine/job_stops.py",
+            "server/tuskd/store/pps_tables.py",
+        ),
+        """\
+**inspect_job_distinct** (profiled at db1e4fa: the job read model answers InspectJob from
+pre-serialized bytes, rendered once per job change; before it the case was 0.18-0.19, every call
+reading the job row and serializing its JobInfo again). A smaller copy of the case (300 finished
+jobs, 100 queued, the same writer; bench process as client, server in its own process): a round
+without the writer runs at ~2,600-2,850 calls/s using ~0.25 ms of server CPU a call, about the
+bare floor; with the writer stopping its jobs (33 and 100 of them in the two rounds) the rate
+falls to 1,150-1,680 calls/s and the server's CPU for the round grows 1.8-2.6x. py-spy `--gil`
+of that round: InspectJob is ~6% of the server's Python CPU (the read model lookup ~4%), grpcio's
+own server path ~50%, and the job changes most of the rest: the engine's dispatch loop after each
+change (~24%, half of it `PpsTables.unfinished_jobs` re-reading every unfinished job;
+engine/scheduler.py) and StopJob itself (~7%: terminate, finish the output commit, COMMIT).
+Before db1e4fa each StopJob of a queued job also built a CommitInfo of its open output commit
+twice, whose size walked every open ancestor (`PfsBase._size`, 65% of the CPU; a StopJob cost
+~0.6 s of CPU, so only 1-12 of the 100 jobs changed in a round). What would close it: a
+dispatcher that reads only what a change touched (not every unfinished job), and a cheaper
+StopJob of a job that never started.""",
+    ),
     "rpc_overhead": Analysis(
         "306e587",
         ("server/tuskd/transport/version.py", "server/tuskd/transport/errors.py", "server/tuskd/app.py"),
