@@ -183,3 +183,16 @@ def test_a_malformed_request_is_invalid_argument(client: tusk.Client) -> None:
         call(pps_pb2.InspectJobRequest(job=pps_pb2.Job(pipeline=pps_pb2.Pipeline(name="copy"), id="x")).SerializeToString(),
              timeout=10)  # fmt: skip
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_the_token_and_the_error_mapping_still_apply(make_server: Callable[..., RunningServer], tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("s3cret-token-0123456789\n")
+    token.chmod(0o600)
+    server = make_server(auth_token_file=token)
+    job = f"copy@{'a' * 32}"
+    with server.client() as anonymous, pytest.raises(errors.Unauthenticated):
+        anonymous.pps.inspect_job(job, details=True)
+    with server.client(auth_token="s3cret-token-0123456789") as client, pytest.raises(errors.NotFound) as caught:
+        client.pps.inspect_job(job, details=True)
+    assert "copy" in str(caught.value)
