@@ -245,6 +245,7 @@ class Engine(JobEngine):
 
     def _dispatch(self) -> None:
         rows = self._unfinished()
+        self._stop_ended_elsewhere({row.job.key for row in rows})
         with self._lock:
             busy = {(k.project, k.pipeline) for k in self._running.active}
             now = time.monotonic()
@@ -269,6 +270,19 @@ class Engine(JobEngine):
             if pipeline in busy or stopped[pipeline] or row.job.key in cooling:
                 continue
             self._launch(row.job.key)
+
+    def _stop_ended_elsewhere(self, unfinished: set[JobKey]) -> None:
+        """Stop what still runs of jobs that are no longer unfinished in the store: ended or
+        deleted by another server (on PostgreSQL, an API server that is not the engine leader
+        updates or deletes a pipeline, or deletes a job). The runner records nothing over the
+        outcome already stored; its user processes are killed now rather than left to finish."""
+        with self._lock:
+            # Only this thread launches runners, each after reading its job as unfinished: every
+            # runner here was launched before ``unfinished`` was read, so it is judged by it.
+            ended = [(k, c) for k, c in self._running.active.items() if k not in unfinished]
+        for key, control in ended:
+            if control.request_stop("the job ended on another server"):
+                log.info("job %s: ended or deleted elsewhere; stopping what still runs of it", key)
 
     def _launch(self, key: JobKey) -> None:
         with self._lock:
