@@ -10,7 +10,9 @@ and at least once a second; it reads the unfinished jobs through their partial i
 scan of the job history) and starts, for every pipeline, its oldest unfinished job unless one
 of that pipeline's jobs is already running or the pipeline is stopped. Jobs of one pipeline
 therefore run one after the other, in creation order, as in Pachyderm (a job's skipping
-compares it with the job before).
+compares it with the job before). A job this engine runs that is no longer unfinished in the
+store (ended or deleted by another server sharing the database) is stopped: its processes are
+killed, its stored outcome stays.
 Each running job has a :class:`~tuskd.engine.job_runner.JobRunner` on its own thread; its
 datums run on the shared executor, which bounds the number of user processes server-wide.
 
