@@ -185,12 +185,12 @@ class JobQueries:
         if known is not None:
             return known
         try:
-            provenance = self._pfs.direct_provenance(
+            status = self._pfs.commit_status(  # not inspect_commit: no size walk of open ancestors
                 CommitRef(RepoKey.of(job.output_repo, job.key.project), job.output_branch, job.key.id)
             )
         except (NotFound, InvalidArgument):
             return {}
-        commits = {(c.repo.project, c.repo.name): c.id for c in provenance}
+        commits = {(c.repo.project, c.repo.name): c.id for c in status.direct_provenance}
         if len(self._input_commits) >= _INPUT_COMMITS_CACHE:
             self._input_commits.clear()
         self._input_commits[job.key] = commits

@@ -196,8 +196,8 @@ class CommitOps(PfsBase):
 
     def finish_if_open(self, commit: CommitRef, error: str, *, tx: PfsTx) -> bool:
         """In the caller's unit of work: finish ``commit`` with ``error`` (forced) unless it is
-        gone or already finishing; whether it did. It answers no CommitInfo: an open commit's
-        size walks its open ancestors, which a chain of queued jobs makes long."""
+        gone or already finishing; whether it did. (The terminator used inspect_commit to ask:
+        an open commit's CommitInfo size walks its open ancestors, long behind queued jobs.)"""
         with self._writing(tx) as tx:  # a nested step, as finish_commit
             try:
                 row = self._resolve(tx, commit)
@@ -302,15 +302,6 @@ class CommitOps(PfsBase):
             finished=row.finished_us is not None,
             error=row.error,
         )
-
-    def direct_provenance(self, commit: CommitRef) -> tuple[CommitKey, ...]:
-        """Only the commit's direct provenance (a job's input commits): what InspectCommit
-        answers in ``direct_provenance``, without the size and the other fields it computes."""
-        with self._reading(None) as tx:
-            row = self._resolve(tx, commit)
-            names = _Names(tx)
-            provenance = (tx.get_commit(prov_id) for prov_id in tx.commit_provenance(row.id))
-            return tuple(names.commit(prov) for prov in provenance if prov is not None)
 
     def _reached(self, tx: PfsTx, row: CommitRow, state: CommitState) -> tuple[bool, set[RepoKey]]:
         """Whether ``row`` is in ``state``; plus the repos whose changes could change the answer."""
