@@ -173,7 +173,7 @@ Removing the error interceptor entirely made no measurable difference (0.55/0.66
 Closing it needs the request path off Python threads (grpc.aio) or a native front end.""",
     ),
     "inspect_job_distinct": Analysis(
-        "db1e4fa",
+        "d766102",
         (
             "server/tuskd/transport/pps_jobs.py",
             "server/tuskd/services/job_views.py",
@@ -184,22 +184,22 @@ Closing it needs the request path off Python threads (grpc.aio) or a native fron
             "server/tuskd/store/pps_tables.py",
         ),
         """\
-**inspect_job_distinct** (profiled at db1e4fa: the job read model answers InspectJob from
-pre-serialized bytes, rendered once per job change; before it the case was 0.18-0.19, every call
-reading the job row and serializing its JobInfo again). A smaller copy of the case (300 finished
-jobs, 100 queued, the same writer; bench process as client, server in its own process): a round
-without the writer runs at ~2,600-2,850 calls/s using ~0.25 ms of server CPU a call, about the
-bare floor; with the writer stopping its jobs (33 and 100 of them in the two rounds) the rate
-falls to 1,150-1,680 calls/s and the server's CPU for the round grows 1.8-2.6x. py-spy `--gil`
-of that round: InspectJob is ~6% of the server's Python CPU (the read model lookup ~4%), grpcio's
-own server path ~50%, and the job changes most of the rest: the engine's dispatch loop after each
-change (~24%, half of it `PpsTables.unfinished_jobs` re-reading every unfinished job;
-engine/scheduler.py) and StopJob itself (~7%: terminate, finish the output commit, COMMIT).
-Before db1e4fa each StopJob of a queued job also built a CommitInfo of its open output commit
-twice, whose size walked every open ancestor (`PfsBase._size`, 65% of the CPU; a StopJob cost
-~0.6 s of CPU, so only 1-12 of the 100 jobs changed in a round). What would close it: a
-dispatcher that reads only what a change touched (not every unfinished job), and a cheaper
-StopJob of a job that never started.""",
+**inspect_job_distinct** (profiled at d766102: the job read model answers InspectJob with
+pre-serialized bytes rendered once per job change; before it the case was 0.18-0.19, every call
+reading the job row and converting and serializing its JobInfo again). A smaller copy of the
+case (300 finished jobs, 100 queued, the same writer; the bench process as client, the server in
+its own process, another benchmark running beside it): a round without the writer runs at
+1,770-2,850 calls/s using ~0.25-0.4 ms of server CPU a call; with the writer stopping its jobs
+(34 and 100 of them in the two rounds) it falls to 800-1,740 calls/s. py-spy `--gil` of the
+round with 100 stops: InspectJob is ~4% of the server's Python CPU (a read model hit; the
+renderings of the round's new and changed jobs included), grpcio's own server path ~60%, and
+most of the rest is the job changes: the engine's dispatch loop after each change (~18%, of it
+~15% `PpsTables.unfinished_jobs` re-reading every unfinished job; engine/scheduler.py) and
+StopJob itself (~7%: terminate, finish the output commit, COMMIT). Before db1e4fa each StopJob of
+a queued job also built a CommitInfo of its open output commit, whose size walked every open
+ancestor (`PfsBase._size`: 65% of the CPU, ~0.6 s a StopJob, so only 1-12 of the 100 jobs changed
+in a round). What would close it: a dispatcher that reads what a change touched rather than
+every unfinished job, and a cheaper StopJob of a job that never started.""",
     ),
     "rpc_overhead": Analysis(
         "306e587",
