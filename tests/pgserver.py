@@ -72,6 +72,10 @@ class PgServer:
     def url(self, database: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
+    def socket_url(self, database: str) -> str:
+        """The same database through the server's unix socket (in ``root``, reachable by root)."""
+        return f"postgresql://postgres@/{database}?host={self.root}&port={self.port}"
+
     def _admin(self) -> object:
         import psycopg
 
