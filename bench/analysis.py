@@ -97,6 +97,40 @@ absolute figures.
 """
 
 MISSED: dict[str, Analysis] = {
+    "postgres_job_overhead": Analysis(
+        "3a8d67a",
+        (
+            "server/tuskd/store/postgres.py",
+            "server/tuskd/store/postgres_tx.py",
+            "server/tuskd/store/postgres_pfs.py",
+            "server/tuskd/services/pfs_base.py",
+            "server/tuskd/services/pfs_commits.py",
+            "server/tuskd/engine/job_runner.py",
+            "server/tuskd/engine/job_output.py",
+        ),
+        """\
+**postgres_job_overhead** (profiled at 3a8d67a, a shared 2-core machine at load 6 to 10; ratio 3
+to 4.5 against SQLite in those runs, zero-datum job ~60 ms against ~14 ms). The time goes into
+round trips: FinishCommit -> SUCCESS of one zero-datum job issues ~275 statements to PostgreSQL
+(counted on the connection): 25 read transactions (each `BEGIN ... REPEATABLE READ READ ONLY`,
+its SELECTs, `ROLLBACK`), 5 write transactions (`BEGIN` + advisory lock, the fence's `SELECT
+epoch`, the writes, `pg_notify`, `COMMIT`) and ~215 SELECT/INSERT/UPDATE in them. On this
+machine under that load one small SELECT over loopback TCP costs ~200 us (~95 us through the unix
+socket), the same SELECT on SQLite ~20 us in-process: ~275 x ~180 us is the ~50 ms gap. Not the
+WAL flush (a database with `synchronous_commit = off` was no faster), not pool checkout or
+LISTEN/NOTIFY (py-spy `--idle` on the job runner thread: its wall time is `Connection.wait` and
+`_send_query_prepared` spread over dozens of call sites, the largest `PostgresTx.get_commit` and
+`get_repo` under `PfsBase._commit_info`). Most statements are commit reads: each
+`inspect_commit` (the runner's `_wait`/`_wait_inputs`, `output_gone`, `write_output`,
+`job_plan._commits`) builds a CommitInfo from ~10 statements (commit, repo by id, children,
+provenance, subvenance, layer stack, size, metadata), once per wake-up of a waiter, in a fresh
+read transaction; a per-transaction memo of repo/commit rows would save only ~3% (few repeats
+inside one transaction). What would close it: read a commit's info in one statement (a store
+method joining those tables, used by `PfsBase._commit_info`), and let the runner's wait for an
+input commit take the finished state from the commit event instead of re-reading it; on the
+write side, fold the fence's epoch read into the `BEGIN` round trip and `pg_notify` into the
+`COMMIT` one (2 of ~8 round trips per write).""",
+    ),
     "datum_throughput": Analysis(
         "d086088",
         ("server/tuskd/engine",),
