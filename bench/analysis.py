@@ -109,8 +109,9 @@ MISSED: dict[str, Analysis] = {
             "server/tuskd/engine/job_output.py",
         ),
         """\
-**postgres_job_overhead** (profiled at 3a8d67a, a shared 2-core machine at load 6 to 10; ratio 3
-to 4.5 against SQLite in those runs, zero-datum job ~60 ms against ~14 ms). The time goes into
+**postgres_job_overhead** (profiled at 3a8d67a, a shared 2-core machine at load 6 to 20; ratio 3
+to 4.5 against SQLite at load 6 to 10, zero-datum job ~60 ms against ~14 ms, and 6 to 10 at load
+15 to 20: the gap grows with the load, as each round trip is a thread wake-up). The time goes into
 round trips: FinishCommit -> SUCCESS of one zero-datum job issues ~275 statements to PostgreSQL
 (counted on the connection): 25 read transactions (each `BEGIN ... REPEATABLE READ READ ONLY`,
 its SELECTs, `ROLLBACK`), 5 write transactions (`BEGIN` + advisory lock, the fence's `SELECT
