@@ -64,9 +64,10 @@ METHOD = """\
 
 The full run (`make bench`) takes half an hour or more on this machine, most of it Snakemake's own
 first run over 5,000 rules (this run's time per case is above);
-`--tiny` (CI) well under 2 minutes. Each row's baseline is measured in the same bench run, next to
-tusk's figure, and the `baseline is` column says what it is: another program doing the same work,
-or `tusk itself` in another setting, where the row compares tusk with itself. Where both sides
+`--tiny` (CI) 2 to 3 minutes (~50 s of it the four PostgreSQL cases). Each row's baseline is
+measured in the same bench run, next to tusk's figure, and the `baseline is` column says what it
+is: another program doing the same work, or `tusk itself` in another setting, where the row
+compares tusk with itself. Where both sides
 are cheap they alternate (best of each, or medians of alternating samples), so the neighbours'
 load drifting during the run hits both sides alike.
 
