@@ -10,7 +10,8 @@ import pytest
 
 ENGINE = Path(__file__).resolve().parents[2] / "server" / "tuskd" / "engine"
 
-FAR_SIDE = ["datum_work.py", "datum_execution.py", "executor.py", "worker_pool.py", "workspace.py", "outputs.py"]
+FAR_SIDE = ["datum_work.py", "datum_execution.py", "executor.py", "worker_pool.py", "workspace.py", "datum_tree.py", "slot_pool.py",
+    "janitor.py", "outputs.py"]
 NEAR_SIDE = (
     "tuskd.store",
     "tuskd.services",

@@ -29,7 +29,8 @@ def test_start_and_finish_commit(svc: PfsService) -> None:
     assert first.parent is None
     with pytest.raises(FailedPrecondition, match="has not been finished"):
         svc.start_commit(BranchKey(repo(), "master"))
-    done = svc.finish_commit(by_id(first), error="bad data")
+    svc.finish_commit(by_id(first), error="bad data")
+    done = svc.inspect_commit(by_id(first))
     assert done.state == CommitState.FINISHED and done.error == "bad data"
     assert done.description == "first"  # an empty description keeps the old one
     with pytest.raises(FailedPrecondition, match="already finished"):
@@ -261,3 +262,19 @@ def test_drop_commit_set_moves_heads_back(svc: PfsService) -> None:
     svc.drop_commit_set(first.commit.id)
     head = svc.inspect_commit(at(repo()))  # the branch keeps an empty head
     assert head.commit.id != first.commit.id and listing(svc, at(repo())) == []
+
+
+def test_commit_status_is_inspect_commit_without_the_costly_parts(svc: PfsService) -> None:
+    svc.create_repo(repo())
+    first = put(svc, at(repo()), {"/a": b"a"})
+    started = svc.start_commit(BranchKey(repo(), "master"))
+    status = svc.commit_status(by_id(started))
+    info = svc.inspect_commit(by_id(started))
+    assert (status.commit, status.parent, status.direct_provenance) == (info.commit, info.parent, info.direct_provenance)
+    assert (status.finishing, status.finished, status.error) == (False, False, "")
+    threading.Timer(0.1, lambda: svc.finish_commit(by_id(started), error="bad")).start()
+    done = svc.commit_status(by_id(started), CommitState.FINISHED)
+    assert (done.finishing, done.finished, done.error) == (True, True, "bad")
+    assert svc.commit_status(by_id(first)).parent is None
+    with pytest.raises(NotFound):
+        svc.commit_status(CommitRef(repo(), id="0" * 32))

@@ -129,12 +129,17 @@ def test_close_and_reset_remove_everything_even_read_only_leftovers(tmp_path: Pa
         locked.mkdir()
         (locked / "f").write_text("x")
         locked.chmod(0o500)
-    space.close()
-    assert not space.root.exists() and not slot.scratch.exists()
+    space.close()  # the slot goes back to the workspace emptied, read-only leftovers too
+    assert list(slot.out_dir.iterdir()) == [] and list((slot.in_root / "in").iterdir()) == []
     other = ws.open_job("other")
-    with other.slot() as slot:
-        other.prepare(slot, [])
-    ws.reset()
+    with other.slot() as again:
+        assert again is slot  # kept across jobs
+        other.prepare(again, [])
+    other.close()
+    ws.close()
+    assert list(ws.root.iterdir()) == [] and not ws.scratch_root.exists()
+    with ws.open_job("leftover").slot() as slot:
+        ws.reset()
     assert list(ws.root.iterdir()) == [] and not ws.scratch_root.exists()
     remove_tree(tmp_path / "missing")  # removing nothing is fine
 

@@ -307,6 +307,19 @@ class CommitInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class CommitStatus:
+    """What the job engine reads of a commit: a :class:`CommitInfo` without what costs reads
+    it does not need (children, subvenance, size, metadata)."""
+
+    commit: CommitKey
+    parent: CommitKey | None
+    direct_provenance: tuple[CommitKey, ...]
+    finishing: bool
+    finished: bool
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
 class CommitSetInfo:
     id: str
     commits: tuple[CommitInfo, ...]

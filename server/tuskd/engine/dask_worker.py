@@ -141,6 +141,7 @@ class TuskWorkerPlugin(WorkerPlugin):
                     # --cache-dir) must not share, nor reset, each other's scratch.
                     scratch_root=default_scratch_root(f"worker-{_path_tag(self.work_root)}-{setup.engine_id}"),
                     sandboxes=SandboxPool(isolation=isolation, env=dict(setup.env), max_idle=self.slots),
+                    keep=self.slots,
                 )
                 self._workspace.reset()
                 self._space = self._workspace.open_job("sets")

@@ -17,10 +17,10 @@ from pathlib import Path
 from tuskd.blobs.base import BlobStore
 from tuskd.domain.jobs import Stats
 from tuskd.engine.datum_runner import DatumOutcome, DatumPolicy, run_datum
+from tuskd.engine.datum_tree import Slot
 from tuskd.engine.datum_work import Attempt, DatumResult, DatumTask
 from tuskd.engine.outputs import CollectedFile, collect_outputs
 from tuskd.engine.sandbox import AttemptResult, AttemptSpec
-from tuskd.engine.workspace import Slot
 
 __all__ = ["could_not_run", "execute_datum"]
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 from tuskd.domain.jobs import Stats
 from tuskd.engine.datum_runner import DatumOutcome
+from tuskd.engine.datum_tree import InputFile, LaidOutInput
 from tuskd.engine.outputs import DEFAULT_OUTPUT_LIMIT, CollectedFile
-from tuskd.engine.workspace import InputFile, LaidOutInput
 
 __all__ = [
     "Attempt",

@@ -150,7 +150,7 @@ class _Running:
 
 
 class LocalBatch:
-    """A batch on the local pool; its datums borrow slots of one job space (closed with it)."""
+    """A batch on the local pool; its datums borrow slots of one job space (retired with it)."""
 
     def __init__(self, executor: LocalExecutor, key: str, parallelism: int, space: JobSpace) -> None:
         self._blobs = executor.blobs
@@ -195,8 +195,7 @@ class LocalBatch:
             self._close_space()
 
     def _close_space(self) -> None:
-        # Off the job's path: its sandboxes' reset and its trees' removal are the janitor's.
-        self._space.retire()
+        self._space.retire()  # tidied off the job's path (engine/slot_pool.py)
 
     def _run(self, task: DatumTask) -> tuple[str, DatumResult] | None:
         with self._mu:
@@ -256,6 +255,7 @@ class LocalExecutor:
             scratch_root=default_scratch_root(setup.engine_id),
             # One namespace helper per worker, kept for the server's life.
             sandboxes=SandboxPool(isolation=isolation, env=dict(setup.env), max_idle=self.slots),
+            keep=self.slots,
         )
         self._workspace.reset()
 

@@ -33,7 +33,7 @@ def output_gone(pfs: CommitPort, out_ref: CommitRef) -> bool | None:
     dropped or squashed (by a server that died before it could end the job). None when the
     output repo does not exist at all (a job recorded by a tool or a test)."""
     try:
-        pfs.inspect_commit(out_ref)
+        pfs.commit_status(out_ref)
         return False
     except NotFound:
         pass
@@ -103,10 +103,10 @@ class JobOutput:
         pfs = self.ctx.pfs
         self.control.check()
         try:
-            info = pfs.inspect_commit(out_ref)
+            info = pfs.commit_status(out_ref)
         except NotFound:
             raise JobStopped(f"output commit {out_ref} was deleted") from None
-        if info.finishing is not None:
+        if info.finishing:
             # Finished by someone else (e.g. a forced FinishCommit): the job cannot own it now.
             raise JobStopped(f"output commit {out_ref} was finished outside the job")
         current = {f.path: f.hash for f in pfs.walk_files(out_ref, "/") if f.file_type is FileType.FILE}

@@ -162,7 +162,7 @@ def _commits(
         return None
     prev = previous.job
     try:
-        out = ctx.pfs.inspect_commit(CommitRef(RepoKey(prev.key.project, prev.output_repo), id=prev.key.id))
+        out = ctx.pfs.commit_status(CommitRef(RepoKey(prev.key.project, prev.output_repo), id=prev.key.id))
     except NotFound:
         return None
     before = JobInputs({(c.repo.project, c.repo.name, c.repo.type, c.branch or ""): c for c in out.direct_provenance})

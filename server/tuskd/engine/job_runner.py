@@ -55,7 +55,7 @@ from typing import Any
 from tuskd.cancel import ServerShuttingDown, WaitCancelled
 from tuskd.domain.errors import NotFound, Unavailable
 from tuskd.domain.jobs import Job, JobKey, transition
-from tuskd.domain.pfs import CommitInfo, CommitKey, CommitRef, CommitState, RepoKey
+from tuskd.domain.pfs import CommitKey, CommitRef, CommitState, CommitStatus, RepoKey
 from tuskd.domain.states import DatumState, JobState, is_terminal
 from tuskd.engine.egress import EgressError
 from tuskd.engine.job_context import EngineContext, JobInputs, SpecLoader
@@ -269,11 +269,11 @@ class JobRunner:
 
     # -- inputs -----------------------------------------------------------------------------
 
-    def _wait(self, ref: CommitRef) -> CommitInfo:
+    def _wait(self, ref: CommitRef) -> CommitStatus:
         """Wait until ``ref`` is finished; a stop request or shutdown interrupts the wait."""
         self.control.check()
         try:
-            return self.ctx.pfs.inspect_commit(ref, CommitState.FINISHED, cancel=self.control.token)
+            return self.ctx.pfs.commit_status(ref, CommitState.FINISHED, cancel=self.control.token)
         except (WaitCancelled, ServerShuttingDown):
             self.control.check()
             raise ServerStopping() from None
@@ -281,7 +281,7 @@ class JobRunner:
     def _wait_inputs(self, out_ref: CommitRef) -> JobInputs | None:
         """Wait for the parent output commit and the inputs; None (recorded) when unrunnable."""
         try:
-            out = self.ctx.pfs.inspect_commit(out_ref)
+            out = self.ctx.pfs.commit_status(out_ref)
         except NotFound:
             raise JobStopped(f"output commit {out_ref} was deleted") from None
         if out.parent is not None:

@@ -19,7 +19,7 @@ from tuskd.cancel import CancelToken
 from tuskd.domain.datum_ledger import DatumChange
 from tuskd.domain.inputs import CronInput
 from tuskd.domain.jobs import Counts, Job, JobKey, Stats
-from tuskd.domain.pfs import CommitInfo, CommitRef, CommitState, FileInfo, RepoInfo, RepoKey
+from tuskd.domain.pfs import CommitInfo, CommitRef, CommitState, CommitStatus, FileInfo, RepoInfo, RepoKey
 from tuskd.domain.pipelines import PipelineKey, PipelineSpec
 from tuskd.domain.states import JobState
 from tuskd.store.base import PfsTx, Tx
@@ -141,6 +141,13 @@ class CommitPort(Protocol):
         through the caller's transaction, only without a wait)."""
         ...
 
+    def commit_status(
+        self, commit: CommitRef, wait: CommitState = ..., *, cancel: CancelToken | None = None
+    ) -> CommitStatus:
+        """What the engine needs of a commit (cheaper than ``inspect_commit``), after waiting
+        (``cancel``-able) until it reaches ``wait``."""
+        ...
+
     def walk_files(
         self, commit: CommitRef, path: str = "/", number: int = 0, reverse: bool = False, marker: str | None = None
     ) -> Iterator[FileInfo]: ...
@@ -158,7 +165,7 @@ class CommitPort(Protocol):
 
     def finish_commit(
         self, commit: CommitRef, description: str = "", error: str = "", force: bool = False, *, tx: PfsTx | None = None
-    ) -> CommitInfo:
+    ) -> None:
         """Finish ``commit`` (``error``: as failed), in ``tx`` or a write of its own."""
         ...
 

@@ -47,6 +47,7 @@ class Sandbox:
         self._closed = False
         self._made: tuple[Path, Path] | None = None  # (scratch, out) last made
         self._inherited: dict[str, str] | None = None  # the server's environment user code gets
+        self._reset_sent: _Helper | None = None  # a reset whose answer is not read yet
 
     @property
     def isolation(self) -> Isolation:
@@ -83,23 +84,47 @@ class Sandbox:
         return self._run_helper(spec, cancel, kinds)
 
     def reset(self) -> None:
-        """Between jobs: unmount the layout and kill anything left in the helper's namespace."""
+        """Between jobs: kill anything left in the helper's tree and unmount the layout."""
+        self.begin_reset()
+        self.end_reset()
+
+    def begin_reset(self) -> None:
+        """Ask the helper to reset without waiting (it works on it meanwhile, on its own CPU);
+        ``end_reset``, or the next attempt, reads its answer."""
         helper = self._helper
+        if helper is None or self._reset_sent is not None:
+            return
+        try:
+            if not helper.send({"op": "reset"}):
+                raise HelperError("the sandbox helper is gone")
+        except (HelperError, OSError) as exc:
+            self._dropped_at_reset(helper, exc)
+            return
+        self._reset_sent = helper
+
+    def end_reset(self) -> None:
+        """Wait for the answer to ``begin_reset`` (nothing when none is pending)."""
+        helper, self._reset_sent = self._reset_sent, None
         if helper is None:
             return
         try:
-            reply = helper.receive(_HELPER_REPLY_SECONDS) if helper.send({"op": "reset"}) else None
+            reply = helper.receive(_HELPER_REPLY_SECONDS)
             if reply is None:
                 raise HelperError("the sandbox helper is gone")
         except (HelperError, OSError) as exc:
-            log.info("sandbox helper %d dropped at reset: %s", helper.pid, exc)
-            self._drop_helper()
+            self._dropped_at_reset(helper, exc)
             return
         # The helper is the subreaper of every process it started: it killed what was left
-        # (no /proc scan in the server, whose CPU the next job needs).
+        # (no /proc scan in the server, whose CPU the jobs need).
         leftovers = reply.get("killed") or []
         if leftovers:
             log.warning("killed %d process(es) left in a sandbox helper's namespace: %s", len(leftovers), leftovers)
+
+    def _dropped_at_reset(self, helper: _Helper, exc: BaseException) -> None:
+        log.info("sandbox helper %d dropped at reset: %s", helper.pid, exc)
+        with self._lock:
+            if self._helper is helper:
+                self._drop_helper()
 
     def close(self) -> None:
         """Stop the helper; no process it started survives."""
@@ -131,6 +156,7 @@ class Sandbox:
 
     def _run_helper(self, spec: AttemptSpec, cancel: threading.Event, kinds: Mapping[str, bool]) -> AttemptResult:
         started = time.monotonic()
+        self.end_reset()  # a reset asked for between jobs is over before the attempt starts
         try:
             helper = self._live_helper()
         except (HelperError, OSError) as exc:

@@ -10,7 +10,9 @@ and at least once a second; it reads the unfinished jobs through their partial i
 scan of the job history) and starts, for every pipeline, its oldest unfinished job unless one
 of that pipeline's jobs is already running or the pipeline is stopped. Jobs of one pipeline
 therefore run one after the other, in creation order, as in Pachyderm (a job's skipping
-compares it with the job before).
+compares it with the job before). A job this engine runs that is no longer unfinished in the
+store (ended or deleted by another server sharing the database) is stopped: its processes are
+killed, its stored outcome stays.
 Each running job has a :class:`~tuskd.engine.job_runner.JobRunner` on its own thread; its
 datums run on the shared executor, which bounds the number of user processes server-wide.
 
@@ -245,6 +247,7 @@ class Engine(JobEngine):
 
     def _dispatch(self) -> None:
         rows = self._unfinished()
+        self._stop_ended_elsewhere({row.job.key for row in rows})
         with self._lock:
             busy = {(k.project, k.pipeline) for k in self._running.active}
             now = time.monotonic()
@@ -269,6 +272,19 @@ class Engine(JobEngine):
             if pipeline in busy or stopped[pipeline] or row.job.key in cooling:
                 continue
             self._launch(row.job.key)
+
+    def _stop_ended_elsewhere(self, unfinished: set[JobKey]) -> None:
+        """Stop what still runs of jobs that are no longer unfinished in the store: ended or
+        deleted by another server (on PostgreSQL, an API server that is not the engine leader
+        updates or deletes a pipeline, or deletes a job). The runner records nothing over the
+        outcome already stored; its user processes are killed now rather than left to finish."""
+        with self._lock:
+            # Only this thread launches runners, each after reading its job as unfinished: every
+            # runner here was launched before ``unfinished`` was read, so it is judged by it.
+            ended = [(k, c) for k, c in self._running.active.items() if k not in unfinished]
+        for key, control in ended:
+            if control.request_stop("the job ended on another server"):
+                log.info("job %s: ended or deleted elsewhere; stopping what still runs of it", key)
 
     def _launch(self, key: JobKey) -> None:
         with self._lock:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from tuskd.domain.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, NotFound
 from tuskd.domain.ids import new_global_id
@@ -15,6 +16,7 @@ from tuskd.domain.pfs import (
     CommitKey,
     CommitRef,
     CommitState,
+    CommitStatus,
     OriginKind,
     RepoKey,
     check_branch_name,
@@ -25,6 +27,8 @@ from tuskd.store.base import CommitRow, PfsTx, RepoRow
 from .events import CancelToken
 from .pfs_base import PfsBase
 from .pfs_shared import _closure, _Names, commit_set_topic, repo_topic
+
+T = TypeVar("T")
 
 
 class CommitOps(PfsBase):
@@ -174,7 +178,7 @@ class CommitOps(PfsBase):
         force: bool = False,
         *,
         tx: PfsTx | None = None,
-    ) -> CommitInfo:
+    ) -> None:
         """Finish a commit; a non-empty ``error`` marks it failed (visible in CommitInfo.error).
 
         An empty ``description`` keeps the current one. ``force`` is passed to observers (the
@@ -189,9 +193,6 @@ class CommitOps(PfsBase):
                     f"commit {names.commit(row)} is already finished", reason="COMMIT_FINISHED", commit=row.set_id
                 )
             self._finish_tx(tx, row, error, description or None, force, names)
-            finished = tx.get_commit(row.id)
-            assert finished is not None
-            return self._commit_info(tx, finished, names)
 
     def _finish_tx(
         self,
@@ -262,7 +263,31 @@ class CommitOps(PfsBase):
             key = names.commit(row)
             if wait <= CommitState.STARTED:
                 return self._commit_info(tx, row, names)
-        return self._wait_commit(row.id, key, wait, timeout, cancel)
+        return self._wait_commit(row.id, key, wait, timeout, cancel, self._commit_info)
+
+    def commit_status(
+        self, commit: CommitRef, wait: CommitState = CommitState.UNKNOWN, *, cancel: CancelToken | None = None
+    ) -> CommitStatus:
+        """``inspect_commit`` for the engine: the same resolution and wait, a smaller answer."""
+        with self._reading(None) as tx:
+            row = self._resolve(tx, commit)
+            if wait <= CommitState.STARTED:
+                return self._commit_status(tx, row)
+            key = _Names(tx).commit(row)
+        return self._wait_commit(row.id, key, wait, None, cancel, self._commit_status)
+
+    def _commit_status(self, tx: PfsTx, row: CommitRow) -> CommitStatus:
+        names = _Names(tx)
+        parent = tx.get_commit(row.parent_id) if row.parent_id is not None else None
+        provenance = [tx.get_commit(i) for i in tx.commit_provenance(row.id)]
+        return CommitStatus(
+            commit=names.commit(row),
+            parent=None if parent is None else names.commit(parent),
+            direct_provenance=tuple(names.commit(p) for p in provenance if p is not None),
+            finishing=row.finishing_us is not None,
+            finished=row.finished_us is not None,
+            error=row.error,
+        )
 
     def _reached(self, tx: PfsTx, row: CommitRow, state: CommitState) -> tuple[bool, set[RepoKey]]:
         """Whether ``row`` is in ``state``; plus the repos whose changes could change the answer."""
@@ -291,7 +316,9 @@ class CommitOps(PfsBase):
         state: CommitState,
         timeout: float | None,
         cancel: CancelToken | None,
-    ) -> CommitInfo:
+        answer: Callable[[PfsTx, CommitRow], T],
+    ) -> T:
+        """Wait until the commit reaches ``state``, then ``answer`` what it is."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self.events.subscribe(repo_topic(key.repo), cancel=cancel) as sub:
             while True:
@@ -301,7 +328,7 @@ class CommitOps(PfsBase):
                         raise NotFound(f"commit {key} was deleted while waiting for it", reason="COMMIT_DELETED")
                     reached, watch = self._reached(tx, row, state)
                     if reached:
-                        return self._commit_info(tx, row)
+                        return answer(tx, row)
                 topics = [repo_topic(r) for r in watch]
                 if any(t not in sub.topics for t in topics):
                     self.events.add_topics(sub, topics)
