@@ -99,35 +99,38 @@ absolute figures.
 
 MISSED: dict[str, Analysis] = {
     "postgres_job_overhead": Analysis(
-        "3a8d67a",
+        "ac47671",
         (
             "server/tuskd/store/postgres.py",
             "server/tuskd/store/postgres_tx.py",
             "server/tuskd/store/postgres_pfs.py",
+            "server/tuskd/store/pfs_tables.py",
             "server/tuskd/services/pfs_base.py",
             "server/tuskd/services/pfs_commits.py",
             "server/tuskd/engine/job_runner.py",
             "server/tuskd/engine/job_output.py",
         ),
         """\
-**postgres_job_overhead** (profiled at 3a8d67a, a shared 2-core machine at load 6 to 20; ratio 3
-to 4.5 against SQLite at load 6 to 10, zero-datum job ~60 ms against ~14 ms, and 6 to 10 at load
-15 to 20: the gap grows with the load, as each round trip is a thread wake-up). The time goes into
-round trips: FinishCommit -> SUCCESS of one zero-datum job issues ~275 statements to PostgreSQL
-(counted on the connection): 25 read transactions (each `BEGIN ... REPEATABLE READ READ ONLY`,
-its SELECTs, `ROLLBACK`), 5 write transactions (`BEGIN` + advisory lock, the fence's `SELECT
-epoch`, the writes, `pg_notify`, `COMMIT`) and ~215 SELECT/INSERT/UPDATE in them. On this
-machine under that load one small SELECT over loopback TCP costs ~200 us (~95 us through the unix
-socket), the same SELECT on SQLite ~20 us in-process: ~275 x ~180 us is the ~50 ms gap. Not the
-WAL flush (a database with `synchronous_commit = off` was no faster), not pool checkout or
-LISTEN/NOTIFY (py-spy `--idle` on the job runner thread: its wall time is `Connection.wait` and
-`_send_query_prepared` spread over dozens of call sites, the largest `PostgresTx.get_commit` and
-`get_repo` under `PfsBase._commit_info`). Most statements are commit reads: each
-`inspect_commit` (the runner's `_wait`/`_wait_inputs`, `output_gone`, `write_output`,
-`job_plan._commits`) builds a CommitInfo from ~10 statements (commit, repo by id, children,
-provenance, subvenance, layer stack, size, metadata), once per wake-up of a waiter, in a fresh
-read transaction; a per-transaction memo of repo/commit rows would save only ~3% (few repeats
-inside one transaction). What would close it: read a commit's info in one statement (a store
+**postgres_job_overhead** (profiled at ac47671, a shared 2-core machine at load 7 to 11: ratio 2.3
+to 3.2, the zero-datum job 27 to 35 ms on PostgreSQL against 9 to 12 ms on SQLite; at 3a8d67a,
+before the PFS SQL was shared, it was 3 to 4.5, and 6 to 10 at load 15 to 20: the gap grows with
+the load, as every round trip is a thread wake-up). The time goes into round trips: FinishCommit
+-> SUCCESS of one zero-datum job sends ~215 statements to PostgreSQL (counted on the connection):
+24 read transactions (`BEGIN ... REPEATABLE READ READ ONLY`, their SELECTs, `ROLLBACK`), 5 write
+transactions (`BEGIN` + advisory lock, the fence's `SELECT epoch`, the writes, `pg_notify`,
+`COMMIT`) and ~155 SELECT/INSERT/UPDATE in them. Under that load one small SELECT over loopback
+TCP costs 100 to 200 us, the same SELECT on SQLite ~20 us in-process. Not the WAL flush (a
+database with `synchronous_commit = off` was no faster), not TCP itself (the unix socket row is
+within noise of the TCP one), not pool checkout or LISTEN/NOTIFY (py-spy `--idle` on the job
+runner thread: its wall time is `Connection.wait` and `_send_query_prepared` spread over dozens
+of call sites, the largest `get_commit` and `get_repo` under `PfsBase._commit_info`). Most
+statements are commit reads: each `inspect_commit` (the runner's `_wait`/`_wait_inputs`,
+`output_gone`, `write_output`, `job_plan._commits`) builds a CommitInfo from ~10 statements
+(commit, repo by id, children, provenance, subvenance, layer stack, size, metadata), once per
+wake-up of a waiter, in a read transaction of its own. Tried in the store and dropped: a
+per-transaction memo of repo and commit rows (~3% of the statements repeat inside one
+transaction), and sending a read's `BEGIN` with its first statement in pipeline mode (no gain
+measurable under this load). What would close it: read a commit's info in one statement (a store
 method joining those tables, used by `PfsBase._commit_info`), and let the runner's wait for an
 input commit take the finished state from the commit event instead of re-reading it; on the
 write side, fold the fence's epoch read into the `BEGIN` round trip and `pg_notify` into the
