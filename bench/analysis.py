@@ -119,8 +119,10 @@ the load, as every round trip is a thread wake-up). The time goes into round tri
 24 read transactions (`BEGIN ... REPEATABLE READ READ ONLY`, their SELECTs, `ROLLBACK`), 5 write
 transactions (`BEGIN` + advisory lock, the fence's `SELECT epoch`, the writes, `pg_notify`,
 `COMMIT`) and ~155 SELECT/INSERT/UPDATE in them. Under that load one small SELECT over loopback
-TCP costs 100 to 200 us, the same SELECT on SQLite ~20 us in-process. Not the WAL flush (a
-database with `synchronous_commit = off` was no faster), not TCP itself (the unix socket row is
+TCP costs 100 to 200 us, the same SELECT on SQLite ~20 us in-process. Mostly not the WAL flush:
+a COMMIT takes ~0.5 ms, as SQLite's fsync does, and a database with `synchronous_commit = off`
+was no faster at load 10; but while the shared disk was busy some COMMITs took 60 to 150 ms,
+and then `synchronous_commit = off` saved ~13 of ~45 ms. Not TCP itself (the unix socket row is
 within noise of the TCP one), not pool checkout or LISTEN/NOTIFY (py-spy `--idle` on the job
 runner thread: its wall time is `Connection.wait` and `_send_query_prepared` spread over dozens
 of call sites, the largest `get_commit` and `get_repo` under `PfsBase._commit_info`). Most
