@@ -64,9 +64,10 @@ METHOD = """\
 
 The full run (`make bench`) takes half an hour or more on this machine, most of it Snakemake's own
 first run over 5,000 rules (this run's time per case is above);
-`--tiny` (CI) well under 2 minutes. Each row's baseline is measured in the same bench run, next to
-tusk's figure, and the `baseline is` column says what it is: another program doing the same work,
-or `tusk itself` in another setting, where the row compares tusk with itself. Where both sides
+`--tiny` (CI) 2 to 3 minutes (~50 s of it the four PostgreSQL cases). Each row's baseline is
+measured in the same bench run, next to tusk's figure, and the `baseline is` column says what it
+is: another program doing the same work, or `tusk itself` in another setting, where the row
+compares tusk with itself. Where both sides
 are cheap they alternate (best of each, or medians of alternating samples), so the neighbours'
 load drifting during the run hits both sides alike.
 
@@ -84,6 +85,10 @@ load drifting during the run hits both sides alike.
 | waitjob_10k | the same with 10,000 streams, 2 rounds; and the server's RSS per open stream: (RSS with the streams open - RSS before) / streams | 10,000 / 60 | the same bare floor at 10,000 streams, and its RSS per stream (the goals are absolute: p99 < 1 s, < 20 KiB per stream) |
 | load_mix | 50 clients (own channel each), each following the job with one WaitJob stream and looping ListJob page / InspectJob / ListDatum page / 64-byte put / WaitJob first message, while a 2,000-datum `true` job runs (server in its own process); the job's FinishCommit -> SUCCESS under that load | 50 clients, 2,000 datums / 6, 40 | tusk itself: the same mix for 15 s on the idle server (the job done); the same 2,000-datum job afterwards with no load (every file replaced, so every datum runs again) |
 | rpc_overhead | GetVersion calls/s, 8 callers, server in-process; 3 alternating rounds, best of each | 8 x 400 x 3 / 8 x 20 | bare grpcio server in-process answering the same bytes |
+| postgres_job_overhead | job_overhead's zero- and one-datum jobs (its own functions) on three in-process servers that differ only in the store: SQLite, PostgreSQL over loopback TCP, the same PostgreSQL through its unix socket; samples alternate over the three; median of 15 each (first dropped). PostgreSQL 15 is started for the case (tests/pgserver.py, as the postgres user, free loopback port) with its default durability (`fsync`, `synchronous_commit` on; SQLite's store runs `synchronous=FULL`), `max_connections` 300; each server gets a fresh migrated database | 15 / 2 samples | tusk itself on SQLite, same run (goal: PostgreSQL within 2x; the socket row is reported: what TCP's round trips cost) |
+| postgres_inspect_job | inspect_job's 8 callers on one unchanged `edges` job, with and without `details`, against a PostgreSQL and a SQLite server in their own processes, 3 rounds alternating, best of each | 8 x 400 x 3 / 8 x 20 | tusk itself on SQLite, same run (reported, no goal) |
+| postgres_history_scale | history_scale's ListJob first page (its bulk insert, its copy at 1,000 jobs, its alternating measure) with the histories on PostgreSQL and on SQLite; the PostgreSQL copy at 1,000 jobs is `CREATE DATABASE ... TEMPLATE` of the database at that point, with a copy of the data directory; four servers in their own processes, queried alternately, 10 rounds | 100,000 vs 1,000 / 600 vs 60 | tusk itself on PostgreSQL at 1,000 jobs (goal: flat, <= 1.5); and SQLite at 100,000 jobs, same run (reported) |
+| postgres_load_mix | load_mix's whole mix (its own function) on a SQLite server, then on a PostgreSQL one: ops/s and p99 during the job, ops/s idle, the job's own time under the load | 50 clients, 2,000 datums / 6, 40 | tusk itself on SQLite, same run, just before (reported, no goal) |
 | peer_snakemake | N one-line files copied one per datum / rule on 2 cores: tusk from StartCommit (upload included) to SUCCESS, first run and after one file changed | 5,000 / 30 | Snakemake (PyPI, own virtualenv `.venv-peers/`), one `cp` rule per file, `-j 2`, the whole process timed |
 
 The machine is shared: other sessions' tests and profilers run at the same time, so figures move
@@ -93,6 +98,46 @@ absolute figures.
 """
 
 MISSED: dict[str, Analysis] = {
+    "postgres_job_overhead": Analysis(
+        "ac47671",
+        (
+            "server/tuskd/store/postgres.py",
+            "server/tuskd/store/postgres_tx.py",
+            "server/tuskd/store/postgres_pfs.py",
+            "server/tuskd/store/pfs_tables.py",
+            "server/tuskd/services/pfs_base.py",
+            "server/tuskd/services/pfs_commits.py",
+            "server/tuskd/engine/job_runner.py",
+            "server/tuskd/engine/job_output.py",
+        ),
+        """\
+**postgres_job_overhead** (profiled at ac47671, a shared 2-core machine at load 7 to 11: ratio 2.3
+to 3.2, the zero-datum job 27 to 35 ms on PostgreSQL against 9 to 12 ms on SQLite; at 3a8d67a,
+before the PFS SQL was shared, it was 3 to 4.5, and 6 to 10 at load 15 to 20: the gap grows with
+the load, as every round trip is a thread wake-up). The time goes into round trips: FinishCommit
+-> SUCCESS of one zero-datum job sends ~215 statements to PostgreSQL (counted on the connection):
+24 read transactions (`BEGIN ... REPEATABLE READ READ ONLY`, their SELECTs, `ROLLBACK`), 5 write
+transactions (`BEGIN` + advisory lock, the fence's `SELECT epoch`, the writes, `pg_notify`,
+`COMMIT`) and ~155 SELECT/INSERT/UPDATE in them. Under that load one small SELECT over loopback
+TCP costs 100 to 200 us, the same SELECT on SQLite ~20 us in-process. Mostly not the WAL flush:
+a COMMIT takes ~0.5 ms, as SQLite's fsync does, and a database with `synchronous_commit = off`
+was no faster at load 10; but while the shared disk was busy some COMMITs took 60 to 150 ms,
+and then `synchronous_commit = off` saved ~13 of ~45 ms. Not TCP itself (the unix socket row is
+within noise of the TCP one), not pool checkout or LISTEN/NOTIFY (py-spy `--idle` on the job
+runner thread: its wall time is `Connection.wait` and `_send_query_prepared` spread over dozens
+of call sites, the largest `get_commit` and `get_repo` under `PfsBase._commit_info`). Most
+statements are commit reads: each `inspect_commit` (the runner's `_wait`/`_wait_inputs`,
+`output_gone`, `write_output`, `job_plan._commits`) builds a CommitInfo from ~10 statements
+(commit, repo by id, children, provenance, subvenance, layer stack, size, metadata), once per
+wake-up of a waiter, in a read transaction of its own. Tried in the store and dropped: a
+per-transaction memo of repo and commit rows (~3% of the statements repeat inside one
+transaction), and sending a read's `BEGIN` with its first statement in pipeline mode (no gain
+measurable under this load). What would close it: read a commit's info in one statement (a store
+method joining those tables, used by `PfsBase._commit_info`), and let the runner's wait for an
+input commit take the finished state from the commit event instead of re-reading it; on the
+write side, fold the fence's epoch read into the `BEGIN` round trip and `pg_notify` into the
+`COMMIT` one (2 of ~8 round trips per write).""",
+    ),
     "datum_throughput": Analysis(
         "d086088",
         ("server/tuskd/engine",),

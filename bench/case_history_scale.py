@@ -19,6 +19,8 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,7 @@ import tusk
 from bench.common import (
     BenchError,
     MiB,
+    ServerProc,
     create_repo,
     median,
     newest_job,
@@ -45,15 +48,57 @@ PAGE = 50
 _WALK = (JobState.JOB_STARTING, JobState.JOB_RUNNING, JobState.JOB_FINISHING, JobState.JOB_SUCCESS)
 
 
-def insert_finished_jobs(data_dir: Path, pipeline: str, n: int, batch: int = 1000) -> None:
-    """Append ``n`` finished (SUCCESS) zero-datum jobs of ``pipeline`` to the store on ``data_dir``.
+@dataclass(frozen=True)
+class Place:
+    """Where a server keeps its data: a data directory, with the metadata in SQLite there
+    (``store`` None) or in the PostgreSQL database ``store`` names."""
+
+    data_dir: Path
+    store: str | None = None
+
+    @contextmanager
+    def server(self) -> Iterator[ServerProc]:
+        with server_process(self.data_dir, **({"store": self.store} if self.store else {})) as sp:
+            yield sp
+
+
+Copier = Callable[[Place, Path], Place]
+"""Copies a place whose server is stopped to a new data directory (and database): the copy."""
+
+
+def copy_sqlite(place: Place, to: Path) -> Place:
+    shutil.copytree(place.data_dir, to)  # the server is stopped: the copy is consistent
+    return Place(to)
+
+
+def set_up(place: Place, pipelines: Sequence[tuple[str, str]]) -> None:
+    """Each (repo, pipeline) made on a server on ``place``, past its first (real) job; the server stopped."""
+    with place.server() as sp, tusk.Client(sp.address) as client:
+        for repo, name in pipelines:
+            create_repo(client, repo)
+            client.pps.create_pipeline(pipeline_spec(name, repo, ["true"]))
+            wait_done(client, f"{name}@{newest_job(client, name).job.id}")
+
+
+def grow(place: Place, small: int, large: int, copy: Copier, small_dir: Path) -> tuple[Place, float]:
+    """Bulk-insert jobs of `hist` on ``place`` (a server stopped, one job there) up to ``large``;
+    the copy taken at ``small`` jobs (in ``small_dir``), and the seconds the inserts took."""
+    t0 = time.perf_counter()
+    insert_finished_jobs(place, "hist", small - 1)
+    small_place = copy(place, small_dir)
+    insert_finished_jobs(place, "hist", large - small)
+    return small_place, time.perf_counter() - t0
+
+
+def insert_finished_jobs(place: Place, pipeline: str, n: int, batch: int = 1000) -> None:
+    """Append ``n`` finished (SUCCESS) zero-datum jobs of ``pipeline`` to the store of ``place``.
     The server must not be running on it."""
-    deps = open_deps(ServerConfig(address="127.0.0.1:0", data_dir=data_dir))
+    deps = open_deps(ServerConfig(address="127.0.0.1:0", data_dir=place.data_dir, store=place.store))
     try:
         with deps.store.read() as tx:
             row = deps.jobs.tables(tx).get_pipeline("default", pipeline)
         if row is None:
-            raise BenchError(f"pipeline {pipeline} not found in {data_dir}")
+            raise BenchError(f"pipeline {pipeline} not found in {place}")
         for start in range(0, n, batch):
             with deps.store.write() as tx:
                 t = deps.jobs.tables(tx)
@@ -94,34 +139,41 @@ def job_seconds(client: tusk.Client, kind: str, i: int) -> float:
     return timed_commit_job(client, "probe_in", ["probe"], files, replace=True)
 
 
-def measure(none_dir: Path, small_dir: Path, large_dir: Path, calls: int, rounds: int, samples: int) -> Measured:
+def alternate_pages(clients: Sequence[tusk.Client], calls: int, rounds: int) -> list[list[float]]:
+    """ListJob first-page seconds on each of ``clients``: warmed up, then ``calls`` each, taken
+    alternately in ``rounds`` rounds, so the neighbours' load drifting hits every side alike."""
+    for _ in range(max(3, calls // 10)):  # warm-up: connections, caches, first imports
+        for client in clients:
+            page_seconds(client)
+    out: list[list[float]] = [[] for _ in clients]
+    per_round = max(1, calls // rounds)
+    for _ in range(rounds):
+        for pages, client in zip(out, clients, strict=True):
+            pages += [page_seconds(client) for _ in range(per_round)]
+    return out
+
+
+def measure(none: Place, small: Place, large: Place, calls: int, rounds: int, samples: int) -> Measured:
     """The three servers up at once. ListJob first pages on the small and the large one, then
     probe jobs on the one with no history and the large one, each alternately in ``rounds``
-    rounds, so the neighbours' load drifting during the case hits both sides alike; RSS read
-    after the pages."""
+    rounds; RSS read after the pages."""
     with (
-        server_process(none_dir) as sp_none,
-        server_process(small_dir) as sp_small,
-        server_process(large_dir) as sp_large,
-        tusk.Client(sp_none.address) as none,
-        tusk.Client(sp_small.address) as small,
-        tusk.Client(sp_large.address) as large,
+        none.server() as sp_none,
+        small.server() as sp_small,
+        large.server() as sp_large,
+        tusk.Client(sp_none.address) as none_client,
+        tusk.Client(sp_small.address) as small_client,
+        tusk.Client(sp_large.address) as large_client,
     ):
-        for _ in range(max(3, calls // 10)):  # warm-up: connections, caches, first imports
-            page_seconds(small)
-            page_seconds(large)
-        out = Measured([], [], 0, 0, {"zero": [], "one": []}, {"zero": [], "one": []})
-        per_round = max(1, calls // rounds)
-        for _ in range(rounds):
-            out.small_pages += [page_seconds(small) for _ in range(per_round)]
-            out.large_pages += [page_seconds(large) for _ in range(per_round)]
-        out.small_rss, out.large_rss = sp_small.rss(), sp_large.rss()
+        small_pages, large_pages = alternate_pages([small_client, large_client], calls, rounds)
+        out = Measured(small_pages, large_pages, sp_small.rss(), sp_large.rss(), {"zero": [], "one": []},
+                       {"zero": [], "one": []})  # fmt: skip
         for kind in ("zero", "one"):
-            job_seconds(none, kind, -1)  # warm-up
-            job_seconds(large, kind, -1)
+            job_seconds(none_client, kind, -1)  # warm-up
+            job_seconds(large_client, kind, -1)
             for i in range(samples):
-                out.none_jobs[kind].append(job_seconds(none, kind, i))
-                out.large_jobs[kind].append(job_seconds(large, kind, i))
+                out.none_jobs[kind].append(job_seconds(none_client, kind, i))
+                out.large_jobs[kind].append(job_seconds(large_client, kind, i))
         return out
 
 
@@ -130,19 +182,10 @@ def history_scale(size: Size) -> list[Row]:
     small, large = size.pick(1_000, 60), size.pick(100_000, 600)
     calls, rounds, samples = size.pick(200, 10), size.pick(10, 2), size.pick(15, 2)
     with tempfile.TemporaryDirectory(prefix="tusk-bench-history-") as tmp:
-        data = Path(tmp) / "data"
-        none_copy, small_copy = Path(tmp) / "data-none", Path(tmp) / "data-small"
-        with server_process(data) as sp, tusk.Client(sp.address) as client:
-            for repo, name in (("hist_in", "hist"), ("probe_in", "probe")):
-                create_repo(client, repo)
-                client.pps.create_pipeline(pipeline_spec(name, repo, ["true"]))
-                wait_done(client, f"{name}@{newest_job(client, name).job.id}")  # the first job: a real one
-        shutil.copytree(data, none_copy)  # the server is stopped: the copies are consistent
-        t0 = time.perf_counter()
-        insert_finished_jobs(data, "hist", small - 1)
-        shutil.copytree(data, small_copy)
-        insert_finished_jobs(data, "hist", large - small)
-        insert_s = time.perf_counter() - t0
+        data = Place(Path(tmp) / "data")
+        set_up(data, [("hist_in", "hist"), ("probe_in", "probe")])
+        none_copy = copy_sqlite(data, Path(tmp) / "data-none")
+        small_copy, insert_s = grow(data, small, large, copy_sqlite, Path(tmp) / "data-small")
         got = measure(none_copy, small_copy, data, calls, rounds, samples)
     small_latency, large_latency = median(got.small_pages), median(got.large_pages)
     growth = (got.large_rss - got.small_rss) / MiB

@@ -33,37 +33,51 @@ CALLERS = 8
 GOAL = 0.8
 
 
+def edges_job(client: tusk.Client) -> pps_pb2.Job:
+    """The seed's `edges` pipeline and its one job over two images, finished."""
+    create_repo(client, "images")
+    client.pps.create_pipeline(
+        pipeline_spec("edges", "images", ["true"], datum_tries=3)
+        | {"transform": {"image": "pachyderm/opencv", "cmd": ["true"]}}
+    )
+    put_files(client, "images", [("/a.png", b"alpha"), ("/b.png", b"bravo")])
+    job = newest_job(client, "edges")
+    wait_done(client, f"edges@{job.job.id}")
+    return job.job
+
+
+def rate(call: grpc.UnaryUnaryMultiCallable, request: pps_pb2.InspectJobRequest, calls: int) -> float:
+    """Calls/s of ``request`` through ``call`` from :data:`CALLERS` threads, ``calls`` each."""
+    return hammer(lambda: call(request, timeout=30), CALLERS, calls)
+
+
+Target = tuple[grpc.UnaryUnaryMultiCallable, pps_pb2.InspectJobRequest]
+
+
+def side_by_side(ours: Target, base: Target, calls: int, rounds: int) -> tuple[float, float]:
+    """Calls/s of two (call, request) targets: both warmed up (connections, first calls), then
+    measured alternately ``rounds`` times, the best round of each."""
+    for call, request in (ours, base):
+        rate(call, request, max(5, calls // 20))
+    return alternate(lambda: rate(*ours, calls), lambda: rate(*base, calls), rounds)
+
+
 @case("inspect_job")
 def inspect_job(size: Size) -> list[Row]:
     calls, rounds = size.pick(400, 20), size.pick(3, 1)  # per caller and round
     rows = []
     with server_process(datum_workers=2) as sp, tusk.Client(sp.address) as client:
-        create_repo(client, "images")
-        client.pps.create_pipeline(
-            pipeline_spec("edges", "images", ["true"], datum_tries=3)
-            | {"transform": {"image": "pachyderm/opencv", "cmd": ["true"]}}
-        )
-        put_files(client, "images", [("/a.png", b"alpha"), ("/b.png", b"bravo")])
-        job = newest_job(client, "edges")
-        wait_done(client, f"edges@{job.job.id}")
+        job = edges_job(client)
         with raw_channel(sp.address) as channel:
             ours_call = inspect_call(channel)
             for details in (True, False):
-                request = pps_pb2.InspectJobRequest(job=job.job, details=details)
+                request = pps_pb2.InspectJobRequest(job=job, details=details)
                 answer = ours_call(request, timeout=30)
                 payload = answer.SerializeToString()
                 json_size = len(json_format.MessageToJson(answer, preserving_proto_field_name=True))
                 with bare_process(METHOD, payload) as bare, raw_channel(bare.address) as bare_channel:
                     bare_call = inspect_call(bare_channel)
-
-                    def run(
-                        call: grpc.UnaryUnaryMultiCallable, n: int, r: pps_pb2.InspectJobRequest = request
-                    ) -> float:
-                        return hammer(lambda: call(r, timeout=30), CALLERS, n)
-
-                    run(ours_call, max(5, calls // 20))  # warm-up: connections, first calls
-                    run(bare_call, max(5, calls // 20))
-                    ours, base = alternate(lambda: run(ours_call, calls), lambda c=bare_call: run(c, calls), rounds)
+                    ours, base = side_by_side((ours_call, request), (bare_call, request), calls, rounds)
                 ratio = ours / base
                 what = "details" if details else "no details"
                 rows.append(Row(f"InspectJob, one unchanged job ({what}, {len(payload)} B) calls/s, {CALLERS} callers",
