@@ -1,9 +1,10 @@
 """The metadata store on a PostgreSQL server (``tusk serve --store postgresql://...``).
 
 The same tables, orderings and transaction semantics as the SQLite store, on psycopg 3 with a
-connection pool; the transaction plumbing is in postgres_tx.py, the PFS tables in
-postgres_pfs.py, the PPS and metadata tables in postgres_pps.py and postgres_meta.py (the SQL
-of pps_tables.py and meta_tables.py, shared with SQLite), the schema in postgres_migrations.py. Only the wiring
+connection pool; the transaction plumbing is in postgres_tx.py, the PFS, PPS and metadata
+tables in postgres_pfs.py, postgres_pps.py and postgres_meta.py (each only its dialect's
+differences from the SQL of pfs_tables.py, pps_tables.py and meta_tables.py, shared with
+SQLite), the schema in postgres_migrations.py. Only the wiring
 imports this module, and only for a ``postgresql://`` store, so the default install needs no
 PostgreSQL driver.
 
