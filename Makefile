@@ -36,8 +36,16 @@ $(NODE_DEPS): tests/compat/node/package-lock.json
 	  cd tests/compat/node && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
 	else echo "npm not found: the Node.js interop test will be skipped"; fi
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist); all the tests of a file run on the same
+# one (--dist loadfile), so a module's shared server or Dask cluster starts once, and the files
+# are handed out in collection order (--no-loadscope-reorder), which puts the files of long
+# (`slow`) tests first (tests/conftest.py). Each worker has its own tmp dirs and, when its tests
+# ask, its own session PostgreSQL and SeaweedFS; every server listens on a free loopback port.
+# TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 3
+
 test: install protos $(NODE_DEPS)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # Pachyderm's official SDK test suite (kept in ../shared/interop) against a fresh server.
 interop: install protos

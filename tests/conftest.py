@@ -30,6 +30,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ("tests.s3servers", "tests.daskcluster")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The files holding long tests (marked ``slow``) run first, each file's tests still in order:
+    under `make test`'s workers (pytest-xdist, --dist loadfile --no-loadscope-reorder) a long
+    test handed out last would leave the other workers idle while it runs."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: the order is otherwise kept
+
+
 @dataclass
 class RunningServer:
     address: str

@@ -72,14 +72,24 @@ def marker() -> str:
 
 
 @pytest.fixture
+def cluster(request: pytest.FixtureRequest) -> DaskCluster:
+    """The module's shared cluster: each test has its own server (its own engine), waits for its
+    jobs to end and leaves no datum running, so the workers are idle again after it. A test that
+    damages the cluster (kills a worker) asks for a cluster of its own with ``own_cluster``."""
+    name = "dask_cluster" if request.node.get_closest_marker("own_cluster") else "shared_dask_cluster"
+    found: DaskCluster = request.getfixturevalue(name)
+    return found
+
+
+@pytest.fixture
 def dask_server(
-    dask_cluster: DaskCluster, tmp_path: Path, server_config: ServerConfig, aws_credentials: None
+    cluster: DaskCluster, tmp_path: Path, server_config: ServerConfig, aws_credentials: None
 ) -> Iterator[RunningServer]:
     config = replace(
         server_config,
-        blobs_s3=parse_blobs_url(dask_cluster.blobs_url),
+        blobs_s3=parse_blobs_url(cluster.blobs_url),
         blob_cache_dir=tmp_path / "server-cache",
-        executor_url=dask_cluster.executor_url,
+        executor_url=cluster.executor_url,
     )
     running = start_server(config)
     try:
@@ -192,8 +202,9 @@ cp "$images" /pfs/out/
     assert not [p for p in first if p in marked_pids(marker)]
 
 
+@pytest.mark.own_cluster
 def test_a_worker_killed_mid_job_leaves_the_same_output(
-    dask_server: RunningServer, dask_cluster: DaskCluster, tmp_path: Path, marker: str
+    dask_server: RunningServer, cluster: DaskCluster, tmp_path: Path, marker: str
 ) -> None:
     server = dask_server
     started = tmp_path / "started"
@@ -211,7 +222,7 @@ def test_a_worker_killed_mid_job_leaves_the_same_output(
         os.unlink(started / entry)
     create_pipeline(server, make_spec("victim", script, pfs_in("images"), env=env, parallelism=4))
     wait_for(lambda: len(os.listdir(started)) >= 4, timeout=60, what="datums running on both workers")
-    victim_worker = dask_cluster.workers[0]
+    victim_worker = cluster.workers[0]
     wait_for(lambda: _descendants_marked(victim_worker.pid, marker), timeout=60, what="a datum on the worker to kill")
     os.kill(victim_worker.pid, signal.SIGKILL)
     victim_worker.proc.wait()

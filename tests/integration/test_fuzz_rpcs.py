@@ -36,6 +36,8 @@ from tuskd.transport.not_activated import not_activated_servicers
 from tuskd.transport.registry import SERVICE_NAMES
 
 BAD_CODES = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
+# Streams that stay open after their first answer whatever the request (see _invoke).
+ENDLESS_STREAMS = {"/grpc.health.v1.Health/Watch"}
 
 # A 3-byte UTF-8 character (private use) that the payload carries in place of a lone surrogate:
 # protobuf will not encode U+D800, so each occurrence is swapped for its 3 bytes after
@@ -214,7 +216,10 @@ def _invoke(channel: grpc.Channel, method: MethodDescriptor, payloads: list[byte
                 payloads[0], timeout=timeout
             )
         if isinstance(result, Iterator):
-            for _ in zip(range(50), result, strict=False):
+            # An endless stream (Health.Watch) sends its one answer and then nothing until the
+            # status changes: reading past that answer would only wait out the deadline.
+            limit = 1 if path in ENDLESS_STREAMS else 50
+            for _ in zip(range(limit), result, strict=False):
                 pass
             result.cancel()  # type: ignore[attr-defined]
     except grpc.RpcError as err:

@@ -27,7 +27,7 @@ from tuskd.domain.errors import Unavailable
 from tuskd.domain.pfs import RepoKey
 from tuskd.store.postgres import Fenced, PostgresStore
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
 
 S3_ENV = {**CREDENTIALS, "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
 
