@@ -187,6 +187,7 @@ def test_unfinished_jobs_are_read_through_the_partial_index(backend: Backend) ->
             )
     with backend.store.read() as tx:
         assert [j.row for j in backend.pps(tx).unfinished_jobs()] == [rows[1]]
+        assert backend.pps(tx).unfinished_job_keys() == [JobKey("default", "edges", "s1")]
     if backend.name == "postgresql":
         from tuskd.store.pps_unfinished import UNFINISHED_JOBS_WHERE
 

@@ -246,32 +246,31 @@ class Engine(JobEngine):
                 sub.wait(_RESCAN_SECONDS)
 
     def _dispatch(self) -> None:
-        rows = self._unfinished()
-        self._stop_ended_elsewhere({row.job.key for row in rows})
+        with self._store.read() as tx:  # keys only: nothing parsed per unfinished job
+            keys = self._jobs.tables(tx).unfinished_job_keys()
+        self._stop_ended_elsewhere(set(keys))
         with self._lock:
             busy = {(k.project, k.pipeline) for k in self._running.active}
             now = time.monotonic()
             for key in [k for k, until in self._cooldown.items() if until <= now]:
                 del self._cooldown[key]
             cooling = set(self._cooldown)
-            self._orphans.intersection_update(row.job.key for row in rows)
+            self._orphans.intersection_update(keys)
             orphans = set(self._orphans)
         stopped: dict[tuple[str, str], bool] = {}
-        heads: dict[tuple[str, str], JobRow] = {}
-        for row in rows:  # oldest first
-            if row.job.key in orphans:
-                continue
-            pipeline = (row.job.key.project, row.job.key.pipeline)
-            heads.setdefault(pipeline, row)
+        heads: dict[tuple[str, str], JobKey] = {}
+        for key in keys:  # oldest first
+            if key not in orphans:
+                heads.setdefault((key.project, key.pipeline), key)
         with self._store.read() as tx:
             tables = self._jobs.tables(tx)
             for pipeline in heads:
                 prow = tables.get_pipeline(*pipeline)
                 stopped[pipeline] = prow is not None and prow.stopped
-        for pipeline, row in heads.items():
-            if pipeline in busy or stopped[pipeline] or row.job.key in cooling:
+        for pipeline, key in heads.items():
+            if pipeline in busy or stopped[pipeline] or key in cooling:
                 continue
-            self._launch(row.job.key)
+            self._launch(key)
 
     def _stop_ended_elsewhere(self, unfinished: set[JobKey]) -> None:
         """Stop what still runs of jobs that are no longer unfinished in the store: ended or

@@ -345,6 +345,10 @@ class PpsTables(ABC):
         sql = f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {UNFINISHED_JOBS_WHERE} ORDER BY id"
         return [_job_row(r) for r in self._x(sql)]
 
+    def unfinished_job_keys(self) -> list[JobKey]:
+        sql = f"SELECT project, pipeline, job_id FROM jobs WHERE {UNFINISHED_JOBS_WHERE} ORDER BY id"
+        return [JobKey(*r) for r in self._x(sql)]
+
     def last_successful_job(self, project: str, pipeline: str, before_row: int) -> JobRow | None:
         r = self._x(
             f"SELECT {_JOB_COLUMNS} FROM jobs WHERE project = ? AND pipeline = ? AND state = ? AND id < ?"
