@@ -6,7 +6,6 @@ after the server lost its database notifications. Both ``details`` variants, and
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,14 +16,14 @@ import pytest
 import tusk
 from tests.conftest import RunningServer, ServerProcess
 from tests.reliability.common import pipeline_spec, put_files
-from tests.s3servers import CREDENTIALS, S3Server
+from tests.s3servers import S3Server
+from tests.shared_db import servers_on_one_database
 from tusk import errors
 from tusk.proto.pps_v2 import pps_pb2
 from tuskd.domain.jobs import JobKey
 
 pytestmark = pytest.mark.timeout(120)
 
-S3_ENV = {**CREDENTIALS, "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
 
 
 def _held_job(client: tusk.Client, gate: Path, name: str = "copy") -> str:
@@ -124,9 +123,9 @@ def test_a_deleted_job_and_a_deleted_pipelines_jobs_are_not_found(client: tusk.C
 def test_a_change_on_another_server_is_seen_after_its_wait_job_reports_it(
     pg_url: str, seaweedfs: S3Server, server_process: Callable[..., ServerProcess], tmp_path: Path
 ) -> None:
-    common = ("--store", pg_url, "--blobs", seaweedfs.url(f"readmodel/{uuid.uuid4().hex}"))
-    leader = server_process(*common, "--engine", "on", data_dir=tmp_path / "leader", env=S3_ENV)
-    standby = server_process(*common, "--engine", "standby", data_dir=tmp_path / "standby", env=S3_ENV)
+    leader, standby = servers_on_one_database(
+        server_process, pg_url, seaweedfs, tmp_path, {"leader": "on", "standby": "standby"}
+    )
     with leader.client() as c, standby.client() as s:
         job = _held_job(c, tmp_path / "go")
         cached = {d: s.pps.inspect_job(job, details=d) for d in (True, False)}  # remembered on the standby

@@ -17,21 +17,16 @@ import pytest
 
 from tests.conftest import ServerProcess
 from tests.reliability.common import marked_processes, pipeline_spec, put_files, wait_for
-from tests.s3servers import CREDENTIALS, S3Server
+from tests.s3servers import S3Server
+from tests.shared_db import servers_on_one_database
 from tusk.proto.pps_v2 import pps_pb2
 
 pytestmark = pytest.mark.timeout(180)
 
-S3_ENV = {**CREDENTIALS, "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
-
-
 def test_a_pipeline_updated_through_another_server_stops_the_leaders_datums(
     pg_url: str, seaweedfs: S3Server, server_process: Callable[..., ServerProcess], tmp_path: Path
 ) -> None:
-    blobs = seaweedfs.url(f"elsewhere/{uuid.uuid4().hex}")
-    common = ("--store", pg_url, "--blobs", blobs)
-    leader = server_process(*common, "--engine", "on", data_dir=tmp_path / "leader", env=S3_ENV)
-    api = server_process(*common, "--engine", "off", data_dir=tmp_path / "api", env=S3_ENV)
+    leader, api = servers_on_one_database(server_process, pg_url, seaweedfs, tmp_path, {"leader": "on", "api": "off"})
     marker = f"tusk-elsewhere-{uuid.uuid4().hex}"
     started = tmp_path / "started"
     try:

@@ -7,7 +7,6 @@ the standby sees a commit finished through the leader."""
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,20 +14,20 @@ import pytest
 
 from tests.conftest import ServerProcess
 from tests.reliability.common import pipeline_spec, put_files
-from tests.s3servers import CREDENTIALS, S3Server
+from tests.s3servers import S3Server
+from tests.shared_db import servers_on_one_database
 from tusk.proto.pps_v2 import pps_pb2
 
 pytestmark = pytest.mark.timeout(120)
 
-S3_ENV = {**CREDENTIALS, "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
 
 
 def test_waits_on_the_standby_see_the_leaders_job_changes(
     pg_url: str, seaweedfs: S3Server, server_process: Callable[..., ServerProcess], tmp_path: Path
 ) -> None:
-    common = ("--store", pg_url, "--blobs", seaweedfs.url(f"events/{uuid.uuid4().hex}"))
-    leader = server_process(*common, "--engine", "on", data_dir=tmp_path / "leader", env=S3_ENV)
-    standby = server_process(*common, "--engine", "standby", data_dir=tmp_path / "standby", env=S3_ENV)
+    leader, standby = servers_on_one_database(
+        server_process, pg_url, seaweedfs, tmp_path, {"leader": "on", "standby": "standby"}
+    )
     gate = tmp_path / "go"
     with leader.client() as c:
         c.pfs.create_repo("words")
@@ -56,9 +55,9 @@ def test_waits_on_the_standby_see_the_leaders_job_changes(
 def test_subscribe_commit_on_one_server_sees_a_commit_made_through_another(
     pg_url: str, seaweedfs: S3Server, server_process: Callable[..., ServerProcess], tmp_path: Path
 ) -> None:
-    common = ("--store", pg_url, "--blobs", seaweedfs.url(f"events/{uuid.uuid4().hex}"))
-    leader = server_process(*common, "--engine", "on", data_dir=tmp_path / "leader", env=S3_ENV)
-    standby = server_process(*common, "--engine", "standby", data_dir=tmp_path / "standby", env=S3_ENV)
+    leader, standby = servers_on_one_database(
+        server_process, pg_url, seaweedfs, tmp_path, {"leader": "on", "standby": "standby"}
+    )
     with leader.client() as c, standby.client() as s:
         c.pfs.create_repo("notes")
         before = put_files(c, "notes", {"/n": b"first"})

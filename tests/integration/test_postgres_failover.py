@@ -21,7 +21,8 @@ import pytest
 
 from tests.conftest import ServerProcess, spawn_server
 from tests.reliability.common import crash, marked_processes, pipeline_spec, put_files, tree, wait_for
-from tests.s3servers import CREDENTIALS, S3Server
+from tests.s3servers import S3Server
+from tests.shared_db import S3_ENV, servers_on_one_database
 from tusk.proto.pps_v2 import pps_pb2
 from tuskd.domain.errors import Unavailable
 from tuskd.domain.pfs import RepoKey
@@ -29,7 +30,6 @@ from tuskd.store.postgres import Fenced, PostgresStore
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
 
-S3_ENV = {**CREDENTIALS, "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
 
 # Records each run of a datum in a host file, sleeps $SLOW seconds (the window in which the
 # leader is killed), then upper-cases its input.
@@ -46,10 +46,9 @@ def _lease(url: str) -> tuple[int, str]:
 def test_the_standby_takes_over_a_job_when_the_leader_is_killed(
     pg_url: str, seaweedfs: S3Server, server_process: Callable[..., ServerProcess], tmp_path: Path
 ) -> None:
-    blobs = seaweedfs.url(f"failover/{uuid.uuid4().hex}")
-    common = ("--store", pg_url, "--blobs", blobs, "--datum-workers", "2")
-    leader = server_process(*common, "--engine", "on", data_dir=tmp_path / "leader", env=S3_ENV)
-    standby = server_process(*common, "--engine", "standby", data_dir=tmp_path / "standby", env=S3_ENV)
+    leader, standby = servers_on_one_database(
+        server_process, pg_url, seaweedfs, tmp_path, {"leader": "on", "standby": "standby"}, "--datum-workers", "2"
+    )
     first_epoch, holder = _lease(pg_url)
     assert f"pid {leader.proc.pid} " in holder
 
@@ -105,10 +104,9 @@ def test_the_standby_takes_over_a_job_when_the_leader_is_killed(
 def test_stop_job_on_the_standby_is_run_by_the_leader(
     pg_url: str, seaweedfs: S3Server, server_process: Callable[..., ServerProcess], tmp_path: Path
 ) -> None:
-    blobs = seaweedfs.url(f"failover/{uuid.uuid4().hex}")
-    common = ("--store", pg_url, "--blobs", blobs)
-    leader = server_process(*common, "--engine", "on", data_dir=tmp_path / "leader", env=S3_ENV)
-    standby = server_process(*common, "--engine", "standby", data_dir=tmp_path / "standby", env=S3_ENV)
+    leader, standby = servers_on_one_database(
+        server_process, pg_url, seaweedfs, tmp_path, {"leader": "on", "standby": "standby"}
+    )
     marker = f"tusk-stop-{uuid.uuid4().hex}"
     started = tmp_path / "started"
     with leader.client() as c:
