@@ -123,11 +123,16 @@ def calls_rate(call: grpc.UnaryUnaryMultiCallable, requests: list[bytes], calls_
     counter = iter(range(CALLERS))
     local = threading.local()
 
-    def step() -> None:  # hammer() runs it in each caller thread: the thread's own walk
-        if not hasattr(local, "walk"):
+    def step() -> None:
+        # hammer() runs ``calls_each`` steps per caller, but its pool may give one thread a second
+        # caller's steps after the first caller's (a thread is reused once idle): a thread takes
+        # the next unused walk whenever its own is used up.
+        request = next(getattr(local, "walk", iter(())), None)
+        if request is None:
             with lock:
                 local.walk = walks[next(counter)]
-        call(next(local.walk), timeout=60)
+            request = next(local.walk)
+        call(request, timeout=60)
 
     return hammer(step, CALLERS, calls_each)
 
